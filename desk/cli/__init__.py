@@ -1,0 +1,40 @@
+"""`desk`: the command line (DESIGN.md, Command line). Thin: parse, call a service, print.
+
+Every command exits 0 on success and 1 with a message on stderr for anything a person can fix
+(`DeskError`); `--json` prints exactly one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from desk.cli import admin, sla, tickets
+from desk.cli.output import fail
+from desk.errors import DeskError, PlaybookInvalid
+
+app = typer.Typer(
+    name="desk",
+    help="desk: a service desk in Slack, with UK business-hours SLAs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.playbooks_app, name="playbooks")
+app.add_typer(sla.app, name="sla")
+app.add_typer(tickets.app, name="tickets")
+app.add_typer(admin.audit_app, name="audit")
+app.command("status")(admin.status)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, prog_name="desk", standalone_mode=True)
+    except PlaybookInvalid as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        sys.exit(1)
+    except DeskError as err:
+        fail(str(err))

@@ -1,0 +1,48 @@
+"""Printing for the CLI: one JSON document for machines, plain lines with local times for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+from desk.db import migrate
+from desk.errors import ConfigError
+from desk.wiring import Wiring
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, default=_default, ensure_ascii=False) + "\n")
+
+
+def local(at: datetime | str | None, tz: ZoneInfo = LONDON) -> str:
+    """An instant as a person in the UK reads it: 'Mon 5 Jan 2026 10:00 GMT'."""
+    if at is None:
+        return "—"
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    moment = at.astimezone(tz)
+    return f"{moment:%a} {moment.day} {moment:%b %Y %H:%M:%S %Z}"
+
+
+def fail(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def require_schema(wiring: Wiring) -> None:
+    """Refuse to work on a database behind the code's migrations."""
+    if not migrate.is_current(wiring.engine):
+        raise ConfigError(
+            f"the database schema is at {migrate.current(wiring.engine) or 'nothing'}, not "
+            f"{migrate.head()}: run `desk db upgrade` first")

@@ -1,0 +1,127 @@
+"""`desk sla due` and `desk sla replay`: the SLA engine on the command line, from a playbook directory."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from desk.cli.output import local, print_json
+from desk.domain.playbook import PlaybookSet, council_calendar
+from desk.domain.sla import SlaPolicy, TicketSla
+from desk.domain.sla_replay import parse_history, parse_instant, replay, report
+from desk.errors import InvalidInput, NotFound
+from desk.services.playbook_files import load_directory
+from desk.wiring import Wiring
+
+app = typer.Typer(help="SLA targets and what-if replays.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+PlaybooksOption = Annotated[
+    Path | None, typer.Option("--playbooks", help="Playbook directory (default: $DESK_PLAYBOOKS_DIR).")
+]
+
+
+def _load(directory: Path | None) -> PlaybookSet:
+    return load_directory(directory or Wiring.from_environ().settings.playbooks_dir)
+
+
+def policy_for_council(playbooks: PlaybookSet, council_id: str) -> SlaPolicy:
+    council = playbooks.council(council_id)
+    if council is None:
+        known = ", ".join(c.id for c in playbooks.registry.councils)
+        raise NotFound(f"no council {council_id!r} in councils.yaml (known: {known})")
+    playbook = playbooks.playbooks[council.playbook]
+    return SlaPolicy.for_playbook(playbook, council_calendar(playbook, council))
+
+
+@app.command("due")
+def due(
+    council: Annotated[str, typer.Option(help="Council id from councils.yaml.")],
+    priority: Annotated[str, typer.Option(help="Priority code, e.g. P2.")],
+    opened: Annotated[str, typer.Option(help="When the ticket is opened: ISO 8601 with offset.")],
+    as_json: JsonOption = False,
+    playbooks_dir: PlaybooksOption = None,
+) -> None:
+    """Due instants (and warnings) for a ticket of COUNCIL opened at OPENED with PRIORITY."""
+    policy = policy_for_council(_load(playbooks_dir), council)
+    opened_at = parse_instant(opened, "--opened")
+    try:
+        sla = TicketSla.open(policy, priority, opened_at)
+    except ValueError as err:
+        raise InvalidInput(f"--priority: {err}") from None
+    warn_at = {
+        str(run.metric): [at.isoformat() for step, at in sla.planned_steps(run) if step.at_percent < 100]
+        for run in sla.runs
+    }
+    document = {"respond_due_at": _iso(sla.respond.due_at), "resolve_due_at": _iso(sla.current_resolve.due_at),
+                "warn_at": warn_at}
+    if as_json:
+        print_json(document)
+        return
+    target = policy.target(priority)
+    print(f"{council} {priority} ({target.name}, {target.clock} clock) opened {local(opened_at)}")
+    print(f"  respond by {local(sla.respond.due_at)}")
+    print(f"  resolve by {local(sla.current_resolve.due_at)}")
+    for metric, instants in warn_at.items():
+        for at in instants:
+            print(f"  {metric} warning at {local(at)}")
+
+
+@app.command("replay")
+def replay_command(
+    file: Annotated[Path, typer.Argument(help="JSON: {council, events: [...]} or a list of them; - for stdin.")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Stop here (default: the last event).")] = None,
+    as_json: JsonOption = False,
+    playbooks_dir: PlaybooksOption = None,
+) -> None:
+    """Run a ticket history through the SLA engine: due instants, breaches, pauses, notifications."""
+    text = typer.get_text_stream("stdin").read() if str(file) == "-" else _read(file)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidInput(f"{file}: not JSON: {err}") from None
+    playbooks = _load(playbooks_dir)
+    cutoff = parse_instant(as_of, "--as-of") if as_of else None
+    histories = document if isinstance(document, list) else [document]
+    results = []
+    for i, history in enumerate(histories):
+        where = f"{file}[{i}]" if isinstance(document, list) else str(file)
+        council_id, events = parse_history(history, where)
+        results.append(report(replay(policy_for_council(playbooks, council_id), events, cutoff)))
+    output = results if isinstance(document, list) else results[0]
+    if as_json:
+        print_json(output)
+        return
+    for result in results:
+        _print_replay(result)
+
+
+def _print_replay(result: dict) -> None:
+    respond = result["respond"]
+    print(f"priority {result['priority']}")
+    state = "BREACHED" if respond["breached"] else ("met" if respond["met_at"] else "running")
+    print(f"  respond: due {local(respond['due_at'])}, first reply {local(respond['met_at'])}: {state}")
+    for cycle in result["resolve"]:
+        state = "BREACHED" if cycle["breached"] else ("met" if cycle["stopped_at"] else
+                                                      "paused" if cycle["paused"] else "running")
+        print(f"  resolve cycle {cycle['cycle']}: started {local(cycle['started_at'])}, due "
+              f"{local(cycle['due_at'])}, stopped {local(cycle['stopped_at'])}, paused "
+              f"{cycle['paused_seconds']}s: {state}")
+    for n in result["notifications"]:
+        repeat = f" (repeat {n['repeat']})" if "repeat" in n else ""
+        print(f"  {local(n['at'])}: {n['metric']} cycle {n['cycle']} {n['kind']} at {n['threshold']}%{repeat}")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as err:
+        raise InvalidInput(f"{path}: {err.strerror}") from None
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None

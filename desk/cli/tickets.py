@@ -1,0 +1,103 @@
+"""`desk tickets list|show|open`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlmodel import Session
+
+from desk.cli.output import local, print_json, require_schema
+from desk.db import queries
+from desk.db.engine import unit_of_work
+from desk.db.tables import TicketRow
+from desk.domain.sla_replay import replay, report
+from desk.services import sla_state, tickets
+from desk.wiring import Wiring
+
+app = typer.Typer(help="Inspect (and open) tickets.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def summary(ticket: TicketRow) -> dict:
+    return {"ref": ticket.ref, "council": ticket.council_id, "status": ticket.status,
+            "priority": ticket.priority, "category": ticket.category, "title": ticket.title,
+            "requester": ticket.requester, "assignee": ticket.assignee,
+            "opened_at": ticket.opened_at.isoformat()}
+
+
+def detail(session: Session, ticket: TicketRow, wiring: Wiring) -> dict:
+    assert ticket.id is not None
+    events = queries.list_ticket_events(session, ticket.id)
+    policy = sla_state.policy_for(session, ticket)
+    sla = report(replay(policy, sla_state.replay_events(events), wiring.clock.now()))
+    return {**summary(ticket), "sla": sla, "events": [
+        {"seq": e.seq, "at": e.at.isoformat(), "type": e.type, "actor": e.actor, "data": e.data,
+         "hash": e.hash} for e in events]}
+
+
+@app.command("list")
+def list_tickets(
+    council: Annotated[str | None, typer.Option(help="Only this council's tickets.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only tickets in this status.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Tickets, by council and number."""
+    wiring = Wiring.from_environ()
+    require_schema(wiring)
+    with unit_of_work(wiring.engine) as session:
+        if council:
+            queries.get_council(session, council)
+        rows = [summary(t) for t in queries.list_tickets(session, council_id=council, status=status)]
+    if as_json:
+        print_json(rows)
+        return
+    for t in rows:
+        print(f"{t['ref']:<10} {t['priority']:<4} {t['status']:<19} {local(t['opened_at'])}  {t['title']}")
+    if not rows:
+        print("no tickets")
+
+
+@app.command("show")
+def show(ref: Annotated[str, typer.Argument(help="Ticket ref, e.g. CHW-1.")], as_json: JsonOption = False) -> None:
+    """One ticket: its fields, SLA state as of now, and its history."""
+    wiring = Wiring.from_environ()
+    require_schema(wiring)
+    with unit_of_work(wiring.engine) as session:
+        document = detail(session, queries.get_ticket(session, ref), wiring)
+    if as_json:
+        print_json(document)
+        return
+    print(f"{document['ref']} [{document['council']}] {document['priority']} {document['status']}: "
+          f"{document['title']}")
+    respond = document["sla"]["respond"]
+    print(f"  respond due {local(respond['due_at'])}" + ("  BREACHED" if respond["breached"] else ""))
+    for cycle in document["sla"]["resolve"]:
+        print(f"  resolve cycle {cycle['cycle']} due {local(cycle['due_at'])}"
+              + ("  (paused)" if cycle["paused"] else "") + ("  BREACHED" if cycle["breached"] else ""))
+    for event in document["events"]:
+        print(f"  #{event['seq']} {local(event['at'])} {event['type']} by {event['actor']}")
+
+
+@app.command("open")
+def open_ticket(
+    council: Annotated[str, typer.Option(help="Council id.")],
+    title: Annotated[str, typer.Option(help="What is wrong, in a line.")],
+    description: Annotated[str, typer.Option(help="More detail.")] = "",
+    requester: Annotated[str | None, typer.Option(help="Who asked.")] = None,
+    priority: Annotated[str | None, typer.Option(help="Set the priority instead of triaging.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Open a ticket by hand (e.g. from a phone call), triaged by the council's playbook."""
+    wiring = Wiring.from_environ()
+    require_schema(wiring)
+    with unit_of_work(wiring.engine) as session:
+        ticket = tickets.open_ticket(session, council_id=council, title=title, description=description,
+                                     requester=requester, priority=priority, actor="cli",
+                                     at=wiring.clock.now())
+        result = summary(ticket)
+    if as_json:
+        print_json(result)
+    else:
+        print(f"opened {result['ref']} ({result['priority']})")

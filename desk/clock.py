@@ -1,0 +1,20 @@
+"""The one module that reads the wall clock. Everything else takes `now` or a `Clock`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """UTC, whole seconds: SLA instants are exact to the second."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC).replace(microsecond=0)
+
+
+system_clock = SystemClock()

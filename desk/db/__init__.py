@@ -1,0 +1,1 @@
+"""Persistence: engine, tables, queries. Imports the domain, never services or adapters."""

@@ -1,0 +1,103 @@
+"""Queries. `get_*` raises NotFound, `find_*` returns None, `list_*` returns a list.
+
+Every ticket query that a council-facing path uses takes the council: tenant isolation is a parameter,
+not an afterthought.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from desk.db.tables import CouncilRow, PlaybookVersionRow, SlaClockRow, TicketEventRow, TicketRow
+from desk.errors import NotFound
+
+
+def get_council(session: Session, council_id: str, *, lock: bool = False) -> CouncilRow:
+    """The council row; `lock` takes it FOR UPDATE, which serialises refs and the event chain."""
+    query = select(CouncilRow).where(CouncilRow.id == council_id)
+    if lock:
+        query = query.with_for_update()
+    council = session.exec(query).first()
+    if council is None:
+        raise NotFound(f"no council {council_id!r} (is it in councils.yaml, and synced?)")
+    return council
+
+
+def list_councils(session: Session) -> Sequence[CouncilRow]:
+    return session.exec(select(CouncilRow).order_by(CouncilRow.id)).all()
+
+
+def find_current_playbook_version(session: Session, playbook_id: str) -> PlaybookVersionRow | None:
+    return session.exec(
+        select(PlaybookVersionRow)
+        .where(PlaybookVersionRow.playbook_id == playbook_id)
+        .order_by(col(PlaybookVersionRow.version).desc())
+    ).first()
+
+
+def get_playbook_version(session: Session, version_id: int) -> PlaybookVersionRow:
+    row = session.get(PlaybookVersionRow, version_id)
+    if row is None:
+        raise NotFound(f"no playbook version {version_id}")
+    return row
+
+
+def list_playbook_versions(session: Session) -> Sequence[PlaybookVersionRow]:
+    return session.exec(
+        select(PlaybookVersionRow).order_by(PlaybookVersionRow.playbook_id, PlaybookVersionRow.version)
+    ).all()
+
+
+def find_ticket(session: Session, ref: str, *, council_id: str | None = None) -> TicketRow | None:
+    query = select(TicketRow).where(TicketRow.ref == ref.upper())
+    if council_id is not None:
+        query = query.where(TicketRow.council_id == council_id)
+    return session.exec(query).first()
+
+
+def get_ticket(session: Session, ref: str, *, council_id: str | None = None) -> TicketRow:
+    ticket = find_ticket(session, ref, council_id=council_id)
+    if ticket is None:
+        raise NotFound(f"no ticket {ref}")
+    return ticket
+
+
+def find_ticket_by_message(session: Session, channel: str, ts: str) -> TicketRow | None:
+    return session.exec(
+        select(TicketRow).where(TicketRow.slack_channel == channel, TicketRow.slack_ts == ts)
+    ).first()
+
+
+def list_tickets(session: Session, *, council_id: str | None = None, status: str | None = None,
+                 limit: int | None = None) -> Sequence[TicketRow]:
+    query = select(TicketRow)
+    if council_id is not None:
+        query = query.where(TicketRow.council_id == council_id)
+    if status is not None:
+        query = query.where(TicketRow.status == status)
+    query = query.order_by(TicketRow.council_id, TicketRow.number)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.exec(query).all()
+
+
+def list_ticket_events(session: Session, ticket_id: int) -> Sequence[TicketEventRow]:
+    return session.exec(
+        select(TicketEventRow).where(TicketEventRow.ticket_id == ticket_id).order_by(TicketEventRow.seq)
+    ).all()
+
+
+def list_council_events(session: Session, council_id: str) -> Sequence[TicketEventRow]:
+    return session.exec(
+        select(TicketEventRow).where(TicketEventRow.council_id == council_id).order_by(TicketEventRow.seq)
+    ).all()
+
+
+def list_sla_clocks(session: Session, ticket_id: int) -> Sequence[SlaClockRow]:
+    return session.exec(
+        select(SlaClockRow)
+        .where(SlaClockRow.ticket_id == ticket_id)
+        .order_by(col(SlaClockRow.metric).desc(), SlaClockRow.cycle)  # respond first, then resolve cycles
+    ).all()

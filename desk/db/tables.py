@@ -1,0 +1,166 @@
+"""The schema: one SQLModel class per table. Instants are aware UTC (`UTCDateTime`).
+
+Migrations in `desk/migrations` create exactly this; `tests/db/test_migrations.py` checks they agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from desk.db.types import UTCDateTime
+
+
+def _instant(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class CouncilRow(SQLModel, table=True):
+    """A council from councils.yaml. Refs are numbered from `next_number` under this row's lock."""
+
+    __tablename__ = "council"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    ref_prefix: str = Field(unique=True, max_length=8)
+    playbook_id: str = Field(max_length=64)
+    division: str | None = None
+    slack: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    digest: dict | None = Field(default=None, sa_column=Column(JSON))
+    next_number: int = 1
+    # The head of this council's event chain: lets `desk audit verify` notice a truncated log too.
+    last_seq: int = 0
+    last_hash: str = Field(default="0" * 64, max_length=64)
+    active: bool = True
+    updated_at: datetime = _instant()
+
+
+class PlaybookVersionRow(SQLModel, table=True):
+    """An immutable version of one playbook; tickets point at the version they were opened under."""
+
+    __tablename__ = "playbook_version"
+    __table_args__ = (UniqueConstraint("playbook_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    playbook_id: str = Field(index=True, max_length=64)
+    version: int
+    content_hash: str = Field(max_length=64)
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    current: bool = True
+    created_at: datetime = _instant()
+
+
+class SupportConfigRow(SQLModel, table=True):
+    """The `support:` block of councils.yaml (triage channel, duty lead, managers): a single row."""
+
+    __tablename__ = "support_config"
+
+    id: int = Field(default=1, primary_key=True)
+    definition: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    content_hash: str = Field(max_length=64)
+    updated_at: datetime = _instant()
+
+
+class TicketRow(SQLModel, table=True):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        UniqueConstraint("council_id", "number"),
+        UniqueConstraint("slack_channel", "slack_ts", name="uq_ticket_slack_message"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: str = Field(foreign_key="council.id", index=True, max_length=64)
+    number: int
+    ref: str = Field(unique=True, max_length=32)
+    title: str
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    requester: str | None = None
+    assignee: str | None = Field(default=None, index=True)
+    status: str = Field(default="new", index=True, max_length=32)
+    priority: str = Field(max_length=16)
+    category: str | None = None
+    impact: str | None = None
+    urgency: str | None = None
+    triage_rule: str | None = None
+    playbook_version_id: int = Field(foreign_key="playbook_version.id")
+    opened_at: datetime = _instant()
+    updated_at: datetime = _instant()
+    resolved_at: datetime | None = _instant(nullable=True)
+    closed_at: datetime | None = _instant(nullable=True)
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+    follow_up_of: int | None = Field(default=None, foreign_key="ticket.id")
+
+
+class TicketEventRow(SQLModel, table=True):
+    """One change to a ticket, appended to its council's hash chain; never updated or deleted."""
+
+    __tablename__ = "ticket_event"
+    __table_args__ = (UniqueConstraint("council_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: str = Field(foreign_key="council.id", max_length=64)
+    seq: int
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    ticket_ref: str = Field(max_length=32)
+    type: str = Field(max_length=32)
+    actor: str
+    at: datetime = _instant()
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class SlaClockRow(SQLModel, table=True):
+    """One metric in one cycle of a ticket (a `MetricRun`), with the instant its next step fires."""
+
+    __tablename__ = "sla_clock"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "metric", "cycle"),
+        # The sweeper's only query: what fires by now. Partial, so finished clocks cost nothing.
+        Index("ix_sla_clock_next_step_at", "next_step_at",
+              sqlite_where=text("next_step_at IS NOT NULL"),
+              postgresql_where=text("next_step_at IS NOT NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    metric: str = Field(max_length=16)
+    cycle: int
+    started_at: datetime = _instant()
+    target_seconds: int
+    clock: str = Field(max_length=16)
+    consumed_before: int = 0
+    running_since: datetime | None = _instant(nullable=True)
+    paused_at: datetime | None = _instant(nullable=True)
+    paused_seconds: int = 0
+    stopped_at: datetime | None = _instant(nullable=True)
+    breached_at: datetime | None = _instant(nullable=True)
+    due_at: datetime | None = _instant(nullable=True)
+    fired: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    next_step_at: datetime | None = _instant(nullable=True)
+
+
+class OutboxRow(SQLModel, table=True):
+    """A notification to post, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "available_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=200)
+    kind: str = Field(max_length=32)
+    council_id: str | None = Field(default=None, foreign_key="council.id", max_length=64)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    target: str | None = None  # channel or user id; resolved by the dispatcher when None
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    created_at: datetime = _instant()
+    available_at: datetime = _instant()
+    sent_at: datetime | None = _instant(nullable=True)
+    slack_ts: str | None = None
+    last_error: str | None = None

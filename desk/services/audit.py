@@ -1,0 +1,63 @@
+"""Appending to and verifying each council's hash-chained event log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from desk.db import queries
+from desk.db.tables import CouncilRow, TicketEventRow, TicketRow
+from desk.domain.audit import ChainedEvent, event_hash, first_break
+
+
+def append_event(session: Session, *, council: CouncilRow, ticket: TicketRow, type: str, actor: str,
+                 at: datetime, data: dict) -> TicketEventRow:
+    """Append one event. The caller holds the council row's lock (see `queries.get_council(lock=True)`)."""
+    assert ticket.id is not None, "flush the ticket first"
+    seq = council.last_seq + 1
+    digest = event_hash(council_id=council.id, seq=seq, ticket_ref=ticket.ref, type=type, actor=actor,
+                        at=at, data=data, prev_hash=council.last_hash)
+    row = TicketEventRow(council_id=council.id, seq=seq, ticket_id=ticket.id, ticket_ref=ticket.ref,
+                         type=type, actor=actor, at=at, data=data, prev_hash=council.last_hash, hash=digest)
+    session.add(row)
+    council.last_seq, council.last_hash = seq, digest
+    session.add(council)
+    return row
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    council_id: str
+    events: int
+    broken_at: int | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+def verify(session: Session, council_id: str) -> ChainReport:
+    council = queries.get_council(session, council_id)
+    rows = queries.list_council_events(session, council_id)
+    chained = (
+        ChainedEvent(r.council_id, r.seq, r.ticket_ref, r.type, r.actor, r.at, r.data, r.prev_hash, r.hash)
+        for r in rows
+    )
+    broken = first_break(chained)
+    if broken is not None:
+        return ChainReport(council_id, len(rows), *broken)
+    last_seq = rows[-1].seq if rows else 0
+    last_hash = rows[-1].hash if rows else council.last_hash
+    if last_seq != council.last_seq or last_hash != council.last_hash:
+        return ChainReport(council_id, len(rows), last_seq + 1,
+                           f"the log ends at event {last_seq} but the council's head is event "
+                           f"{council.last_seq} (events were removed)")
+    return ChainReport(council_id, len(rows))
+
+
+def verify_all(session: Session, council_id: str | None = None) -> list[ChainReport]:
+    ids = [council_id] if council_id else [c.id for c in queries.list_councils(session)]
+    return [verify(session, cid) for cid in ids]

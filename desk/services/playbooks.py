@@ -1,0 +1,106 @@
+"""Syncing a validated playbook directory into the database, all or nothing.
+
+A playbook whose meaning changed gets a new version (comments and formatting do not count); tickets keep
+the version they were opened under. Councils are upserted; a council dropped from councils.yaml is marked
+inactive, never deleted (its tickets and event chain stay).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session
+
+from desk.db import queries
+from desk.db.tables import CouncilRow, PlaybookVersionRow, SupportConfigRow
+from desk.domain.playbook import WEEKDAYS, Council, PlaybookSet
+from desk.domain.playbook_schema import canonical_definition
+
+
+@dataclass
+class SyncReport:
+    new_versions: dict[str, int] = field(default_factory=dict)  # playbook id -> version created
+    unchanged: dict[str, int] = field(default_factory=dict)  # playbook id -> current version
+    councils_added: list[str] = field(default_factory=list)
+    councils_updated: list[str] = field(default_factory=list)
+    councils_deactivated: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def content_hash(source: str) -> str:
+    definition = canonical_definition(source)
+    return hashlib.sha256(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def sync(session: Session, playbooks: PlaybookSet, *, at: datetime) -> SyncReport:
+    report = SyncReport()
+    for playbook_id, source in sorted(playbooks.sources.items()):
+        digest = content_hash(source)
+        current = queries.find_current_playbook_version(session, playbook_id)
+        if current is not None and current.content_hash == digest:
+            report.unchanged[playbook_id] = current.version
+            continue
+        version = current.version + 1 if current else 1
+        if current is not None:
+            current.current = False
+            session.add(current)
+        session.add(PlaybookVersionRow(playbook_id=playbook_id, version=version, content_hash=digest,
+                                       source=source, created_at=at))
+        report.new_versions[playbook_id] = version
+    _sync_councils(session, playbooks.registry.councils, at, report)
+    _sync_support(session, playbooks, at)
+    session.flush()
+    return report
+
+
+def _sync_councils(session: Session, councils: tuple[Council, ...], at: datetime, report: SyncReport) -> None:
+    existing = {row.id: row for row in queries.list_councils(session)}
+    for council in councils:
+        values = _council_values(council)
+        row = existing.pop(council.id, None)
+        if row is None:
+            session.add(CouncilRow(id=council.id, updated_at=at, **values))
+            report.councils_added.append(council.id)
+            continue
+        if any(getattr(row, name) != value for name, value in values.items()) or not row.active:
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.active, row.updated_at = True, at
+            session.add(row)
+            report.councils_updated.append(council.id)
+    for row in existing.values():
+        if row.active:
+            row.active, row.updated_at = False, at
+            session.add(row)
+            report.councils_deactivated.append(row.id)
+
+
+def _council_values(council: Council) -> dict:
+    digest = council.digest
+    return {
+        "name": council.name,
+        "ref_prefix": council.ref_prefix,
+        "playbook_id": council.playbook,
+        "division": council.division,
+        "slack": {"teams": list(council.slack_teams), "channels": list(council.slack_channels)},
+        "digest": None if digest is None else {
+            "channel": digest.channel, "day": WEEKDAYS[digest.day],
+            "time": f"{digest.time // 3600:02d}:{digest.time % 3600 // 60:02d}"},
+    }
+
+
+def _sync_support(session: Session, playbooks: PlaybookSet, at: datetime) -> None:
+    definition = asdict(playbooks.registry.support)
+    definition = {k: list(v) if isinstance(v, tuple) else v for k, v in definition.items()}
+    digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+    row = session.get(SupportConfigRow, 1)
+    if row is None:
+        session.add(SupportConfigRow(id=1, definition=definition, content_hash=digest, updated_at=at))
+    elif row.content_hash != digest:
+        row.definition, row.content_hash, row.updated_at = definition, digest, at
+        session.add(row)

@@ -1,0 +1,92 @@
+"""Between the SLA engine and its rows: build a ticket's policy, load its `TicketSla`, store it back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+from sqlmodel import Session
+
+from desk.db import queries
+from desk.db.tables import CouncilRow, SlaClockRow, TicketEventRow, TicketRow
+from desk.domain.playbook import ClockKind, Metric, Playbook
+from desk.domain.playbook_schema import parse_playbook
+from desk.domain.sla import MetricRun, SlaPolicy, TicketSla
+from desk.domain.sla_replay import ReplayEvent
+
+_RUN_FIELDS = ("started_at", "consumed_before", "running_since", "paused_at", "paused_seconds",
+               "stopped_at", "breached_at", "due_at")
+
+
+@lru_cache(maxsize=256)
+def _parse_version(version_id: int, content_hash: str, source: str) -> Playbook:
+    # Versions are immutable, so (id, hash) is a safe key; the source is only read on a miss.
+    return parse_playbook(f"playbook version {version_id}", source)
+
+
+def playbook_for(session: Session, version_id: int) -> Playbook:
+    row = queries.get_playbook_version(session, version_id)
+    assert row.id is not None
+    return _parse_version(row.id, row.content_hash, row.source)
+
+
+def policy_for(session: Session, ticket: TicketRow, council: CouncilRow | None = None) -> SlaPolicy:
+    council = council or queries.get_council(session, ticket.council_id)
+    playbook = playbook_for(session, ticket.playbook_version_id)
+    return _policy(playbook, council.division)
+
+
+def _policy(playbook: Playbook, division: str | None) -> SlaPolicy:
+    return SlaPolicy.for_playbook(playbook, playbook.calendar.with_division(division))
+
+
+def load(session: Session, ticket: TicketRow, policy: SlaPolicy) -> TicketSla:
+    assert ticket.id is not None
+    runs = [_to_run(row) for row in queries.list_sla_clocks(session, ticket.id)]
+    return TicketSla(policy, ticket.priority, ticket.status, runs)
+
+
+def save(session: Session, ticket: TicketRow, sla: TicketSla) -> None:
+    """Write every run back, with the instant its next step fires (the sweeper's index)."""
+    assert ticket.id is not None
+    existing = {(row.metric, row.cycle): row for row in queries.list_sla_clocks(session, ticket.id)}
+    for run in sla.runs:
+        row = existing.get((str(run.metric), run.cycle)) or SlaClockRow(
+            ticket_id=ticket.id, metric=str(run.metric), cycle=run.cycle, started_at=run.started_at,
+            target_seconds=run.target, clock=str(run.clock))
+        for name in _RUN_FIELDS:
+            setattr(row, name, getattr(run, name))
+        row.target_seconds, row.clock = run.target, str(run.clock)
+        row.fired = {str(index): repeat for index, repeat in run.fired.items()}
+        row.next_step_at = sla.next_step_at_for(run)
+        session.add(row)
+
+
+def _to_run(row: SlaClockRow) -> MetricRun:
+    run = MetricRun(Metric(row.metric), row.cycle, row.started_at, row.target_seconds, ClockKind(row.clock))
+    for name in _RUN_FIELDS:
+        setattr(run, name, getattr(row, name))
+    run.fired = {int(index): repeat for index, repeat in row.fired.items()}
+    return run
+
+
+def replay_events(events: Sequence[TicketEventRow]) -> list[ReplayEvent]:
+    """A ticket's stored history in the replay vocabulary (events that do not touch the SLA drop out)."""
+    out: list[ReplayEvent] = []
+    for event in events:
+        match event.type:
+            case "opened":
+                out.append(ReplayEvent(event.at, "opened", priority=event.data["priority"]))
+            case "replied":
+                out.append(ReplayEvent(event.at, "replied"))
+            case "status":
+                out.append(ReplayEvent(event.at, "status", status=event.data["to"]))
+            case "priority":
+                out.append(ReplayEvent(event.at, "priority", priority=event.data["to"]))
+            case "resolved":
+                out.append(ReplayEvent(event.at, "resolved"))
+            case "reopened":
+                out.append(ReplayEvent(event.at, "reopened"))
+            case "closed":
+                out.append(ReplayEvent(event.at, "status", status="closed"))
+    return out

@@ -1,0 +1,257 @@
+"""Ticket use cases: open, reply, comment, note, status, priority, assign, resolve, reopen, close.
+
+Each one locks the council row (serialising refs and the event chain), checks the lifecycle, moves the
+SLA engine, appends one or more events, and flushes. The caller commits (`unit_of_work`).
+
+`council_id`, when given, scopes the lookup: a council-facing caller passes its tenant, and a ticket of
+another council is simply not found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from desk.db import queries
+from desk.db.tables import CouncilRow, TicketEventRow, TicketRow
+from desk.domain import lifecycle
+from desk.domain.lifecycle import Status
+from desk.domain.sla import TicketSla
+from desk.domain.triage import TriageDecision, triage
+from desk.errors import InvalidInput, InvalidTransition, NotFound
+from desk.services import audit, sla_state
+
+TITLE_MAX = 200
+
+
+@dataclass
+class _Context:
+    """A ticket with its council locked and its SLA loaded: what every change works on."""
+
+    session: Session
+    council: CouncilRow
+    ticket: TicketRow
+    sla: TicketSla
+
+    def record(self, type: str, actor: str, at: datetime, **data) -> TicketEventRow:
+        return audit.append_event(self.session, council=self.council, ticket=self.ticket, type=type,
+                                  actor=actor, at=at, data=data)
+
+    def move(self, wanted: Status, actor: str, at: datetime, **data) -> None:
+        current = Status(self.ticket.status)
+        if not lifecycle.can_move(current, wanted):
+            raise InvalidTransition(self.ticket.ref, current, wanted)
+        self.sla.set_status(str(wanted), at)
+        self.ticket.status = str(wanted)
+        self.record("status", actor, at, **{"from": str(current), "to": str(wanted)}, **data)
+
+    def save(self, at: datetime) -> TicketRow:
+        self.ticket.updated_at = at
+        self.session.add(self.ticket)
+        sla_state.save(self.session, self.ticket, self.sla)
+        self.session.flush()
+        return self.ticket
+
+
+def _require_aware(at: datetime) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"naive datetime {at!r}: services take aware instants")
+
+
+def _context(session: Session, ref: str, council_id: str | None, at: datetime) -> _Context:
+    _require_aware(at)
+    ticket = queries.get_ticket(session, ref, council_id=council_id)
+    council = queries.get_council(session, ticket.council_id, lock=True)
+    session.refresh(ticket)  # re-read under the lock
+    policy = sla_state.policy_for(session, ticket, council)
+    return _Context(session, council, ticket, sla_state.load(session, ticket, policy))
+
+
+def _require_text(value: str, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(f"{what} is required")
+    return value
+
+
+def open_ticket(
+    session: Session,
+    *,
+    council_id: str,
+    title: str,
+    at: datetime,
+    actor: str,
+    description: str = "",
+    requester: str | None = None,
+    category: str | None = None,
+    impact: str | None = None,
+    urgency: str | None = None,
+    priority: str | None = None,
+    slack_channel: str | None = None,
+    slack_ts: str | None = None,
+    follow_up_of: int | None = None,
+) -> TicketRow:
+    """Triage a request with the council's current playbook and open it, with its SLA clocks running."""
+    _require_aware(at)
+    title = _require_text(title, "a title")
+    if len(title) > TITLE_MAX:
+        title = title[: TITLE_MAX - 1] + "…"
+    council = queries.get_council(session, council_id, lock=True)
+    version = queries.find_current_playbook_version(session, council.playbook_id)
+    if version is None or version.id is None:
+        raise NotFound(f"playbook {council.playbook_id!r} is not synced (run `desk playbooks sync`)")
+    playbook = sla_state.playbook_for(session, version.id)
+    try:
+        decision = triage(playbook, title, description, category=category, impact=impact,
+                          urgency=urgency, priority=priority)
+    except ValueError as err:
+        raise InvalidInput(str(err)) from None
+    number = council.next_number
+    council.next_number += 1
+    ticket = TicketRow(
+        council_id=council.id, number=number, ref=f"{council.ref_prefix}-{number}", title=title,
+        description=description, requester=requester, status=str(Status.NEW), priority=decision.priority,
+        category=decision.category, impact=decision.impact, urgency=decision.urgency,
+        triage_rule=decision.rule, playbook_version_id=version.id, opened_at=at, updated_at=at,
+        slack_channel=slack_channel, slack_ts=slack_ts, follow_up_of=follow_up_of)
+    session.add(ticket)
+    session.flush()
+    policy = sla_state.policy_for(session, ticket, council)
+    sla = TicketSla.open(policy, decision.priority, at)
+    context = _Context(session, council, ticket, sla)
+    target = policy.target(decision.priority)
+    context.record("opened", actor, at, **_opened_data(ticket, decision, version.version,
+                                                        target.respond_within, target.resolve_within))
+    return context.save(at)
+
+
+def _opened_data(ticket: TicketRow, decision: TriageDecision, version: int, respond: int, resolve: int) -> dict:
+    return {
+        "title": ticket.title, "description": ticket.description, "requester": ticket.requester,
+        "priority": decision.priority, "category": decision.category, "impact": decision.impact,
+        "urgency": decision.urgency, "rule": decision.rule, "decided_by": decision.decided_by,
+        "reason": decision.explain(), "playbook_version": version,
+        "targets": {"respond": respond, "resolve": resolve},
+        "slack": {"channel": ticket.slack_channel, "ts": ticket.slack_ts} if ticket.slack_ts else None,
+        "follow_up_of": ticket.follow_up_of,
+    }
+
+
+def reply(session: Session, *, ref: str, text: str, actor: str, at: datetime,
+          council_id: str | None = None) -> TicketRow:
+    """A public reply by support: it reaches the council and meets the respond target."""
+    ctx = _context(session, ref, council_id, at)
+    _require_open(ctx)
+    ctx.sla.reply(at)
+    ctx.record("replied", actor, at, text=_require_text(text, "a reply"))
+    if ctx.ticket.status == Status.NEW:
+        ctx.move(Status.IN_PROGRESS, actor, at, reason="first reply")
+    return ctx.save(at)
+
+
+def comment(session: Session, *, ref: str, text: str, actor: str, at: datetime,
+            council_id: str | None = None) -> TicketRow:
+    """A council's message on its ticket; it hands a waiting ticket back to support."""
+    ctx = _context(session, ref, council_id, at)
+    _require_open(ctx)
+    ctx.record("commented", actor, at, text=_require_text(text, "a comment"))
+    if ctx.ticket.status == Status.WAITING_ON_COUNCIL:
+        ctx.move(Status.IN_PROGRESS, actor, at, reason="council replied")
+    return ctx.save(at)
+
+
+def note(session: Session, *, ref: str, text: str, actor: str, at: datetime) -> TicketRow:
+    """An internal note: support only, never shown to the council, no SLA effect."""
+    ctx = _context(session, ref, None, at)
+    ctx.record("noted", actor, at, text=_require_text(text, "a note"))
+    return ctx.save(at)
+
+
+def set_status(session: Session, *, ref: str, status: str, actor: str, at: datetime,
+               reason: str | None = None) -> TicketRow:
+    """Move between the open statuses; resolving, reopening and closing have their own use cases."""
+    try:
+        wanted = Status(status)
+    except ValueError:
+        raise InvalidInput(f"{status!r} is not a status (one of: {', '.join(Status)})") from None
+    if wanted not in lifecycle.OPEN_STATUSES:
+        raise InvalidInput(f"use resolve or close to move a ticket to {wanted}")
+    ctx = _context(session, ref, None, at)
+    if ctx.ticket.status == wanted:
+        return ctx.ticket
+    if ctx.ticket.status not in lifecycle.OPEN_STATUSES:
+        raise InvalidTransition(ctx.ticket.ref, ctx.ticket.status, wanted)
+    ctx.move(wanted, actor, at, **({"reason": reason} if reason else {}))
+    return ctx.save(at)
+
+
+def change_priority(session: Session, *, ref: str, priority: str, reason: str, actor: str,
+                    at: datetime) -> TicketRow:
+    """Re-prioritise, keeping elapsed time; old and new targets go in the event."""
+    reason = _require_text(reason, "a reason for the priority change")
+    ctx = _context(session, ref, None, at)
+    _require_open(ctx)
+    old = ctx.ticket.priority
+    if priority == old:
+        return ctx.ticket
+    try:
+        targets = ctx.sla.change_priority(priority, at)
+    except ValueError as err:
+        raise InvalidInput(str(err)) from None
+    ctx.ticket.priority = priority
+    ctx.record("priority", actor, at, **{"from": old, "to": priority, "reason": reason,
+               "targets": {metric: {"old": o, "new": n} for metric, (o, n) in targets.items()}})
+    return ctx.save(at)
+
+
+def assign(session: Session, *, ref: str, assignee: str | None, actor: str, at: datetime) -> TicketRow:
+    ctx = _context(session, ref, None, at)
+    old = ctx.ticket.assignee
+    if assignee == old:
+        return ctx.ticket
+    ctx.ticket.assignee = assignee
+    ctx.record("assigned", actor, at, **{"from": old, "to": assignee})
+    return ctx.save(at)
+
+
+def resolve(session: Session, *, ref: str, note: str, actor: str, at: datetime) -> TicketRow:
+    """Resolve with a resolution note (which the council sees): stops both clocks."""
+    text = _require_text(note, "a resolution note")
+    ctx = _context(session, ref, None, at)
+    current = Status(ctx.ticket.status)
+    if not lifecycle.can_move(current, Status.RESOLVED):
+        raise InvalidTransition(ctx.ticket.ref, current, Status.RESOLVED)
+    ctx.sla.resolve(at)
+    ctx.ticket.status, ctx.ticket.resolved_at = str(Status.RESOLVED), at
+    ctx.record("resolved", actor, at, note=text, **{"from": str(current)})
+    return ctx.save(at)
+
+
+def reopen(session: Session, *, ref: str, reason: str, actor: str, at: datetime,
+           council_id: str | None = None) -> TicketRow:
+    """A resolved ticket back in progress: a new resolve cycle with the full target."""
+    text = _require_text(reason, "a reason to reopen")
+    ctx = _context(session, ref, council_id, at)
+    if ctx.ticket.status != Status.RESOLVED:
+        raise InvalidTransition(ctx.ticket.ref, ctx.ticket.status, Status.IN_PROGRESS)
+    ctx.sla.reopen(at)
+    ctx.ticket.status, ctx.ticket.resolved_at = str(Status.IN_PROGRESS), None
+    ctx.record("reopened", actor, at, reason=text, cycle=ctx.sla.current_resolve.cycle)
+    return ctx.save(at)
+
+
+def close(session: Session, *, ref: str, actor: str, at: datetime) -> TicketRow:
+    ctx = _context(session, ref, None, at)
+    if ctx.ticket.status != Status.RESOLVED:
+        raise InvalidTransition(ctx.ticket.ref, ctx.ticket.status, Status.CLOSED)
+    ctx.sla.set_status(str(Status.CLOSED), at)
+    ctx.ticket.status, ctx.ticket.closed_at = str(Status.CLOSED), at
+    ctx.record("closed", actor, at)
+    return ctx.save(at)
+
+
+def _require_open(ctx: _Context) -> None:
+    if ctx.ticket.status not in lifecycle.OPEN_STATUSES:
+        raise InvalidInput(f"{ctx.ticket.ref} is {ctx.ticket.status}: reopen it first")
