@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.db.tables import SlaClockRow, TicketEventRow
-from desk.domain.sla_replay import replay, report
+from desk.domain.sla_replay import replay
 from desk.errors import InvalidInput, InvalidTransition, NotFound
 from desk.services import sla_state, tickets
 

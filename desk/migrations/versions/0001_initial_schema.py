@@ -1,14 +1,14 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-28 14:07:28.968499
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import desk.db.types
+from alembic import op
 
+import desk.db.types
 
 revision = '0001'
 down_revision = None

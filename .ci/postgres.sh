@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Start a throwaway PostgreSQL on 127.0.0.1 as the unprivileged `postgres` user, run a command with
+# DESK_TEST_DATABASE_URL pointing at it, then stop it.  Usage: .ci/postgres.sh run CMD...
+set -euo pipefail
+[ "${1:-}" = run ] || { echo "usage: $0 run CMD..." >&2; exit 2; }
+shift
+
+PORT=${DESK_CI_PG_PORT:-55432}
+DATA=$(mktemp -d /tmp/desk-ci-pg.XXXXXX)
+
+bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+if [ -z "$(bindir)" ] || [ ! -x "$(bindir)/initdb" ]; then
+  echo "installing PostgreSQL from Debian packages" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+fi
+BIN=$(bindir)
+id postgres >/dev/null 2>&1 || useradd --system --home-dir "$DATA" postgres
+
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi
+}
+
+chown postgres "$DATA" 2>/dev/null || true
+as_postgres "'$BIN/initdb' -D '$DATA/data' -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null"
+as_postgres "'$BIN/pg_ctl' -D '$DATA/data' -l '$DATA/log' -w -o \"-c listen_addresses=127.0.0.1 -p $PORT -k '$DATA' -c fsync=off -c max_connections=200\" start >/dev/null"
+stop() { as_postgres "'$BIN/pg_ctl' -D '$DATA/data' -m fast stop >/dev/null" || true; rm -rf "$DATA"; }
+trap stop EXIT
+
+export DESK_TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PORT/postgres"
+echo "PostgreSQL $("$BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT" >&2
+"$@"

@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`. Each installs what it needs first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test test-postgres lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+## make run: install, migrate the SQLite database, sync playbooks/, start desk
+run: $(VENV)/.installed
+	$(BIN)/desk db upgrade
+	$(BIN)/desk playbooks sync
+	$(BIN)/desk status
+
+## make test: install dev dependencies, lint, run the tests on SQLite (and on PostgreSQL when
+## DESK_TEST_DATABASE_URL names a server; .ci/run starts one)
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check desk tests bench
+	$(BIN)/python -m pytest -q
+
+## make test-postgres: the same suite on a throwaway local PostgreSQL (installed if missing)
+test-postgres: $(VENV)/.installed-dev
+	bash .ci/postgres.sh run $(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/bench_calendar.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,150 @@
+"""`councils.yaml` -> `Registry`: which organisations are councils, and who the support team is.
+
+The registry decides tenancy (DESIGN.md, Slack behaviour: a message's organisation maps to a council
+through `slack.teams`), so mistakes here leak data rather than mistime it: a Slack team or channel shared
+by two councils, or the triage channel (where internal notes live) listed as a council's channel, are
+errors, as is a council digest posted into another council's channel.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from desk.domain.playbook import DIVISIONS, WEEKDAYS, Council, DigestSchedule, Registry, SupportTeam
+from desk.domain.yaml_document import MISSING, Checker, key_path
+
+COUNCIL_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+REF_PREFIX = re.compile(r"[A-Z]{2,6}")
+SLACK_TEAM = re.compile(r"[TE][A-Z0-9]{6,}")
+SLACK_CHANNEL = re.compile(r"[CG][A-Z0-9]{6,}")
+SLACK_MEMBER = re.compile(r"[UWS][A-Z0-9]{6,}")  # a user (U…, W… on Enterprise Grid) or user group (S…)
+TEAM_WHAT = "a Slack team or organisation id (T… or E…)"
+CHANNEL_WHAT = "a Slack channel id (C… or G…)"
+MEMBER_WHAT = "a Slack user or user-group id (U…, W… or S…)"
+COUNCIL_REQUIRED = ("id", "name", "ref_prefix", "playbook", "slack")
+SUPPORT_REQUIRED = ("team", "triage_channel", "engineers", "duty_lead", "service_managers")
+
+
+class _Claims:
+    """Who already uses each id, so a second user of a council id, prefix, team or channel is named."""
+
+    def __init__(self, check: Checker) -> None:
+        self.check = check
+        self.owner: dict[tuple[str, str], str] = {}
+
+    def claim(self, kind: str, value: str | None, key: str, owner: str) -> None:
+        if value is None:
+            return
+        if (kind, value) in self.owner:
+            self.check.problem(key, f"{kind} {value} is already used by {self.owner[(kind, value)]}")
+        else:
+            self.owner[(kind, value)] = owner
+
+
+def parse_registry(check: Checker, data: Any, playbook_ids: Sequence[str]) -> Registry | None:
+    """The registry, or None with its problems recorded; `playbook_ids` are those the directory declares."""
+    body = check.fields(data, "", ("councils", "support"))
+    if body is None:
+        return None
+    support = _support(check, body["support"])
+    claims = _Claims(check)
+    if support is not None:
+        claims.claim("channel", support.triage_channel, "support.triage_channel", "support.triage_channel")
+    councils = []
+    for index, item in enumerate(check.sequence(body["councils"], "councils", non_empty=True) or []):
+        council = _council(check, item, key_path("councils", index), playbook_ids, claims)
+        if council is not None:
+            councils.append((index, council))
+    for index, council in councils:  # a digest lists one council's tickets: never in another's channel
+        channel = council.digest.channel if council.digest else ""
+        owner = claims.owner.get(("channel", channel), "")
+        if owner.startswith("councils[") and owner != f"councils[{index}] ({council.id})":
+            check.problem(
+                f"councils[{index}].digest.channel",
+                f"{channel} belongs to {owner}: a digest must not go to another council's channel",
+            )
+    if check.problems or support is None:
+        return None
+    return Registry(councils=tuple(council for _, council in councils), support=support)
+
+
+def _council(
+    check: Checker, value: Any, key: str, playbook_ids: Sequence[str], claims: _Claims
+) -> Council | None:
+    fields = check.fields(value, key, COUNCIL_REQUIRED, ("division", "digest"))
+    if fields is None:
+        return None
+    council_id = check.matching(fields["id"], f"{key}.id", COUNCIL_ID, "a council id (a-z, 0-9 and -)")
+    owner = f"{key} ({council_id})" if council_id else key
+    claims.claim("council id", council_id, f"{key}.id", owner)
+    name = check.text(fields["name"], f"{key}.name")
+    prefix_what = "2 to 6 capitals, e.g. CHW"
+    prefix = check.matching(fields["ref_prefix"], f"{key}.ref_prefix", REF_PREFIX, prefix_what)
+    claims.claim("ref prefix", prefix, f"{key}.ref_prefix", owner)
+    playbook = check.text(fields["playbook"], f"{key}.playbook")
+    if playbook is not None and playbook not in playbook_ids:
+        known = ", ".join(sorted(playbook_ids)) or "none"
+        check.problem(f"{key}.playbook", f'no playbook "{playbook}" (known: {known})')
+    division = None
+    if "division" in fields:
+        division = check.choice(fields["division"], f"{key}.division", DIVISIONS)
+    slack = check.fields(fields["slack"], f"{key}.slack", ("teams",), ("channels",)) or {}
+    teams_key = f"{key}.slack.teams"
+    teams = _ids(check, slack.get("teams", MISSING), teams_key, SLACK_TEAM, TEAM_WHAT, non_empty=True)
+    channels = _ids(check, slack.get("channels", []), f"{key}.slack.channels", SLACK_CHANNEL, CHANNEL_WHAT)
+    for index, team in enumerate(teams or ()):
+        claims.claim("team", team, f"{key}.slack.teams[{index}]", owner)
+    for index, channel in enumerate(channels or ()):
+        claims.claim("channel", channel, f"{key}.slack.channels[{index}]", owner)
+    digest = _digest(check, fields["digest"], f"{key}.digest") if "digest" in fields else None
+    if council_id is None or name is None or prefix is None or playbook is None:
+        return None
+    if teams is None or channels is None:
+        return None
+    return Council(
+        id=council_id, name=name, ref_prefix=prefix, playbook=playbook, division=division,
+        slack_teams=teams, slack_channels=channels, digest=digest,
+    )
+
+
+def _digest(check: Checker, value: Any, key: str) -> DigestSchedule | None:
+    fields = check.fields(value, key, ("channel", "day", "time"))
+    if fields is None:
+        return None
+    channel = check.matching(fields["channel"], f"{key}.channel", SLACK_CHANNEL, CHANNEL_WHAT)
+    day = check.choice(fields["day"], f"{key}.day", WEEKDAYS)
+    time = check.time_of_day(fields["time"], f"{key}.time")
+    if channel is None or day is None or time is None:
+        return None
+    return DigestSchedule(channel=channel, day=WEEKDAYS.index(day), time=time)
+
+
+def _support(check: Checker, value: Any) -> SupportTeam | None:
+    fields = check.fields(value, "support", SUPPORT_REQUIRED)
+    if fields is None:
+        return None
+    team = check.matching(fields["team"], "support.team", SLACK_TEAM, TEAM_WHAT)
+    triage = check.matching(fields["triage_channel"], "support.triage_channel", SLACK_CHANNEL, CHANNEL_WHAT)
+    engineers = _members(check, fields["engineers"], "support.engineers")
+    duty_lead = check.matching(fields["duty_lead"], "support.duty_lead", SLACK_MEMBER, MEMBER_WHAT)
+    managers = _members(check, fields["service_managers"], "support.service_managers")
+    if team is None or triage is None or engineers is None or duty_lead is None or managers is None:
+        return None
+    return SupportTeam(team, triage, engineers, duty_lead, managers)
+
+
+def _members(check: Checker, value: Any, key: str) -> tuple[str, ...] | None:
+    return _ids(check, value, key, SLACK_MEMBER, MEMBER_WHAT, non_empty=True)
+
+
+def _ids(
+    check: Checker, value: Any, key: str, pattern: re.Pattern[str], what: str, *, non_empty: bool = False
+) -> tuple[str, ...] | None:
+    """A list of Slack ids; None if any is malformed (each one named)."""
+    items = check.sequence(value, key, non_empty=non_empty)
+    if items is None:
+        return None
+    ids = [check.matching(item, key_path(key, index), pattern, what) for index, item in enumerate(items)]
+    return tuple(item for item in ids if item is not None) if None not in ids else None

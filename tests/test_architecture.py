@@ -1,0 +1,67 @@
+"""House rule 1: dependencies point down. Checked from the source, so a violation fails CI.
+
+domain <- db <- services <- (slack | scheduling) <- wiring / cli. The domain imports no database, Slack,
+scheduler or template code; services import no Slack, scheduler or template code; only `desk/clock.py`
+reads the wall clock.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "desk"
+
+FORBIDDEN = {
+    "domain": ("desk.db", "desk.services", "desk.slack", "desk.scheduling", "desk.cli", "desk.wiring",
+               "sqlalchemy", "sqlmodel", "slack_bolt", "slack_sdk", "apscheduler", "jinja2", "alembic"),
+    "db": ("desk.services", "desk.slack", "desk.scheduling", "desk.cli", "desk.wiring", "slack_bolt",
+           "slack_sdk", "apscheduler", "jinja2"),
+    "services": ("desk.slack", "desk.scheduling", "desk.cli", "desk.wiring", "slack_bolt", "slack_sdk",
+                 "apscheduler", "jinja2"),
+    "slack": ("desk.scheduling", "desk.cli", "apscheduler"),
+    "scheduling": ("desk.slack", "desk.cli", "slack_bolt"),
+}
+
+
+def imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def modules(layer: str) -> list[Path]:
+    return sorted((PACKAGE / layer).rglob("*.py"))
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layers_import_only_downwards(layer: str) -> None:
+    offences = [
+        f"{path.relative_to(PACKAGE.parent)} imports {name}"
+        for path in modules(layer)
+        for name in imports(path)
+        if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[layer])
+    ]
+    assert offences == []
+
+
+def test_only_the_clock_module_reads_the_wall_clock() -> None:
+    readers = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "clock.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("now", "utcnow", "today", "time") and \
+                    isinstance(node.value, ast.Name) and node.value.id in ("datetime", "date", "time"):
+                readers.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    assert readers == []
+
+
+def test_the_layers_exist() -> None:
+    assert modules("domain") and modules("db") and modules("services")
