@@ -104,7 +104,7 @@ def status() -> None:
         print(f"playbook {v.playbook_id}: version {v.version}")
     for c in councils:
         print(f"council {c.id}: {c.name} ({c.ref_prefix}-…, playbook {c.playbook_id}, "
-              f"{c.division or 'playbook division'})")
+              f"{c.division or 'division from the playbook'})")
     print(f"open tickets: {open_tickets}")
     if not councils:
         print("next: run `desk playbooks sync`")

@@ -46,3 +46,11 @@ def require_schema(wiring: Wiring) -> None:
         raise ConfigError(
             f"the database schema is at {migrate.current(wiring.engine) or 'nothing'}, not "
             f"{migrate.head()}: run `desk db upgrade` first")
+
+
+def duration(seconds: int) -> str:
+    """3h30m, 45m, 22m30s: how a person writes a duration."""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{secs}s" if secs else ""]
+    return "".join(parts) or "0s"

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from desk.cli.output import local, print_json
+from desk.cli.output import duration, local, print_json
 from desk.domain.playbook import PlaybookSet, council_calendar
 from desk.domain.sla import SlaPolicy, TicketSla
 from desk.domain.sla_replay import parse_history, parse_instant, replay, report
@@ -110,7 +110,7 @@ def _print_replay(result: dict) -> None:
                                                       "paused" if cycle["paused"] else "running")
         print(f"  resolve cycle {cycle['cycle']}: started {local(cycle['started_at'])}, due "
               f"{local(cycle['due_at'])}, stopped {local(cycle['stopped_at'])}, paused "
-              f"{cycle['paused_seconds']}s: {state}")
+              f"{duration(cycle['paused_seconds'])}: {state}")
     for n in result["notifications"]:
         repeat = f" (repeat {n['repeat']})" if "repeat" in n else ""
         print(f"  {local(n['at'])}: {n['metric']} cycle {n['cycle']} {n['kind']} at {n['threshold']}%{repeat}")

@@ -47,8 +47,8 @@ FIRST_YEAR = 1900  # the calendar answers for local years FIRST_YEAR..LAST_YEAR
 LAST_YEAR = 2399
 SEARCH_LIMIT_YEARS = 10  # a calendar with no work in this many years is broken, not slow
 
-# Each division's bank holidays come from its own subdivision: the bare "GB" calendar is England's
-# Christmas/New Year rules without either Scotland's or Northern Ireland's days, which is wrong for both.
+# Each division's bank holidays come from its own subdivision: the bare "GB" calendar holds only the days
+# common to all of the UK (no Easter Monday, no August bank holiday, no 2 January), wrong for every division.
 DIVISION_SUBDIVISIONS: Mapping[str, str] = MappingProxyType(
     {"england-and-wales": "ENG", "scotland": "SCT", "northern-ireland": "NIR"}
 )

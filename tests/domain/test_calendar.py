@@ -386,10 +386,21 @@ def _weekly_work(calendar_spec: CalendarSpec) -> int:
     return sum(window.end - window.start for windows in calendar_spec.hours for window in windows)
 
 
+# DST change days in 2025 and 2026 for London, New York and Lord Howe (a 30-minute shift).
+TRANSITION_DAYS = [date(2025, 3, 30), date(2025, 10, 26), date(2026, 3, 29), date(2026, 10, 25),
+                   date(2025, 3, 9), date(2025, 11, 2), date(2026, 3, 8), date(2026, 11, 1),
+                   date(2025, 4, 6), date(2025, 10, 5), date(2026, 4, 5), date(2026, 10, 4)]  # fmt: skip
+near_transitions = st.builds(
+    lambda day, offset: datetime.combine(day, datetime.min.time(), UTC) + timedelta(seconds=offset),
+    st.sampled_from(TRANSITION_DAYS),
+    st.integers(-3 * 86400, 3 * 86400),
+)
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     odd_specs(),
-    st.datetimes(datetime(2025, 1, 1), datetime(2027, 12, 31), timezones=st.just(UTC)),
+    st.datetimes(datetime(2025, 1, 1), datetime(2027, 12, 31), timezones=st.just(UTC)) | near_transitions,
     st.floats(0, 8),
     st.integers(0, 40 * 86400),
 )
