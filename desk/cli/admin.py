@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from desk.cli.output import print_json, require_schema
+from desk.cli.output import JsonOption, print_json, require_schema
 from desk.db import migrate, queries
 from desk.db.engine import unit_of_work
 from desk.services import audit, playbooks
@@ -22,7 +22,6 @@ audit_app = typer.Typer(help="The tamper-evident event log.", no_args_is_help=Tr
 DirArgument = Annotated[
     Path | None, typer.Argument(help="Playbook directory (default: $DESK_PLAYBOOKS_DIR or ./playbooks).")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 @db_app.command("upgrade")

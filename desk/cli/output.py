@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo
+
+import typer
 
 from desk.db import migrate
 from desk.errors import ConfigError
 from desk.wiring import Wiring
 
 LONDON = ZoneInfo("Europe/London")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def _default(value: Any) -> Any:

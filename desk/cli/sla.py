@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from desk.cli.output import duration, local, print_json
+from desk.cli.output import JsonOption, duration, local, print_json
 from desk.domain.playbook import PlaybookSet, council_calendar
 from desk.domain.sla import SlaPolicy, TicketSla
 from desk.domain.sla_replay import parse_history, parse_instant, replay, report
@@ -19,7 +19,6 @@ from desk.wiring import Wiring
 
 app = typer.Typer(help="SLA targets and what-if replays.", no_args_is_help=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 PlaybooksOption = Annotated[
     Path | None, typer.Option("--playbooks", help="Playbook directory (default: $DESK_PLAYBOOKS_DIR).")
 ]

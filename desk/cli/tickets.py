@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
-from desk.cli.output import local, print_json, require_schema
+from desk.cli.output import JsonOption, local, print_json, require_schema
 from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.db.tables import TicketRow
@@ -16,8 +16,6 @@ from desk.services import sla_state, tickets
 from desk.wiring import Wiring
 
 app = typer.Typer(help="Inspect (and open) tickets.", no_args_is_help=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def summary(ticket: TicketRow) -> dict:
