@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from desk.cli import admin, sla, tickets
+from desk.cli import admin, serve, sla, tickets
 from desk.cli.output import fail
 from desk.errors import DeskError, PlaybookInvalid
 
@@ -27,6 +27,7 @@ app.add_typer(sla.app, name="sla")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(admin.audit_app, name="audit")
 app.command("status")(admin.status)
+app.command("serve")(serve.serve)
 
 
 def main(argv: list[str] | None = None) -> None:

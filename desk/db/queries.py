@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from desk.db.tables import CouncilRow, PlaybookVersionRow, SlaClockRow, TicketEventRow, TicketRow
+from desk.db.tables import (
+    CouncilRow,
+    PlaybookVersionRow,
+    SlaClockRow,
+    SupportConfigRow,
+    TicketEventRow,
+    TicketRatingRow,
+    TicketRow,
+)
 from desk.errors import NotFound
 
 
@@ -70,23 +79,36 @@ def find_ticket_by_message(session: Session, channel: str, ts: str) -> TicketRow
     ).first()
 
 
+def find_ticket_by_card(session: Session, channel: str, ts: str) -> TicketRow | None:
+    return session.exec(select(TicketRow).where(TicketRow.card_ts == ts, TicketRow.card_channel == channel)).first()
+
+
 def list_tickets(session: Session, *, council_id: str | None = None, status: str | None = None,
-                 limit: int | None = None) -> Sequence[TicketRow]:
+                 statuses: tuple[str, ...] | None = None, assignee: str | None = None,
+                 unassigned: bool = False, limit: int | None = None) -> Sequence[TicketRow]:
     query = select(TicketRow)
     if council_id is not None:
         query = query.where(TicketRow.council_id == council_id)
     if status is not None:
         query = query.where(TicketRow.status == status)
+    if statuses is not None:
+        query = query.where(col(TicketRow.status).in_(statuses))
+    if assignee is not None:
+        query = query.where(TicketRow.assignee == assignee)
+    if unassigned:
+        query = query.where(col(TicketRow.assignee).is_(None))
     query = query.order_by(TicketRow.council_id, TicketRow.number)
     if limit is not None:
         query = query.limit(limit)
     return session.exec(query).all()
 
 
-def list_ticket_events(session: Session, ticket_id: int) -> Sequence[TicketEventRow]:
-    return session.exec(
-        select(TicketEventRow).where(TicketEventRow.ticket_id == ticket_id).order_by(TicketEventRow.seq)
-    ).all()
+def list_ticket_events(session: Session, ticket_id: int,
+                       types: tuple[str, ...] | None = None) -> Sequence[TicketEventRow]:
+    query = select(TicketEventRow).where(TicketEventRow.ticket_id == ticket_id)
+    if types is not None:
+        query = query.where(col(TicketEventRow.type).in_(types))
+    return session.exec(query.order_by(TicketEventRow.seq)).all()
 
 
 def list_council_events(session: Session, council_id: str) -> Sequence[TicketEventRow]:
@@ -100,4 +122,31 @@ def list_sla_clocks(session: Session, ticket_id: int) -> Sequence[SlaClockRow]:
         select(SlaClockRow)
         .where(SlaClockRow.ticket_id == ticket_id)
         .order_by(col(SlaClockRow.metric).desc(), SlaClockRow.cycle)  # respond first, then resolve cycles
+    ).all()
+
+
+def find_support_config(session: Session) -> SupportConfigRow | None:
+    return session.get(SupportConfigRow, 1)
+
+
+def find_rating(session: Session, ticket_id: int, cycle: int) -> TicketRatingRow | None:
+    return session.exec(
+        select(TicketRatingRow).where(TicketRatingRow.ticket_id == ticket_id, TicketRatingRow.cycle == cycle)
+    ).first()
+
+
+def list_open_tickets_by_due(session: Session, *, limit: int) -> Sequence[TicketRow]:
+    """Open tickets whose next running target is soonest first (the 'breaching soon' queue)."""
+    soonest = (
+        select(SlaClockRow.ticket_id, func.min(SlaClockRow.due_at).label("due_at"))
+        .where(col(SlaClockRow.stopped_at).is_(None), col(SlaClockRow.due_at).is_not(None))
+        .group_by(SlaClockRow.ticket_id)
+        .subquery()
+    )
+    return session.exec(
+        select(TicketRow)
+        .join(soonest, soonest.c.ticket_id == TicketRow.id)
+        .where(col(TicketRow.status).in_(("new", "in_progress", "waiting_on_council")))
+        .order_by(soonest.c.due_at)
+        .limit(limit)
     ).all()

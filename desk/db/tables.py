@@ -90,8 +90,11 @@ class TicketRow(SQLModel, table=True):
     updated_at: datetime = _instant()
     resolved_at: datetime | None = _instant(nullable=True)
     closed_at: datetime | None = _instant(nullable=True)
-    slack_channel: str | None = None
+    slack_channel: str | None = None  # the council thread: the request itself, or desk's post for it
     slack_ts: str | None = None
+    confirmation_ts: str | None = None  # desk's threaded confirmation in the council thread
+    card_channel: str | None = None  # the triage card in the support team's channel
+    card_ts: str | None = Field(default=None, index=True)
     follow_up_of: int | None = Field(default=None, foreign_key="ticket.id")
 
 
@@ -164,3 +167,30 @@ class OutboxRow(SQLModel, table=True):
     sent_at: datetime | None = _instant(nullable=True)
     slack_ts: str | None = None
     last_error: str | None = None
+
+
+class SlackDeliveryRow(SQLModel, table=True):
+    """A Slack delivery already acted on (event_id, view submission): redeliveries have no second effect.
+
+    Inserted in the same transaction as the effect, so a crash before commit lets the redelivery work.
+    """
+
+    __tablename__ = "slack_delivery"
+
+    key: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(max_length=32)
+    received_at: datetime = _instant()
+
+
+class TicketRatingRow(SQLModel, table=True):
+    """A council's satisfaction rating for one resolution (one per resolve cycle)."""
+
+    __tablename__ = "ticket_rating"
+    __table_args__ = (UniqueConstraint("ticket_id", "cycle"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    cycle: int
+    score: int
+    rated_by: str
+    rated_at: datetime = _instant()

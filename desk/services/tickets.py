@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from desk.db import queries
-from desk.db.tables import CouncilRow, TicketEventRow, TicketRow
+from desk.db.tables import CouncilRow, TicketEventRow, TicketRatingRow, TicketRow
 from desk.domain import lifecycle
 from desk.domain.lifecycle import Status
 from desk.domain.sla import TicketSla
@@ -250,6 +250,24 @@ def close(session: Session, *, ref: str, actor: str, at: datetime) -> TicketRow:
     ctx.ticket.status, ctx.ticket.closed_at = str(Status.CLOSED), at
     ctx.record("closed", actor, at)
     return ctx.save(at)
+
+
+def rate(session: Session, *, ref: str, score: int, actor: str, at: datetime,
+         council_id: str | None = None) -> bool:
+    """A satisfaction rating (1-5) for the latest resolution; the first one counts, once per cycle."""
+    if not 1 <= score <= 5:
+        raise InvalidInput("a rating is from 1 to 5")
+    ctx = _context(session, ref, council_id, at)
+    if ctx.ticket.status not in (Status.RESOLVED, Status.CLOSED):
+        raise InvalidInput(f"{ctx.ticket.ref} is {ctx.ticket.status}: it can be rated once it is resolved")
+    cycle = ctx.sla.current_resolve.cycle
+    assert ctx.ticket.id is not None
+    if queries.find_rating(session, ctx.ticket.id, cycle) is not None:
+        return False
+    session.add(TicketRatingRow(ticket_id=ctx.ticket.id, cycle=cycle, score=score, rated_by=actor, rated_at=at))
+    ctx.record("rated", actor, at, score=score, cycle=cycle)
+    ctx.save(at)
+    return True
 
 
 def _require_open(ctx: _Context) -> None:

@@ -1,0 +1,36 @@
+"""`desk serve`: the Slack app, over HTTP (gunicorn) or Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from desk.cli.output import require_schema
+from desk.errors import ConfigError
+from desk.wiring import Wiring
+
+
+def serve(
+    http: Annotated[bool, typer.Option("--http", help="Serve POST /slack/events over HTTP (else Socket Mode).")]
+    = False,
+    port: Annotated[int | None, typer.Option(help="HTTP port (default: $PORT or 3000).")] = None,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "0.0.0.0",
+    workers: Annotated[int, typer.Option(help="Worker processes (keep 1 on SQLite).")] = 1,
+    threads: Annotated[int, typer.Option(help="Threads per worker.")] = 8,
+) -> None:
+    """Run the bot: Socket Mode when SLACK_APP_TOKEN is set and --http is not given."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    wiring = Wiring.from_environ()
+    require_schema(wiring)
+    if http:
+        from desk.server import serve_http
+
+        serve_http(wiring, host=host, port=port or wiring.settings.port, workers=workers, threads=threads)
+    elif wiring.settings.slack_app_token is not None:
+        from desk.server import serve_socket_mode
+
+        serve_socket_mode(wiring)
+    else:
+        raise ConfigError("set SLACK_APP_TOKEN (xapp-…) for Socket Mode, or run `desk serve --http`")

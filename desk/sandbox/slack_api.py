@@ -1,0 +1,317 @@
+"""`SlackStandIn`: a local Slack Web API on 127.0.0.1 that checks, records and can misbehave.
+
+The app under test talks to it over real HTTP with the real `slack_sdk.WebClient` (`base_url=api_url`), so
+what is tested is what ships: argument encoding, retries, timeouts. Each call is checked against Slack's
+method reference and Block Kit limits (refusals answer `ok: false` as Slack would, and land in
+`violations` so a test fails even when the app swallows the error), recorded in `calls`, and answered from a
+small stateful workspace. `inject()` scripts failures: 429 with Retry-After, `ok: false`, 5xx, latency,
+dropped connections.
+
+    with SlackStandIn() as slack:
+        client = WebClient(token="xoxb-test", base_url=slack.api_url)
+        ...
+        assert slack.violations == []
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from desk.sandbox import checks
+from desk.sandbox.api_reference import ApiReference, resolve_reference_dir
+from desk.sandbox.faults import Fault, FaultQueue
+from desk.sandbox.http_server import Outcome, StandInServer
+from desk.sandbox.ids import BOT_ID, BOT_USER_ID, INSTALLED_TEAM_ID, wall_time
+from desk.sandbox.web_methods import SlackError, Workspace
+
+RESPONSE_URL = "response_url"
+UPLOAD = "upload"
+VIOLATING_ERRORS = frozenset({"invalid_arguments", "invalid_name", "invalid_trigger_id"})
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the stand-in answered (or dropped). `status` 0 means the connection was dropped."""
+
+    method: str
+    args: dict[str, Any]
+    response: dict[str, Any]
+    status: int
+    at: float
+    fault: Fault | None = None
+    token: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.response.get("ok") is True
+
+
+class SlackStandIn:
+    """The Web API stand-in. Fill `users`, `channels` and `usergroups` before the app looks them up."""
+
+    def __init__(
+        self,
+        api_ref: Path | str | None = None,
+        *,
+        team_id: str = INSTALLED_TEAM_ID,
+        bot_user_id: str = BOT_USER_ID,
+        bot_id: str = BOT_ID,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.reference = ApiReference(resolve_reference_dir(api_ref))
+        self.workspace = Workspace(team_id=team_id, bot_user_id=bot_user_id, bot_id=bot_id)
+        self._address = (host, port)
+        self._server: StandInServer | None = None
+        self._thread: threading.Thread | None = None
+        self._calls: list[Call] = []
+        self._violations: list[str] = []
+        self._faults = FaultQueue()
+        self._changed = threading.Condition()
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        self._server = StandInServer(self._address, self)
+        self.workspace.base_url = self.base_url
+        # a short poll interval: stop() waits for the serving loop to notice, once per test
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="slack-stand-in", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server, self._thread = None, None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the Slack stand-in is not started: call start() or use it in a with block")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    @property
+    def api_url(self) -> str:
+        """What `WebClient(base_url=...)` takes (and what `DESK_SLACK_API_URL` should be)."""
+        return self.base_url + "api/"
+
+    @property
+    def hooks_url(self) -> str:
+        """Base of response_url webhooks: point payloads' `response_url` below it."""
+        return self.base_url + "hooks/"
+
+    # --- workspace state ------------------------------------------------------------------------------
+
+    @property
+    def users(self) -> dict[str, dict[str, Any]]:
+        """user id -> {"id", "team_id", "name", "real_name", "tz"}, answered by users.info."""
+        return self.workspace.users
+
+    @users.setter
+    def users(self, users: dict[str, dict[str, Any]]) -> None:
+        self.workspace.users = users
+
+    @property
+    def channels(self) -> dict[str, dict[str, Any]]:
+        """channel id -> conversations.info fields (plus "members" for conversations.members)."""
+        return self.workspace.channels
+
+    @channels.setter
+    def channels(self, channels: dict[str, dict[str, Any]]) -> None:
+        self.workspace.channels = channels
+
+    @property
+    def usergroups(self) -> dict[str, list[str]]:
+        """user group id -> member user ids, answered by usergroups.users.list."""
+        return self.workspace.usergroups
+
+    @usergroups.setter
+    def usergroups(self, usergroups: dict[str, list[str]]) -> None:
+        self.workspace.usergroups = usergroups
+
+    @property
+    def messages(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """(channel, ts) -> the bot's message as it stands now (after any chat.update)."""
+        with self._changed:
+            return dict(self.workspace.messages)
+
+    # --- recording ------------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._changed:
+            return list(self._calls)
+
+    @property
+    def violations(self) -> list[str]:
+        """Every refused call, as `method: problem`: assert it is empty at the end of each test."""
+        with self._changed:
+            return list(self._violations)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._changed:
+            return [call for call in self._calls if call.method == method]
+
+    def last(self, method: str) -> Call:
+        found = self.calls_to(method)
+        if not found:
+            raise AssertionError(f"no call to {method}; calls so far: {self._summary()}")
+        return found[-1]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Block until `count` calls to `method` (faulted ones included) arrived, and return them all.
+
+        Needed because Bolt acks first and the app calls Slack afterwards, from another thread.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [call for call in self._calls if call.method == method]
+                remaining = deadline - time.monotonic()
+                if len(found) >= count or remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+        if len(found) < count:
+            raise AssertionError(f"waited {timeout}s for {count} call(s) to {method}, got {len(found)}; "
+                                 f"calls: {self._summary()}")
+        return found
+
+    def reset(self) -> None:
+        """Forget calls, violations and pending faults; users, channels and posted messages stay."""
+        with self._changed:
+            self._calls.clear()
+            self._violations.clear()
+        self._faults.clear()
+
+    def _summary(self) -> str:
+        return ", ".join(call.method for call in self.calls) or "none"
+
+    def _record(self, call: Call, violations: list[str]) -> None:
+        with self._changed:
+            self._calls.append(call)
+            self._violations.extend(violations)
+            self._changed.notify_all()
+
+    # --- faults ---------------------------------------------------------------------------------------
+
+    def inject(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        rate_limited: float | None = None,
+        error: str | None = None,
+        status: int | None = None,
+        latency: float = 0.0,
+        disconnect: bool = False,
+    ) -> None:
+        """Make the next `times` calls to `method` ("*": any call, including response_url) misbehave."""
+        fault = Fault(rate_limited=rate_limited, error=error, status=status, latency=latency,
+                      disconnect=disconnect)
+        self._faults.add(method, fault, times)
+
+    @property
+    def pending_faults(self) -> list[tuple[str, Fault, int]]:
+        return self._faults.pending()
+
+    # --- answering (called by the HTTP handler threads) -----------------------------------------------
+
+    def answer_api(
+        self, method: str, raw_args: dict[str, Any], *, token: str | None, is_json: bool,
+        body_error: str | None = None,
+    ) -> Outcome:
+        args = checks.decode_json_strings(raw_args)
+        rejection = (
+            checks.Rejection(body_error, [f"body: {body_error}"]) if body_error
+            else checks.check_api_call(self.reference, method, args, token=token, is_json=is_json)
+        )
+        violations = [f"{method}: {problem}" for problem in rejection.problems] if rejection else []
+
+        def normal_answer() -> Outcome:
+            if rejection is not None:
+                return Outcome.json(200, rejection.body())
+            try:
+                with self._changed:
+                    return Outcome.json(200, self.workspace.answer(method, args))
+            except SlackError as refused:
+                if refused.error in VIOLATING_ERRORS:
+                    violations.extend(f"{method}: {refused.error}: {message}" for message in refused.messages
+                                      or [refused.error])
+                return Outcome.json(200, checks.Rejection(refused.error, refused.messages).body())
+
+        return self._answer(method, args, token, normal_answer, violations)
+
+    def answer_hook(self, path: str, body: object) -> Outcome:
+        rejection = checks.check_response_url_body(body)
+        violations = [f"{RESPONSE_URL}: {problem}" for problem in rejection.problems] if rejection else []
+        args = {**(body if isinstance(body, dict) else {"body": body}), "url": path}
+
+        def normal_answer() -> Outcome:
+            if rejection is not None:
+                return Outcome.text(400, rejection.error)
+            return Outcome.text(200, "ok")
+
+        return self._answer(RESPONSE_URL, args, None, normal_answer, violations)
+
+    def answer_upload(self, file_id: str, data: bytes) -> Outcome:
+        violations: list[str] = []
+
+        def normal_answer() -> Outcome:
+            with self._changed:
+                declared = self.workspace.files.get(file_id)
+                if declared is None:
+                    return Outcome.text(404, "file_not_found")
+                if declared["length"] != len(data):
+                    violations.append(f"{UPLOAD}: {file_id}: {len(data)} bytes sent, "
+                                      f"{declared['length']} declared to files.getUploadURLExternal")
+                self.workspace.uploads[file_id] = data
+            return Outcome.text(200, f"OK - {len(data)}")
+
+        args = {"file_id": file_id, "length": len(data)}
+        return self._answer(UPLOAD, args, None, normal_answer, violations)
+
+    def _answer(
+        self, method: str, args: dict[str, Any], token: str | None, normal_answer: Callable[[], Outcome],
+        violations: list[str],
+    ) -> Outcome:
+        """Apply the next fault for this method, if any, around the normal answer, then record the call."""
+        fault = self._faults.take(method)
+        if fault is not None and fault.latency > 0:
+            time.sleep(fault.latency)
+        if fault is None or not fault.replaces_answer:
+            outcome = normal_answer()
+        elif fault.disconnect:
+            outcome = Outcome.dropped()
+        elif fault.rate_limited is not None:
+            outcome = Outcome.json(429, {"ok": False, "error": "ratelimited"},
+                                   {"Retry-After": fault.retry_after})
+        elif method in (RESPONSE_URL, UPLOAD):  # webhooks answer in plain text, failures with 4xx/5xx
+            outcome = Outcome.text(fault.status or 404, fault.error or f"http_{fault.status}")
+        else:
+            outcome = Outcome.json(fault.status or 200,
+                                   {"ok": False, "error": fault.error or "internal_error"})
+        response = outcome.parsed_body()
+        self._record(Call(method, args, response, outcome.status, wall_time(), fault, token), violations)
+        return outcome

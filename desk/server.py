@@ -1,0 +1,54 @@
+"""Running desk's web process under gunicorn (threads), or the Bolt app over Socket Mode.
+
+Never Bolt's development server: gunicorn's `gthread` workers give real concurrency, timeouts and a
+graceful shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from desk.wiring import Wiring
+
+log = logging.getLogger("desk.server")
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, wiring: Wiring, options: dict[str, Any]):
+        self.wiring = wiring
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.wiring.wsgi_app()
+
+
+def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: int) -> None:
+    wiring.wsgi_app()  # build once up front: a missing setting fails here, loudly, before forking
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": 30,
+        "graceful_timeout": 20,
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": "info",
+    }
+    _Gunicorn(wiring, options).run()
+
+
+def serve_socket_mode(wiring: Wiring) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    token = wiring.settings.slack_app_token
+    assert token is not None
+    SocketModeHandler(wiring.slack_app(), token.get_secret_value()).start()

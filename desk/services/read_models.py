@@ -1,0 +1,102 @@
+"""What people are shown about a ticket: plain values, computed once, rendered by any adapter.
+
+Builders (Slack blocks, CLI, reports) take these and never reach back into the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from desk.db import queries
+from desk.db.tables import TicketEventRow, TicketRow
+from desk.services import sla_state
+
+
+@dataclass(frozen=True)
+class SlaView:
+    """One metric as of now: its due instant, whether it stopped, whether it breached."""
+
+    due_at: datetime | None
+    stopped_at: datetime | None
+    breached_at: datetime | None
+    paused: bool = False
+
+    @property
+    def breached(self) -> bool:
+        return self.breached_at is not None
+
+
+@dataclass(frozen=True)
+class TicketSummary:
+    ref: str
+    council_id: str
+    council_name: str
+    title: str
+    description: str
+    status: str
+    priority: str
+    priority_name: str
+    category: str | None
+    requester: str | None
+    assignee: str | None
+    triage_reason: str  # "P1 by rule cannot-take-payments (impact high × urgency high)"
+    opened_at: datetime
+    timezone: str  # the council calendar's, for showing local times
+    respond: SlaView
+    resolve: SlaView  # the current cycle
+    cycle: int
+    rating: int | None = None
+    thread_channel: str | None = None  # the council thread (the request, or desk's post for it)
+    thread_ts: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("new", "in_progress", "waiting_on_council")
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        """The earliest running target: what a queue sorts by."""
+        dues = [m.due_at for m in (self.respond, self.resolve) if m.due_at and not m.stopped_at]
+        return min(dues, default=None)
+
+
+def summarize(session: Session, ticket: TicketRow, now: datetime) -> TicketSummary:
+    council = queries.get_council(session, ticket.council_id)
+    policy = sla_state.policy_for(session, ticket, council)
+    playbook = sla_state.playbook_for(session, ticket.playbook_version_id)
+    sla = sla_state.load(session, ticket, policy)
+    respond, resolve = sla.respond, sla.current_resolve
+    decisions = queries.list_ticket_events(session, ticket.id, types=("opened", "priority"))
+    rating = queries.find_rating(session, ticket.id, resolve.cycle) if ticket.id else None
+    return TicketSummary(
+        ref=ticket.ref,
+        council_id=council.id,
+        council_name=council.name,
+        title=ticket.title,
+        description=ticket.description,
+        status=ticket.status,
+        priority=ticket.priority,
+        priority_name=policy.target(ticket.priority).name,
+        category=ticket.category,
+        requester=ticket.requester,
+        assignee=ticket.assignee,
+        triage_reason=_reason(decisions[-1]) if decisions else "",
+        opened_at=ticket.opened_at,
+        timezone=playbook.calendar.timezone,
+        respond=SlaView(respond.due_at, respond.stopped_at, respond.breached_as_of(now)),
+        resolve=SlaView(resolve.due_at, resolve.stopped_at, resolve.breached_as_of(now), resolve.paused),
+        cycle=resolve.cycle,
+        rating=rating.score if rating else None,
+        thread_channel=ticket.slack_channel,
+        thread_ts=ticket.slack_ts,
+    )
+
+
+def _reason(event: TicketEventRow) -> str:
+    """Why the ticket has its priority: the triage decision, or the last change and its reason."""
+    if event.type == "opened":
+        return str(event.data.get("reason", ""))
+    return f"{event.data['to']} (was {event.data['from']}): {event.data.get('reason', '')}"

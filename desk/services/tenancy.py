@@ -1,0 +1,33 @@
+"""The directory of councils and the support team, read from the synced registry."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from desk.db import queries
+from desk.domain.tenancy import Actor, Directory, resolve
+
+
+def directory(session: Session) -> Directory:
+    by_team: dict[str, str] = {}
+    by_channel: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for council in queries.list_councils(session):
+        if not council.active:
+            continue
+        names[council.id] = council.name
+        for team in council.slack.get("teams", []):
+            by_team[team] = council.id
+        for channel in council.slack.get("channels", []):
+            by_channel[channel] = council.id
+    support = queries.find_support_config(session)
+    definition = support.definition if support else {}
+    return Directory(by_team, by_channel, definition.get("team"), definition.get("triage_channel"), names)
+
+
+def actor(session: Session, *, user: str, team: str | None, channel: str | None = None) -> Actor:
+    return resolve(directory(session), user=user, team=team, channel=channel)
+
+
+def is_council_channel(session: Session, channel: str, council_id: str | None) -> bool:
+    return council_id is not None and directory(session).council_by_channel.get(channel) == council_id

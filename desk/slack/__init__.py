@@ -1,0 +1,1 @@
+"""The Slack adapter: Bolt wiring, thin listeners, pure Block Kit builders. Imports services, never scheduling."""

@@ -1,0 +1,119 @@
+"""The triage card: one message per ticket in the support team's triage channel, updated in place.
+
+Everything an engineer needs to decide and act without leaving the channel: what, who, how urgent and
+why, where the SLA stands, and the buttons. The card is shared by every engineer, so it cannot know who
+is looking: Claim shows on every open ticket ("Take over" once someone has it) and the claim service
+makes a claim by the current assignee a no-op.
+
+Interactive ids: buttons carry `TicketRef` JSON in `value`. Selects carry no value, so the actions
+block's `block_id` is that same `TicketRef` JSON (`ticket_block_id`): the Assign and status handlers
+read `TicketRef.load(action["block_id"])`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    InteractiveElement,
+    StaticSelectElement,
+    UserSelectElement,
+)
+
+from desk.services.read_models import TicketSummary
+from desk.slack.blocks import FALLBACK_LENGTH, PLACEHOLDER_MAX, Message, facts, kit
+from desk.slack.blocks.text import clip, is_user_id, person_text
+from desk.slack.ids import Action
+from desk.slack.metadata import TicketRef
+
+DESCRIPTION_LENGTH = 600
+TITLE_LENGTH = 300
+REASON_LENGTH = 500
+STATUS_CHOICES = ("new", "in_progress", "waiting_on_council")
+"""The statuses an engineer may pick on the card; resolving goes through the Resolve modal (needs a note)."""
+
+
+def ticket_value(ref: str) -> str:
+    """A button's `value` for a ticket: `TicketRef` JSON, parsed strictly when it comes back."""
+    return TicketRef(ref=ref).dump()
+
+
+def ticket_block_id(ref: str) -> str:
+    """The actions block id that names the ticket for selects, which have no `value` of their own."""
+    return TicketRef(ref=ref).dump()
+
+
+def triage_card(t: TicketSummary, now: datetime) -> Message:
+    """The card posted to (and updated in) the triage channel for ticket `t`, as of `now`."""
+    blocks: list[Block] = [
+        kit.header(f"{t.ref} · {t.priority} {t.priority_name}"),
+        kit.section(f"*{facts.title(t, TITLE_LENGTH)}*"),
+        kit.context(_who(t)),
+    ]
+    if t.description.strip():
+        blocks.append(kit.section(person_text(t.description, DESCRIPTION_LENGTH)))
+    blocks.append(kit.fields([
+        ("Status", facts.status_label(t.status)),
+        ("Assignee", facts.assignee(t)),
+        ("Respond", facts.respond_line(t, now)),
+        (facts.resolve_label(t), facts.resolve_line(t, now)),
+    ]))
+    notes: list[str] = []
+    if t.triage_reason.strip():
+        notes.append(f"Why {person_text(t.priority, 20)}: {person_text(t.triage_reason, REASON_LENGTH)}")
+    if t.rating is not None:
+        notes.append(f"Council rated {facts.rating(t.rating)}")
+    if notes:
+        blocks.append(kit.context(*notes))
+    actions = card_actions(t)
+    if actions is not None:
+        blocks.append(actions)
+    return Message(text=_fallback(t), blocks=kit.dicts(blocks))
+
+
+def _who(t: TicketSummary) -> str:
+    parts = [f":office: *{facts.council(t)}*", f"requested by {facts.requester(t)}"]
+    if t.category:
+        parts.append(person_text(t.category, 60))
+    return " · ".join(parts)
+
+
+def _fallback(t: TicketSummary) -> str:
+    """Notification text: ref, priority, council and title; parsed as mrkdwn, so escaped like blocks."""
+    return clip(f"{t.ref} · {facts.priority_label(t)} · {facts.council(t)}: {facts.title(t, 200)}",
+                FALLBACK_LENGTH)
+
+
+def card_actions(t: TicketSummary) -> ActionsBlock | None:
+    """The card's controls for the ticket's status; None for a closed ticket (nothing left to do)."""
+    value = ticket_value(t.ref)
+    elements: list[InteractiveElement] = []
+    if t.is_open:
+        elements.append(kit.button("Take over" if t.assignee else "Claim", Action.CLAIM, value=value))
+        elements.append(UserSelectElement(
+            action_id=str(Action.ASSIGN),
+            placeholder=kit.plain("Assign to…", PLACEHOLDER_MAX),
+            initial_user=t.assignee if t.assignee and is_user_id(t.assignee) else None,
+        ))
+        elements.append(kit.button("Change priority", Action.CHANGE_PRIORITY, value=value))
+        elements.append(status_select(t.status))
+        elements.append(kit.button("Resolve", Action.RESOLVE, value=value, style="primary"))
+    elif t.status == "resolved":
+        elements.append(kit.button("Reopen", Action.REOPEN, value=value))
+    if not elements:
+        return None
+    return ActionsBlock(block_id=ticket_block_id(t.ref), elements=elements)
+
+
+def status_select(current: str) -> StaticSelectElement:
+    """Open statuses to move between, with the current one selected (Slack requires it be an option)."""
+    options = [kit.option(facts.status_label(status), status) for status in STATUS_CHOICES]
+    initial = next((option for option in options if option.value == current), None)
+    return StaticSelectElement(
+        action_id=str(Action.SET_STATUS),
+        placeholder=kit.plain("Set status", PLACEHOLDER_MAX),
+        options=options,
+        initial_option=initial,
+    )

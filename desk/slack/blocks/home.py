@@ -1,0 +1,113 @@
+"""App Home: the support engineer's queue, a council member's own tickets, or a polite "not set up".
+
+A home view holds at most 100 blocks, so every list is capped and ends in "and N more"; the caps below
+keep the whole view under the limit whatever the services pass in. Each ticket is one section with at
+most one button as its accessory (value: `TicketRef` JSON). No block ids are set: a ticket may sit in two
+queues at once ("breaching" and "mine"), and Slack refuses a view whose block ids repeat.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
+from slack_sdk.models.views import View
+
+from desk.services.read_models import TicketSummary
+from desk.slack.blocks import facts, kit
+from desk.slack.blocks.cards import ticket_value
+from desk.slack.blocks.text import person_text, user
+from desk.slack.ids import Action
+
+QUEUES = (
+    ("breaching", "Breaching soon"),
+    ("unassigned", "Unassigned"),
+    ("mine", "Mine"),
+    ("waiting", "Waiting on council"),
+)
+QUEUE_CAP = 15
+"""4 queues × (header + 15 tickets + "and N more" + divider) + 2 = 74 blocks, well under 100."""
+COUNCIL_CAP = 40
+"""header + button + divider + 40 tickets + "and N more" = 44 blocks."""
+TITLE_LENGTH = 150
+
+
+def support(user_id: str, queues: dict[str, list[TicketSummary]], now: datetime) -> dict[str, Any]:
+    """The engineer's queues, soonest due first as the services sorted them.
+
+    Claim on a ticket someone else holds (or nobody does), Resolve on one the viewer holds. No "New
+    request" button: requests come from councils.
+    """
+    blocks: list[Block] = [
+        kit.header("Support queue"),
+        kit.context(f"For {user(user_id)} · sorted by SLA · refreshed when you open this tab"),
+    ]
+    for key, heading in QUEUES:
+        tickets = queues.get(key, [])
+        blocks.append(kit.header(f"{heading} ({len(tickets)})"))
+        if not tickets:
+            blocks.append(kit.context("Nothing here."))
+        blocks += [_support_row(t, user_id, now) for t in tickets[:QUEUE_CAP]]
+        if len(tickets) > QUEUE_CAP:
+            blocks.append(kit.context(f"and {len(tickets) - QUEUE_CAP} more"))
+        blocks.append(DividerBlock())
+    return View(type="home", blocks=blocks).to_dict()
+
+
+def _support_row(t: TicketSummary, user_id: str, now: datetime) -> Block:
+    text = (f"*{t.ref}* · {facts.priority_label(t)} · {facts.council(t)}\n"
+            f"{facts.title(t, TITLE_LENGTH)}\n"
+            f"{facts.status_label(t.status)} · {facts.assignee(t)} · {facts.next_due(t, now)}")
+    return kit.section(text, accessory=_support_button(t, user_id))
+
+
+def _support_button(t: TicketSummary, user_id: str) -> ButtonElement | None:
+    if not t.is_open:
+        return None
+    if t.assignee == user_id:
+        return kit.button("Resolve", Action.RESOLVE, value=ticket_value(t.ref), style="primary")
+    return kit.button("Claim", Action.CLAIM, value=ticket_value(t.ref))
+
+
+def council(council_name: str, tickets: list[TicketSummary], now: datetime) -> dict[str, Any]:
+    """A council member's view: their council's open tickets and where each SLA stands, and a way to ask.
+
+    Only what the services passed in is shown; they scope it to the viewer's council.
+    """
+    blocks: list[Block] = [
+        kit.section(f"*{person_text(council_name, 150)}* · support requests"),
+        ActionsBlock(elements=[kit.button("New request", Action.NEW_REQUEST, style="primary")]),
+        DividerBlock(),
+    ]
+    if not tickets:
+        blocks.append(kit.section("No open requests. Press *New request*, or post in your support channel."))
+    for t in tickets[:COUNCIL_CAP]:
+        blocks.append(kit.section(
+            f"*{t.ref}* · {facts.title(t, TITLE_LENGTH)}\n"
+            f"{facts.status_label(t.status)} · {facts.priority_label(t)} · {_council_sla(t, now)}"
+        ))
+    if len(tickets) > COUNCIL_CAP:
+        blocks.append(kit.context(f"and {len(tickets) - COUNCIL_CAP} more"))
+    return View(type="home", blocks=blocks).to_dict()
+
+
+def _council_sla(t: TicketSummary, now: datetime) -> str:
+    """Councils care whether someone has replied, then when it will be fixed."""
+    if t.respond.stopped_at is None:
+        return f"response: {facts.respond_line(t, now)}"
+    return f"fix: {facts.resolve_line(t, now)}"
+
+
+def unknown() -> dict[str, Any]:
+    """For anyone whose organisation is not in the registry: no data, no buttons, who to ask."""
+    blocks: list[Block] = [
+        kit.header("desk isn't set up for your organisation"),
+        kit.section(
+            "desk is the support desk for the councils that share this service. Your workspace isn't "
+            "registered as one of them, so there is nothing to show here.\n\n"
+            "If your council should have access, ask your service lead to contact the support team that "
+            "runs this service."
+        ),
+    ]
+    return View(type="home", blocks=blocks).to_dict()

@@ -1,0 +1,90 @@
+"""What every listener needs: who is acting, and one policy for errors.
+
+`guarded` is the single error handler of the lazy (after-ack) listeners: a `DeskError` becomes a message
+the person sees (ephemeral, or via the request's response_url); anything else is logged with the request's
+id and the person is told something went wrong, never left wondering.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from desk.domain.tenancy import Actor
+from desk.errors import DeskError
+from desk.services import tenancy
+from desk.slack.blocks import replies
+
+log = logging.getLogger("desk.slack")
+
+
+TEAM_CACHE_SECONDS = 600  # people rarely change organisation
+
+
+def team_of(client: WebClient, user: str, given: str | None, cache: dict[str, tuple[str, float]]) -> str | None:
+    """The acting person's organisation, which decides the tenant. Payloads that omit it
+    (reaction_added, slash commands) are resolved through users.info, before any transaction starts."""
+    if given or not user:
+        return given
+    cached = cache.get(user)
+    if cached and time.monotonic() - cached[1] < TEAM_CACHE_SECONDS:
+        return cached[0]
+    try:
+        team = client.users_info(user=user)["user"].get("team_id")
+    except SlackApiError as err:
+        log.warning("users.info %s failed: %s", user, err.response.get("error"))
+        return None
+    if team:
+        cache[user] = (team, time.monotonic())
+    return team
+
+
+def actor_for(session: Session, *, user: str, team: str | None, channel: str | None) -> Actor:
+    return tenancy.actor(session, user=user, team=team, channel=channel)
+
+
+def request_id(body: dict) -> str:
+    return str(body.get("event_id") or body.get("trigger_id") or body.get("view", {}).get("id") or "-")
+
+
+def guarded(work: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(work)
+    def run(body: dict, client: WebClient, respond: Any = None, **kwargs: Any) -> None:
+        try:
+            work(body=body, client=client, respond=respond, **kwargs)
+        except DeskError as err:
+            log.info("refused %s (%s): %s", work.__name__, request_id(body), err)
+            tell(client, body, respond, str(err))
+        except Exception:
+            log.exception("failed %s (%s)", work.__name__, request_id(body))
+            tell(client, body, respond, f"Sorry, that did not work (request {request_id(body)}). "
+                                        "The support team has been told.")
+
+    return run
+
+
+def tell(client: WebClient, body: dict, respond: Any, text: str) -> None:
+    """Tell the acting person something only they see."""
+    message = replies.notice(text)
+    try:
+        if respond is not None and body.get("response_url"):
+            respond(text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False)
+            return
+        user = body.get("user", {}).get("id") if isinstance(body.get("user"), dict) else body.get("user_id")
+        event = body.get("event", {})
+        user = user or event.get("user")
+        channel = body.get("channel", {}).get("id") if isinstance(body.get("channel"), dict) else None
+        channel = channel or body.get("channel_id") or event.get("channel") or event.get("item", {}).get("channel")
+        if user and channel:
+            client.chat_postEphemeral(channel=channel, user=user, text=message.text, blocks=message.blocks)
+        elif user:
+            client.chat_postMessage(channel=user, text=message.text, blocks=message.blocks)
+    except SlackApiError as err:
+        log.warning("could not tell %s: %s", body.get("user"), err.response.get("error"))

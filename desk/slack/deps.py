@@ -1,0 +1,16 @@
+"""What listeners need, passed in at registration (no globals, nothing read at import time)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from desk.clock import Clock
+
+
+@dataclass(frozen=True)
+class Deps:
+    engine: Engine
+    clock: Clock
+    teams: dict[str, tuple[str, float]] = field(default_factory=dict)  # user -> (organisation, looked up at)

@@ -1,0 +1,39 @@
+"""The pool where Slack work runs after each ack, able to say when it is idle.
+
+`drain` is what a graceful shutdown (and a test waiting for the effects of a request) needs: every piece
+of work submitted so far has finished.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+
+class ListenerExecutor(ThreadPoolExecutor):
+    def __init__(self, max_workers: int = 8):
+        super().__init__(max_workers=max_workers, thread_name_prefix="desk-listener")
+        self._pending: set[Future] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future = super().submit(fn, *args, **kwargs)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until all submitted work (including work submitted meanwhile) is done."""
+        while True:
+            with self._lock:
+                pending = set(self._pending)
+            if not pending:
+                return True
+            _, not_done = wait(pending, timeout=timeout)
+            if not_done:
+                return False

@@ -1,0 +1,60 @@
+"""Every Block Kit id desk sends and listens for, in one place.
+
+Action ids are stable API between messages already posted in Slack and the code that handles their
+buttons: rename one and every old card's buttons stop working. Add, never rename.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    # triage card and App Home queue buttons (button value: TicketRef JSON)
+    CLAIM = "desk.claim"
+    ASSIGN = "desk.assign"  # users_select on the card
+    CHANGE_PRIORITY = "desk.priority"  # opens the priority modal
+    SET_STATUS = "desk.status"  # static_select of open statuses
+    RESOLVE = "desk.resolve"  # opens the resolve modal
+    REOPEN = "desk.reopen"
+    OPEN_TICKET = "desk.open_ticket"  # a link-style button to the council thread; acked, no effect
+    # council thread
+    RATE = "desk.rate"  # button value: RatingValue JSON
+    # App Home
+    NEW_REQUEST = "desk.new_request"  # opens the intake modal
+
+
+class View(StrEnum):
+    """Modal `callback_id`s."""
+
+    INTAKE = "desk.intake"
+    PRIORITY = "desk.priority_modal"
+    RESOLVE = "desk.resolve_modal"
+
+
+class Shortcut(StrEnum):
+    FROM_MESSAGE = "desk.from_message"  # message shortcut: "Open a desk ticket"
+    NEW_REQUEST = "desk.new_request"  # global shortcut
+
+
+class Block(StrEnum):
+    """`block_id`s of modal inputs (state values are read by block id, then action id)."""
+
+    TITLE = "title"
+    DESCRIPTION = "description"
+    CATEGORY = "category"
+    IMPACT = "impact"
+    URGENCY = "urgency"
+    PRIORITY = "priority"
+    REASON = "reason"
+    RESOLUTION = "resolution"
+
+
+class Input(StrEnum):
+    """`action_id`s of modal inputs."""
+
+    VALUE = "value"
+
+
+SLASH_COMMAND = "/desk"
+TICKET_REACTION = "ticket"

@@ -1,0 +1,66 @@
+"""`/desk`: open a request (modal), `/desk status REF`, `/desk list`, `/desk help`.
+
+The council is never a form field: it comes from who is asking (and, for support staff, from the council
+channel they ask in).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from desk.db.engine import unit_of_work
+from desk.errors import NotFound, PermissionDenied
+from desk.services import intake, queues
+from desk.services.read_models import summarize
+from desk.slack.blocks import modals, replies
+from desk.slack.context import actor_for, guarded, team_of
+from desk.slack.deps import Deps
+from desk.slack.ids import SLASH_COMMAND
+from desk.slack.metadata import IntakeContext
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def register(app: App, deps: Deps) -> None:
+    @guarded
+    def on_desk(body: dict, client: WebClient, respond: Any, **_: Any) -> None:
+        words = (body.get("text") or "").split()
+        verb = words[0].lower() if words else "new"
+        now = deps.clock.now()
+        # A command's top-level team_id may be the installing workspace: ask Slack who the person is.
+        team = team_of(client, body["user_id"], body.get("user_team_id"), deps.teams)
+        with unit_of_work(deps.engine) as session:
+            actor = actor_for(session, user=body["user_id"], team=team, channel=body.get("channel_id"))
+            if not (actor.is_council or actor.is_support):
+                raise PermissionDenied("desk serves the partner councils of the Income Management System "
+                                       "support service; this workspace is not one of them.")
+            if verb == "status" and len(words) == 2:
+                council_scope = actor.council_id if actor.is_council else None
+                ticket = intake.find_ticket(session, words[1], council_id=council_scope)
+                if ticket is None:
+                    raise NotFound(f"no ticket {words[1].upper()}")
+                message = replies.status(summarize(session, ticket, now), now)
+            elif verb == "list":
+                if actor.is_council:
+                    tickets = queues.council_tickets(session, council_id=actor.council_id, now=now)
+                    message = replies.ticket_list(intake.council_name(session, actor.council_id), tickets, now)
+                else:
+                    message = replies.ticket_list(None, queues.open_tickets(session, now=now), now)
+            elif verb == "new":
+                intake.council_for(actor)  # refuses support staff outside a council channel
+                categories = intake.categories(session, actor.council_id)
+                message = None
+            else:
+                message = replies.help()
+        if message is None:
+            context = IntakeContext(channel=body.get("channel_id"))
+            client.views_open(trigger_id=body["trigger_id"], view=modals.intake(categories, context))
+            return
+        respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
+
+    app.command(SLASH_COMMAND)(ack=_ack, lazy=[on_desk])

@@ -1,0 +1,120 @@
+"""Events: messages (intake and thread replies), the :ticket: reaction, App Home.
+
+Every event type the manifest subscribes to has a listener here, so Slack never gets a 404 to retry.
+Each event is acted on once: its `event_id` is recorded in the same transaction as its effect.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from desk.db.engine import unit_of_work
+from desk.services import intake, queues, tenancy
+from desk.slack import posting
+from desk.slack.blocks import home
+from desk.slack.context import actor_for, guarded, team_of
+from desk.slack.deps import Deps
+from desk.slack.ids import TICKET_REACTION
+
+log = logging.getLogger("desk.slack")
+
+# Message subtypes that are a person saying something; edits, joins, bot posts and the like are not.
+SPOKEN = (None, "thread_broadcast", "file_share")
+EVENTS = ("message", "reaction_added", "app_home_opened")
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def register(app: App, deps: Deps) -> None:
+    @guarded
+    def on_message(body: dict, client: WebClient, event: dict, **_: Any) -> None:
+        if event.get("subtype") not in SPOKEN or event.get("bot_id") or not event.get("user"):
+            return
+        channel, ts, text = event.get("channel"), event.get("ts"), event.get("text") or ""
+        thread_ts = event.get("thread_ts")
+        if not channel or not ts:
+            log.warning("message event without channel or ts (%s)", body.get("event_id"))
+            return
+        now = deps.clock.now()
+        team = team_of(client, event["user"], event.get("user_team") or event.get("team"), deps.teams)
+        with unit_of_work(deps.engine) as session:
+            if not intake.first_time(session, f"event:{body.get('event_id') or ts}", "event", now):
+                return
+            actor = actor_for(session, user=event["user"], team=team, channel=channel)
+            if thread_ts and thread_ts != ts:
+                outcome = intake.thread_message(session, actor=actor, channel=channel, thread_ts=thread_ts,
+                                                text=text, at=now)
+                ref = outcome.ticket.ref if outcome else None
+                opened = None
+            elif actor.is_council and tenancy.is_council_channel(session, channel, actor.council_id):
+                opened = intake.open_request(session, actor=actor, text=text, at=now, requester=event["user"],
+                                             channel=channel, ts=ts)
+                ref = opened.ticket.ref
+            else:
+                return
+        if opened is not None:
+            posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
+        elif ref is not None:
+            posting.refresh_card(client, deps, ref)
+
+    @guarded
+    def on_reaction(body: dict, client: WebClient, event: dict, **_: Any) -> None:
+        item = event.get("item") or {}
+        if event.get("reaction") != TICKET_REACTION or item.get("type") != "message":
+            return
+        channel, ts, author = item.get("channel"), item.get("ts"), event.get("item_user")
+        now = deps.clock.now()
+        team = team_of(client, event.get("user", ""), event.get("user_team"), deps.teams)
+        with unit_of_work(deps.engine) as session:
+            if not intake.first_time(session, f"event:{body.get('event_id')}", "event", now):
+                return
+            actor = actor_for(session, user=event.get("user", ""), team=team, channel=channel)
+            if not (actor.is_council or actor.is_support) or actor.council_id is None:
+                return  # not a partner, or not in a council's channel: nothing to say
+            if intake.find_ticket_for_message(session, channel, ts) is not None:
+                return  # one ticket per message
+        text = _message_text(client, channel, ts)
+        if text is None:
+            return
+        with unit_of_work(deps.engine) as session:
+            opened = intake.open_request(session, actor=actor, text=text, at=now, requester=author or actor.user,
+                                         channel=channel, ts=ts)
+            ref = opened.ticket.ref
+        posting.announce(client, deps, ref, opens_at=opened.opens_at)
+
+    @guarded
+    def on_home(body: dict, client: WebClient, event: dict, **_: Any) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = event["user"]
+        now = deps.clock.now()
+        team = team_of(client, user, event.get("user_team") or event.get("team"), deps.teams)
+        with unit_of_work(deps.engine) as session:
+            actor = actor_for(session, user=user, team=team, channel=None)
+            if actor.is_support:
+                view = home.support(user, queues.support_queues(session, user=user, now=now), now)
+            elif actor.is_council and actor.council_id:
+                name = intake.council_name(session, actor.council_id)
+                view = home.council(name, queues.council_tickets(session, council_id=actor.council_id, now=now), now)
+            else:
+                view = home.unknown()
+        client.views_publish(user_id=user, view=view)
+
+    app.event("message")(ack=_ack, lazy=[on_message])
+    app.event("reaction_added")(ack=_ack, lazy=[on_reaction])
+    app.event("app_home_opened")(ack=_ack, lazy=[on_home])
+
+
+def _message_text(client: WebClient, channel: str, ts: str) -> str | None:
+    """The text of the message a :ticket: was put on (a top-level message or a thread reply)."""
+    found = client.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1).get("messages", [])
+    if not found or found[0].get("ts") != ts:
+        found = [m for m in client.conversations_replies(channel=channel, ts=ts).get("messages", [])
+                 if m.get("ts") == ts]
+    return found[0].get("text", "") if found else None

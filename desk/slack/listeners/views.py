@@ -1,0 +1,127 @@
+"""Modals and shortcuts: the intake form (from /desk, App Home, or a message), priority and resolve forms.
+
+Submissions are checked in the ack (a missing reason is shown on the form itself), then acted on once:
+the view's id is recorded in the same transaction as the effect, so a double submit has one effect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from desk.db.engine import unit_of_work
+from desk.errors import InvalidInput, PermissionDenied
+from desk.services import intake, tickets
+from desk.slack import posting
+from desk.slack.blocks import modals
+from desk.slack.context import actor_for, guarded, team_of
+from desk.slack.deps import Deps
+from desk.slack.ids import Block, Input, Shortcut, View
+from desk.slack.metadata import IntakeContext, TicketRef
+
+REQUIRED = {View.INTAKE: (Block.TITLE,), View.PRIORITY: (Block.PRIORITY, Block.REASON),
+            View.RESOLVE: (Block.RESOLUTION,)}
+
+
+def value(view: dict, block: str) -> str | None:
+    """A modal input's value by block id (text inputs and static selects alike)."""
+    field = ((view.get("state") or {}).get("values") or {}).get(block, {}).get(Input.VALUE) or {}
+    if field.get("selected_option"):
+        return field["selected_option"].get("value")
+    text = field.get("value")
+    return text.strip() if isinstance(text, str) and text.strip() else None
+
+
+def _check(ack: Ack, view: dict) -> None:
+    missing = {str(b): "Required" for b in REQUIRED.get(view.get("callback_id"), ()) if value(view, b) is None}
+    ack(response_action="errors", errors=missing) if missing else ack()
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def register(app: App, deps: Deps) -> None:
+    def first_submission(session, view: dict) -> bool:
+        return intake.first_time(session, f"view:{view.get('id')}", "view", deps.clock.now())
+
+    @guarded
+    def on_intake(body: dict, client: WebClient, view: dict, **_: Any) -> None:
+        context = IntakeContext.load(view.get("private_metadata"))
+        user = body["user"]
+        team = team_of(client, user["id"], user.get("team_id"), deps.teams)
+        now = deps.clock.now()
+        with unit_of_work(deps.engine) as session:
+            if not first_submission(session, view):
+                return
+            actor = actor_for(session, user=user["id"], team=team, channel=context.channel)
+            description = value(view, Block.DESCRIPTION) or ""
+            opened = intake.open_request(
+                session, actor=actor, text=description, title=value(view, Block.TITLE), at=now,
+                requester=context.author or user["id"], channel=context.channel if context.message_ts else None,
+                ts=context.message_ts, category=value(view, Block.CATEGORY), impact=value(view, Block.IMPACT),
+                urgency=value(view, Block.URGENCY))
+            ref = opened.ticket.ref
+        posting.announce(client, deps, ref, opens_at=opened.opens_at)
+
+    def support_change(body: dict, client: WebClient, view: dict, apply) -> bool:
+        """Apply a support-only change once; False for a second submission of the same view."""
+        ref = TicketRef.load(view.get("private_metadata")).ref
+        user = body["user"]
+        with unit_of_work(deps.engine) as session:
+            if not first_submission(session, view):
+                return False
+            actor = actor_for(session, user=user["id"], team=user.get("team_id"), channel=None)
+            if not actor.is_support:
+                raise PermissionDenied("only the support team can change tickets")
+            apply(session, actor, ref, deps.clock.now())
+        posting.refresh_card(client, deps, ref)
+        return True
+
+    @guarded
+    def on_priority(body: dict, client: WebClient, view: dict, **_: Any) -> None:
+        support_change(body, client, view, lambda s, actor, ref, now: tickets.change_priority(
+            s, ref=ref, priority=value(view, Block.PRIORITY), reason=value(view, Block.REASON) or "",
+            actor=actor.user, at=now))
+
+    @guarded
+    def on_resolve(body: dict, client: WebClient, view: dict, **_: Any) -> None:
+        note = value(view, Block.RESOLUTION) or ""
+        if support_change(body, client, view, lambda s, actor, ref, now: tickets.resolve(
+                s, ref=ref, note=note, actor=actor.user, at=now)):
+            posting.post_resolution(client, deps, TicketRef.load(view.get("private_metadata")).ref, note)
+
+    @guarded
+    def on_message_shortcut(body: dict, client: WebClient, **_: Any) -> None:
+        message, channel = body.get("message") or {}, (body.get("channel") or {}).get("id")
+        user = body["user"]
+        team = team_of(client, user["id"], user.get("team_id"), deps.teams)
+        with unit_of_work(deps.engine) as session:
+            actor = actor_for(session, user=user["id"], team=team, channel=channel)
+            intake.council_for(actor)
+            if channel and message.get("ts") and intake.find_ticket_for_message(session, channel, message["ts"]):
+                raise InvalidInput("that message is already a ticket")
+            categories = intake.categories(session, actor.council_id)
+        text = message.get("text") or ""
+        context = IntakeContext(channel=channel, message_ts=message.get("ts"), author=message.get("user"))
+        view = modals.intake(categories, context, title=intake.title_from(text), description=text)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @guarded
+    def on_global_shortcut(body: dict, client: WebClient, **_: Any) -> None:
+        user = body["user"]
+        team = team_of(client, user["id"], user.get("team_id"), deps.teams)
+        with unit_of_work(deps.engine) as session:
+            actor = actor_for(session, user=user["id"], team=team, channel=None)
+            intake.council_for(actor)
+            categories = intake.categories(session, actor.council_id)
+        client.views_open(trigger_id=body["trigger_id"], view=modals.intake(categories, IntakeContext()))
+
+    app.view(View.INTAKE)(ack=_check, lazy=[on_intake])
+    app.view(View.PRIORITY)(ack=_check, lazy=[on_priority])
+    app.view(View.RESOLVE)(ack=_check, lazy=[on_resolve])
+    app.view_closed(View.INTAKE)(_ack)
+    app.shortcut(Shortcut.FROM_MESSAGE)(ack=_ack, lazy=[on_message_shortcut])
+    app.shortcut(Shortcut.NEW_REQUEST)(ack=_ack, lazy=[on_global_shortcut])

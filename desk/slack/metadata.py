@@ -1,0 +1,45 @@
+"""Values desk round-trips through Slack (button values, modal private_metadata), as typed models.
+
+Slack gives them back verbatim, but anyone can craft a payload: they are parsed strictly, and a value that
+does not parse is a `InvalidInput` (a 4xx-style refusal), never a crash. They carry references, never
+authority: who may act is decided from the request's actor, not from anything in here.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from desk.errors import InvalidInput
+
+
+class _Round(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def dump(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    @classmethod
+    def load(cls, raw: str | None):
+        try:
+            return cls.model_validate_json(raw or "")
+        except ValidationError:
+            raise InvalidInput(f"this button or form is out of date or malformed ({cls.__name__})") from None
+
+
+class TicketRef(_Round):
+    """A ticket named by a card, queue or modal."""
+
+    ref: str = Field(pattern=r"^[A-Z]{2,6}-[0-9]{1,9}$")
+
+
+class RatingValue(_Round):
+    ref: str = Field(pattern=r"^[A-Z]{2,6}-[0-9]{1,9}$")
+    score: int = Field(ge=1, le=5)
+
+
+class IntakeContext(_Round):
+    """Where an intake modal came from: a message (shortcut) or nowhere (slash command, App Home)."""
+
+    channel: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    author: str | None = Field(default=None, max_length=32)

@@ -1,0 +1,112 @@
+"""The real desk web app (Bolt behind desk's WSGI front) on a local port, the Slack stand-in, a driver.
+
+Nothing of desk's is replaced: the app is built by `Wiring` from settings pointing at the stand-in, with
+a clock the test moves by hand (time is an argument in desk, so no patching is needed).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from sqlalchemy import Engine
+
+from desk.config import Settings
+from desk.sandbox.driver import SlackDriver
+from desk.sandbox.slack_api import SlackStandIn
+from desk.wiring import Wiring
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+MONDAY = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a working Monday, GMT
+
+# people, by organisation (tests/fixtures/playbooks/councils.yaml)
+CHERWELL, FIFE, SUPPORT, OUTSIDE = "T0CHERWELL", "T0FIFE0001", "T0SUPPORT", "T0OUTSIDER"
+CHERWELL_CHANNEL, FIFE_CHANNEL, TRIAGE = "C0CHERWELL", "C0FIFE0001", "C0TRIAGE"
+ALICE = "U0ALICE001"  # Cherwell's income team
+BRUCE = "U0BRUCE001"  # Fife
+ENGINEER = "U0ENGINEER1"
+MALLORY = "U0MALLORY1"  # an organisation desk does not serve
+USERS = {
+    ALICE: CHERWELL, BRUCE: FIFE, ENGINEER: SUPPORT, "U0ENGINEER2": SUPPORT, MALLORY: OUTSIDE,
+}
+
+
+class HandClock:
+    """A clock the test moves: desk takes time as an argument, so this is all it needs."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@dataclass
+class Desk:
+    driver: SlackDriver
+    slack: SlackStandIn
+    engine: Engine
+    clock: HandClock
+    wiring: Wiring
+
+    def settle(self) -> None:
+        """Wait for the work started after each ack (lazy listeners) to finish."""
+        assert self.wiring.listener_executor.drain(10), "listener work did not finish in 10 s"
+
+
+def eventually(check: Callable[[], object], timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout}s: {check}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def stand_in() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as slack:
+        slack.users = {user: {"id": user, "team_id": team, "name": user.lower(), "real_name": user,
+                              "tz": "Europe/London"} for user, team in USERS.items()}
+        yield slack
+        assert slack.violations == []
+
+
+@pytest.fixture
+def desk(synced: Engine, stand_in: SlackStandIn, database_url: str) -> Iterator[Desk]:
+    settings = Settings.from_environ({
+        "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SECRET,
+        "DESK_DATABASE_URL": database_url, "DESK_SLACK_API_URL": stand_in.api_url,
+    })
+    clock = HandClock(MONDAY)
+    wiring = Wiring(settings, clock=clock)
+    wiring.__dict__["engine"] = synced  # the test's migrated, synced database
+    server = make_server("127.0.0.1", 0, wiring.wsgi_app(), server_class=_Server, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
+    try:
+        yield Desk(SlackDriver(url, SECRET, hooks_url=stand_in.hooks_url), stand_in, synced, clock, wiring)
+    finally:
+        server.shutdown()
+        wiring.listener_executor.shutdown(wait=True)
