@@ -10,6 +10,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
+from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
@@ -34,14 +35,19 @@ def web_client(settings: Settings) -> WebClient:
 def build_app(settings: Settings, deps: Deps, executor: ThreadPoolExecutor | None = None) -> App:
     if settings.slack_signing_secret is None:
         raise ConfigError("SLACK_SIGNING_SECRET is not set: desk cannot verify requests from Slack")
-    app = App(
-        client=web_client(settings),
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
-        process_before_response=True,
-        token_verification_enabled=False,  # no call to Slack at start-up; auth.test runs on first use
-        listener_executor=executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="desk-listener"),
-        logger=log,
-    )
+    try:
+        app = App(
+            client=web_client(settings),
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            process_before_response=True,
+            # auth.test once, at start-up: otherwise the first request pays for it before its ack
+            token_verification_enabled=True,
+            listener_executor=executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="desk-listener"),
+            logger=log,
+        )
+    except BoltError as err:
+        raise ConfigError(f"SLACK_BOT_TOKEN could not be verified with Slack ({settings.slack_api_url}): "
+                          f"{err}") from None
     for module in (events, commands, actions, views):
         module.register(app, deps)
     return app

@@ -54,7 +54,12 @@ class DeskWsgi:
         body = environ["wsgi.input"].read(length) if length else b""
         headers = {"x-slack-request-timestamp": environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
                    "x-slack-signature": environ.get("HTTP_X_SLACK_SIGNATURE", "")}
-        if not self.verifier.is_valid_request(body, headers):
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            log.warning("rejected %s: body is not UTF-8", request_id)
+            return _reply(start_response, 400, {"ok": False, "error": "malformed_payload"})
+        if not self._signed(body, headers):
             log.warning("rejected %s: bad or stale signature", request_id)
             return _reply(start_response, 401, {"ok": False, "error": "invalid_signature"})
         problem = malformed(body, environ.get("CONTENT_TYPE", ""))
@@ -69,6 +74,13 @@ class DeskWsgi:
             return _reply(start_response, 400, {"ok": False, "error": "unhandled_payload"})
         log.debug("handled %s in %.1f ms", request_id, (time.perf_counter() - started) * 1000)
         return result
+
+
+    def _signed(self, body: bytes, headers: dict[str, str]) -> bool:
+        timestamp = headers["x-slack-request-timestamp"]
+        if not timestamp.isdigit() or not headers["x-slack-signature"].startswith("v0="):
+            return False
+        return self.verifier.is_valid_request(body, headers)
 
 
 def malformed(body: bytes, content_type: str) -> str | None:

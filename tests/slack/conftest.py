@@ -67,9 +67,9 @@ class Desk:
     clock: HandClock
     wiring: Wiring
 
-    def settle(self) -> None:
+    def settle(self, timeout: float = 10) -> None:
         """Wait for the work started after each ack (lazy listeners) to finish."""
-        assert self.wiring.listener_executor.drain(10), "listener work did not finish in 10 s"
+        assert self.wiring.listener_executor.drain(timeout), f"listener work did not finish in {timeout} s"
 
 
 def eventually(check: Callable[[], object], timeout: float = 5.0):
@@ -101,7 +101,10 @@ def desk(synced: Engine, stand_in: SlackStandIn, database_url: str) -> Iterator[
     clock = HandClock(MONDAY)
     wiring = Wiring(settings, clock=clock)
     wiring.__dict__["engine"] = synced  # the test's migrated, synced database
-    server = make_server("127.0.0.1", 0, wiring.wsgi_app(), server_class=_Server, handler_class=_Quiet)
+    app = wiring.wsgi_app()  # verifies the token with auth.test, as at start-up
+    assert [c.method for c in stand_in.calls] == ["auth.test"]
+    stand_in.reset()
+    server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"

@@ -1,0 +1,126 @@
+"""`desk serve --http` as operators run it (gunicorn, a separate process), driven end to end through the
+stand-in, and checked with `desk tickets show --json`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desk.sandbox.driver import SlackDriver
+from desk.sandbox.slack_api import SlackStandIn
+from desk.slack.ids import Action, Block, Input, View
+from desk.slack.metadata import TicketRef
+from tests.conftest import TEST_PLAYBOOKS
+from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, ENGINEER, SECRET, SUPPORT, TRIAGE, USERS
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def desk_cli(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "desk", *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.fixture
+def served(database_url: str, tmp_path: Path) -> Iterator[tuple[SlackDriver, SlackStandIn, dict]]:
+    with SlackStandIn() as slack:
+        slack.users = {u: {"id": u, "team_id": t, "name": u.lower(), "tz": "Europe/London"} for u, t in USERS.items()}
+        port = free_port()
+        env = {**os.environ, "DESK_DATABASE_URL": database_url, "DESK_PLAYBOOKS_DIR": str(TEST_PLAYBOOKS),
+               "SLACK_BOT_TOKEN": "xoxb-e2e", "SLACK_SIGNING_SECRET": SECRET,
+               "DESK_SLACK_API_URL": slack.api_url}
+        for command in (("db", "upgrade"), ("playbooks", "sync")):
+            done = desk_cli(env, *command)
+            assert done.returncode == 0, done.stderr
+        log = (tmp_path / "serve.log").open("w")
+        process = subprocess.Popen([sys.executable, "-m", "desk", "serve", "--http", "--host", "127.0.0.1",
+                                    "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+                        if json.loads(answer.read())["ok"]:
+                            break
+                except OSError:
+                    pass
+                assert process.poll() is None, (tmp_path / "serve.log").read_text()
+                assert time.monotonic() < deadline, "desk serve did not become healthy"
+                time.sleep(0.1)
+            yield (SlackDriver(f"http://127.0.0.1:{port}/slack/events", SECRET, hooks_url=slack.hooks_url),
+                   slack, env)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+            log.close()
+        assert slack.violations == []
+
+
+def test_end_to_end_under_the_production_server(served) -> None:
+    driver, slack, env = served
+    request = driver.message("We cannot take card payments on the website", user=ALICE, user_team=CHERWELL,
+                             channel=CHERWELL_CHANNEL)
+    assert driver.send_event(request).status == 200
+    thread_ts = request["event"]["ts"]
+    card = next(c for c in slack.wait_for("chat.postMessage", count=2) if c.args["channel"] == TRIAGE)
+    ref = TicketRef(ref="CHW-1").dump()
+
+    steps = [
+        driver.block_action(Action.CLAIM, user=ENGINEER, user_team=SUPPORT, value=ref, channel=TRIAGE,
+                            message_ts=card.response["ts"]),
+        driver.message("On it: checking the GOV.UK Pay service status", user=ENGINEER, user_team=SUPPORT,
+                       channel=CHERWELL_CHANNEL, thread_ts=thread_ts),
+        driver.block_action(Action.SET_STATUS, user=ENGINEER, user_team=SUPPORT, channel=TRIAGE,
+                            message_ts=card.response["ts"],
+                            selected_option={"value": "waiting_on_council",
+                                             "text": {"type": "plain_text", "text": "Waiting on council"}}),
+        driver.message("Here is the error reference: P0050", user=ALICE, user_team=CHERWELL,
+                       channel=CHERWELL_CHANNEL, thread_ts=thread_ts),
+    ]
+    expected_updates = 0
+    for step in steps:
+        response = driver.send_event(step) if step.get("type") == "event_callback" else driver.send_interaction(step)
+        assert response.status == 200 and response.elapsed < 3
+        expected_updates += 1
+        slack.wait_for("chat.update", count=expected_updates, timeout=10)
+
+    assert driver.send_interaction(driver.block_action(Action.RESOLVE, user=ENGINEER, user_team=SUPPORT,
+                                                       value=ref, channel=TRIAGE,
+                                                       message_ts=card.response["ts"])).status == 200
+    modal = slack.wait_for("views.open")[0].args["view"]
+    submit = driver.view_submission(View.RESOLVE, user=ENGINEER, user_team=SUPPORT,
+                                    private_metadata=modal["private_metadata"],
+                                    values={Block.RESOLUTION: {Input.VALUE: "Merchant account re-enabled"}})
+    assert driver.send_interaction(submit).status == 200
+    posts = slack.wait_for("chat.postMessage", count=3, timeout=10)
+    resolution = posts[-1]
+    button = next(e for b in resolution.args["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e["action_id"].endswith(".4"))
+    rate = driver.block_action(button["action_id"], user=ALICE, user_team=CHERWELL, value=button["value"],
+                               channel=CHERWELL_CHANNEL, message_ts=resolution.response["ts"])
+    assert driver.send_interaction(rate).status == 200
+    slack.wait_for("response_url", timeout=10)
+
+    shown = desk_cli(env, "tickets", "show", "CHW-1", "--json")
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert (document["status"], document["priority"], document["requester"]) == ("resolved", "P1", ALICE)
+    assert [e["type"] for e in document["events"]] == [
+        "opened", "assigned", "replied", "status", "status", "commented", "status", "resolved", "rated"]
+    assert document["sla"]["respond"]["met_at"] is not None
+    assert document["sla"]["resolve"][0]["paused_seconds"] >= 0
+    assert desk_cli(env, "audit", "verify").returncode == 0
