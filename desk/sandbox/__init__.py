@@ -11,10 +11,11 @@ Nothing here imports desk beyond `desk.errors`: the sandbox plays Slack, it is n
 from __future__ import annotations
 
 from desk.sandbox import payloads
+from desk.sandbox.call_log import Call
 from desk.sandbox.driver import Response, SentRequest, SlackDriver, signature
 from desk.sandbox.faults import Fault
 from desk.sandbox.ids import APP_ID, BOT_ID, BOT_USER_ID, INSTALLED_TEAM_ID
-from desk.sandbox.slack_api import Call, SlackStandIn
+from desk.sandbox.slack_api import SlackStandIn
 
 __all__ = [
     "APP_ID",

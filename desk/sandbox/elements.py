@@ -34,6 +34,7 @@ class Problems(list[str]):
 def check_string(
     problems: Problems, value: object, path: str, max_length: int, *, required: bool = False
 ) -> None:
+    """A plain string field (ids, values, URLs, metadata): absent is fine unless required."""
     if value is None:
         if required:
             problems.add(path, "missing")
@@ -64,6 +65,7 @@ def check_text_object(
 
 
 def check_option(problems: Problems, option: object, path: str, *, allow_mrkdwn: bool = False) -> None:
+    """Selects take plain_text options only; checkboxes and radio buttons also take mrkdwn."""
     if not isinstance(option, Mapping):
         problems.add(path, "must be an option object")
         return
@@ -80,6 +82,7 @@ def check_options(
     problems: Problems, options: object, path: str, *, max_count: int, min_count: int = 1,
     allow_mrkdwn: bool = False,
 ) -> None:
+    """A list of options; Slack also refuses two options with one value (it could not tell them apart)."""
     if not isinstance(options, list):
         problems.add(path, "must be a list of options")
         return
@@ -96,6 +99,7 @@ def check_options(
 
 
 def check_confirm(problems: Problems, confirm: object, path: str) -> None:
+    """The "are you sure?" dialog on a button or select."""
     if not isinstance(confirm, Mapping):
         problems.add(path, "must be a confirmation dialog object")
         return

@@ -28,8 +28,13 @@ def event(
     installed_team: str = INSTALLED_TEAM_ID,
     enterprise_id: str | None = None,
     event_id: str | None = None,
+    shared_channel: bool | None = None,
 ) -> Payload:
-    """The `event_callback` envelope around one event, as Slack delivers it to the Events API URL."""
+    """The `event_callback` envelope around one event, as Slack delivers it to the Events API URL.
+
+    `shared_channel` (`is_ext_shared_channel`) describes the channel, not the author: it defaults to "the
+    author is from another organisation", so pass True for support staff posting in a council's channel.
+    """
     event_ts = str(inner.get("event_ts") or inner.get("ts") or new_ts())
     body: Payload = {
         "token": VERIFICATION_TOKEN,
@@ -43,7 +48,7 @@ def event(
             "enterprise_id": None, "team_id": installed_team, "user_id": BOT_USER_ID, "is_bot": True,
             "is_enterprise_install": False,
         }],
-        "is_ext_shared_channel": team_id != installed_team,
+        "is_ext_shared_channel": team_id != installed_team if shared_channel is None else shared_channel,
         "event_context": "4-" + new_id("ctx", 12),
     }
     if enterprise_id is not None:
@@ -124,12 +129,14 @@ def message(
     files: list[dict[str, Any]] | None = None,
     installed_team: str = INSTALLED_TEAM_ID,
     event_id: str | None = None,
+    shared_channel: bool | None = None,
     **extra: Any,
 ) -> Payload:
     """A message posted by a person (or, with `bot_id`, by a bot), wrapped for the Events API."""
     inner = message_event(text, user=user, user_team=user_team, channel=channel, ts=ts, thread_ts=thread_ts,
                           subtype=subtype, bot_id=bot_id, files=files, **extra)
-    return event(inner, team_id=user_team, installed_team=installed_team, event_id=event_id)
+    return event(inner, team_id=user_team, installed_team=installed_team, event_id=event_id,
+                 shared_channel=shared_channel)
 
 
 def app_mention(
@@ -142,6 +149,7 @@ def app_mention(
     thread_ts: str | None = None,
     installed_team: str = INSTALLED_TEAM_ID,
     event_id: str | None = None,
+    shared_channel: bool | None = None,
 ) -> Payload:
     """An @-mention of the bot; the mention is prepended when the text does not already contain it."""
     mention = f"<@{BOT_USER_ID}>"
@@ -149,7 +157,8 @@ def app_mention(
     inner = message_event(text, user=user, user_team=user_team, channel=channel, ts=ts, thread_ts=thread_ts)
     inner["type"] = "app_mention"
     inner.pop("channel_type")
-    return event(inner, team_id=user_team, installed_team=installed_team, event_id=event_id)
+    return event(inner, team_id=user_team, installed_team=installed_team, event_id=event_id,
+                 shared_channel=shared_channel)
 
 
 def reaction_added(
@@ -162,36 +171,43 @@ def reaction_added(
     item_user: str,
     installed_team: str = INSTALLED_TEAM_ID,
     event_id: str | None = None,
+    shared_channel: bool | None = None,
 ) -> Payload:
     """reaction_added names no team: the reactor's organisation is only in the envelope (or users.info)."""
     inner = {
         "type": "reaction_added", "user": user, "reaction": reaction, "item_user": item_user,
         "item": {"type": "message", "channel": channel, "ts": item_ts}, "event_ts": new_ts(),
     }
-    return event(inner, team_id=user_team, installed_team=installed_team, event_id=event_id)
+    return event(inner, team_id=user_team, installed_team=installed_team, event_id=event_id,
+                 shared_channel=shared_channel)
 
 
 def app_home_opened(
     *, user: str, user_team: str, tab: str = "home", view: Mapping[str, Any] | None = None,
     installed_team: str = INSTALLED_TEAM_ID, event_id: str | None = None,
 ) -> Payload:
+    """Someone opened the app's Home tab (`view`: the one published for them before, if any)."""
     inner: Payload = {"type": "app_home_opened", "user": user, "channel": "D" + user[1:], "tab": tab,
                       "event_ts": new_ts()}
     if view is not None:
         inner["view"] = dict(view)
-    return event(inner, team_id=user_team, installed_team=installed_team, event_id=event_id)
+    return event(inner, team_id=user_team, installed_team=installed_team, event_id=event_id,
+                 shared_channel=False)
 
 
 def member_joined_channel(
     *, user: str, user_team: str, channel: str, inviter: str | None = None,
-    installed_team: str = INSTALLED_TEAM_ID, event_id: str | None = None,
+    installed_team: str = INSTALLED_TEAM_ID, event_id: str | None = None, shared_channel: bool | None = None,
 ) -> Payload:
+    """Someone joined a channel the bot is in (`channel_type` "C" public, "G" private)."""
     inner: Payload = {"type": "member_joined_channel", "user": user, "channel": channel, "channel_type": "C",
                       "team": user_team, "event_ts": new_ts()}
     if inviter is not None:
         inner["inviter"] = inviter
-    return event(inner, team_id=user_team, installed_team=installed_team, event_id=event_id)
+    return event(inner, team_id=user_team, installed_team=installed_team, event_id=event_id,
+                 shared_channel=shared_channel)
 
 
 def url_verification(challenge: str) -> Payload:
+    """The handshake Slack sends when the Events API Request URL is saved."""
     return {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}

@@ -49,6 +49,7 @@ class FaultQueue:
         self._lock = threading.Lock()
 
     def add(self, method: str, fault: Fault, times: int) -> None:
+        """Queue `fault` for the next `times` calls to `method` (after any faults queued before it)."""
         if times < 1:
             raise ValueError(f"times must be at least 1, got {times}")
         with self._lock:

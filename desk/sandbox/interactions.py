@@ -246,6 +246,7 @@ def message_shortcut(
 
 
 def global_shortcut(callback_id: str, *, user: str, user_team: str) -> Payload:
+    """A shortcut from the composer or search: no channel, no message, no response_url."""
     payload = _interaction("shortcut", user=user, user_team=user_team)
     payload.update(action_ts=new_ts(), callback_id=callback_id, trigger_id=new_trigger_id())
     return payload

@@ -17,39 +17,22 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from desk.sandbox import checks
+from desk.sandbox import checks, web_methods
 from desk.sandbox.api_reference import ApiReference, resolve_reference_dir
+from desk.sandbox.call_log import Call, CallLog
 from desk.sandbox.faults import Fault, FaultQueue
 from desk.sandbox.http_server import Outcome, StandInServer
 from desk.sandbox.ids import BOT_ID, BOT_USER_ID, INSTALLED_TEAM_ID, wall_time
-from desk.sandbox.web_methods import SlackError, Workspace
+from desk.sandbox.workspace import SlackError, Workspace
 
 RESPONSE_URL = "response_url"
 UPLOAD = "upload"
 VIOLATING_ERRORS = frozenset({"invalid_arguments", "invalid_name", "invalid_trigger_id"})
-
-
-@dataclass(frozen=True)
-class Call:
-    """One request the stand-in answered (or dropped). `status` 0 means the connection was dropped."""
-
-    method: str
-    args: dict[str, Any]
-    response: dict[str, Any]
-    status: int
-    at: float
-    fault: Fault | None = None
-    token: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200 and self.response.get("ok") is True
 
 
 class SlackStandIn:
@@ -70,14 +53,14 @@ class SlackStandIn:
         self._address = (host, port)
         self._server: StandInServer | None = None
         self._thread: threading.Thread | None = None
-        self._calls: list[Call] = []
-        self._violations: list[str] = []
+        self.log = CallLog()
         self._faults = FaultQueue()
-        self._changed = threading.Condition()
+        self._state_lock = threading.Lock()  # the workspace is shared by the handler threads
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
     def start(self) -> Self:
+        """Bind (port 0: a free port) and serve from a daemon thread; a second start is a no-op."""
         if self._server is not None:
             return self
         self._server = StandInServer(self._address, self)
@@ -89,6 +72,7 @@ class SlackStandIn:
         return self
 
     def stop(self) -> None:
+        """Stop serving and free the port; calls and violations stay readable."""
         if self._server is None:
             return
         self._server.shutdown()
@@ -153,66 +137,58 @@ class SlackStandIn:
 
     @property
     def messages(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """(channel, ts) -> the bot's message as it stands now (after any chat.update)."""
-        with self._changed:
-            return dict(self.workspace.messages)
+        """(channel, ts) -> message: the bot's as posted (and updated), people's as the test adds them.
+
+        conversations.history and .replies answer from here, so add the messages people "posted" (see
+        `add_message`) before the app goes looking for them.
+        """
+        return self.workspace.messages
+
+    def add_message(self, message: Mapping[str, Any], channel: str | None = None) -> dict[str, Any]:
+        """Remember a person's message: a message event, or a whole `driver.message(...)` body.
+
+        Slack keeps what people post; the stand-in only sees what the app posts, so a test that sends a
+        message event and then expects the app to read it back (history, a thread) adds it here too.
+        """
+        event = message.get("event", message)
+        channel = channel or event["channel"]
+        envelope_only = ("channel", "event_ts", "channel_type")
+        stored = {key: value for key, value in event.items() if key not in envelope_only}
+        with self._state_lock:
+            self.workspace.messages[(channel, str(stored["ts"]))] = stored
+        return stored
 
     # --- recording ------------------------------------------------------------------------------------
 
     @property
     def calls(self) -> list[Call]:
-        with self._changed:
-            return list(self._calls)
+        """Every call so far, oldest first (a snapshot: the app may still be calling)."""
+        return self.log.calls
 
     @property
     def violations(self) -> list[str]:
         """Every refused call, as `method: problem`: assert it is empty at the end of each test."""
-        with self._changed:
-            return list(self._violations)
+        return self.log.violations
 
     def calls_to(self, method: str) -> list[Call]:
-        with self._changed:
-            return [call for call in self._calls if call.method == method]
+        """Calls to one Web API method, or to "response_url" / "upload" for the webhook endpoints."""
+        return self.log.calls_to(method)
 
     def last(self, method: str) -> Call:
-        found = self.calls_to(method)
-        if not found:
-            raise AssertionError(f"no call to {method}; calls so far: {self._summary()}")
-        return found[-1]
+        """The latest call to `method`; an AssertionError listing what was called when there is none."""
+        return self.log.last(method)
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Block until `count` calls to `method` (faulted ones included) arrived, and return them all.
 
         Needed because Bolt acks first and the app calls Slack afterwards, from another thread.
         """
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                found = [call for call in self._calls if call.method == method]
-                remaining = deadline - time.monotonic()
-                if len(found) >= count or remaining <= 0:
-                    break
-                self._changed.wait(remaining)
-        if len(found) < count:
-            raise AssertionError(f"waited {timeout}s for {count} call(s) to {method}, got {len(found)}; "
-                                 f"calls: {self._summary()}")
-        return found
+        return self.log.wait_for(method, count, timeout)
 
     def reset(self) -> None:
         """Forget calls, violations and pending faults; users, channels and posted messages stay."""
-        with self._changed:
-            self._calls.clear()
-            self._violations.clear()
+        self.log.clear()
         self._faults.clear()
-
-    def _summary(self) -> str:
-        return ", ".join(call.method for call in self.calls) or "none"
-
-    def _record(self, call: Call, violations: list[str]) -> None:
-        with self._changed:
-            self._calls.append(call)
-            self._violations.extend(violations)
-            self._changed.notify_all()
 
     # --- faults ---------------------------------------------------------------------------------------
 
@@ -234,6 +210,7 @@ class SlackStandIn:
 
     @property
     def pending_faults(self) -> list[tuple[str, Fault, int]]:
+        """Injected faults not yet consumed: (method, fault, calls left)."""
         return self._faults.pending()
 
     # --- answering (called by the HTTP handler threads) -----------------------------------------------
@@ -242,6 +219,7 @@ class SlackStandIn:
         self, method: str, raw_args: dict[str, Any], *, token: str | None, is_json: bool,
         body_error: str | None = None,
     ) -> Outcome:
+        """`POST /api/<method>`: check, then answer from the workspace (or as the next fault says)."""
         args = checks.decode_json_strings(raw_args)
         rejection = (
             checks.Rejection(body_error, [f"body: {body_error}"]) if body_error
@@ -253,8 +231,8 @@ class SlackStandIn:
             if rejection is not None:
                 return Outcome.json(200, rejection.body())
             try:
-                with self._changed:
-                    return Outcome.json(200, self.workspace.answer(method, args))
+                with self._state_lock:
+                    return Outcome.json(200, web_methods.answer(self.workspace, method, args))
             except SlackError as refused:
                 if refused.error in VIOLATING_ERRORS:
                     violations.extend(f"{method}: {refused.error}: {message}" for message in refused.messages
@@ -264,6 +242,7 @@ class SlackStandIn:
         return self._answer(method, args, token, normal_answer, violations)
 
     def answer_hook(self, path: str, body: object) -> Outcome:
+        """`POST /hooks/...`: a response_url message, recorded as method "response_url"."""
         rejection = checks.check_response_url_body(body)
         violations = [f"{RESPONSE_URL}: {problem}" for problem in rejection.problems] if rejection else []
         args = {**(body if isinstance(body, dict) else {"body": body}), "url": path}
@@ -276,10 +255,11 @@ class SlackStandIn:
         return self._answer(RESPONSE_URL, args, None, normal_answer, violations)
 
     def answer_upload(self, file_id: str, data: bytes) -> Outcome:
+        """`POST /upload/<file_id>`: the bytes slack_sdk's files_upload_v2 sends to the issued upload_url."""
         violations: list[str] = []
 
         def normal_answer() -> Outcome:
-            with self._changed:
+            with self._state_lock:
                 declared = self.workspace.files.get(file_id)
                 if declared is None:
                     return Outcome.text(404, "file_not_found")
@@ -313,5 +293,5 @@ class SlackStandIn:
             outcome = Outcome.json(fault.status or 200,
                                    {"ok": False, "error": fault.error or "internal_error"})
         response = outcome.parsed_body()
-        self._record(Call(method, args, response, outcome.status, wall_time(), fault, token), violations)
+        self.log.record(Call(method, args, response, outcome.status, wall_time(), fault, token), violations)
         return outcome
