@@ -160,10 +160,12 @@ class OutboxRow(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     target: str | None = None  # channel or user id; resolved by the dispatcher when None
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="pending", max_length=16)
+    status: str = Field(default="pending", max_length=16)  # pending, sent, failed, cancelled
     attempts: int = 0
     created_at: datetime = _instant()
     available_at: datetime = _instant()
+    # A dispatcher's lease: a row claimed but not recorded by then (a crash) is claimed again.
+    claimed_until: datetime | None = _instant(nullable=True)
     sent_at: datetime | None = _instant(nullable=True)
     slack_ts: str | None = None
     last_error: str | None = None
