@@ -8,6 +8,12 @@ from desk.db import queries
 from desk.domain.tenancy import Actor, Directory, resolve
 
 
+def support_definition(session: Session) -> dict:
+    """The registry's `support:` block (team, triage channel, engineers, duty lead, service managers)."""
+    support = queries.find_support_config(session)
+    return dict(support.definition) if support else {}
+
+
 def directory(session: Session) -> Directory:
     by_team: dict[str, str] = {}
     by_channel: dict[str, str] = {}
@@ -20,8 +26,7 @@ def directory(session: Session) -> Directory:
             by_team[team] = council.id
         for channel in council.slack.get("channels", []):
             by_channel[channel] = council.id
-    support = queries.find_support_config(session)
-    definition = support.definition if support else {}
+    definition = support_definition(session)
     return Directory(by_team, by_channel, definition.get("team"), definition.get("triage_channel"), names)
 
 
