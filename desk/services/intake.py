@@ -26,8 +26,9 @@ def first_time(session: Session, key: str, kind: str, at: datetime) -> bool:
     """Record a delivery; False if it was recorded before (a redelivery or a second submission)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(SlackDeliveryRow).values(key=key, kind=kind, received_at=at).on_conflict_do_nothing()
-    return session.exec(statement).rowcount == 1  # type: ignore[call-overload]
+    statement = (insert(SlackDeliveryRow).values(key=key, kind=kind, received_at=at)
+                 .on_conflict_do_nothing().returning(SlackDeliveryRow.key))
+    return session.execute(statement).first() is not None
 
 
 def title_from(text: str) -> str:
