@@ -27,7 +27,10 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        return self.wiring.wsgi_app()
+        app = self.wiring.wsgi_app()
+        if self.wiring.runs_worker_in_web:
+            start_background_worker(self.wiring)
+        return app
 
 
 def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: int) -> None:
@@ -51,4 +54,18 @@ def serve_socket_mode(wiring: Wiring) -> None:
 
     token = wiring.settings.slack_app_token
     assert token is not None
-    SocketModeHandler(wiring.slack_app(), token.get_secret_value()).start()
+    app = wiring.slack_app()
+    if wiring.runs_worker_in_web:
+        start_background_worker(wiring)
+    SocketModeHandler(app, token.get_secret_value()).start()
+
+
+def start_background_worker(wiring: Wiring):
+    """On SQLite the web process is the whole system: it runs the worker's jobs in a background thread."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    wiring.worker().schedule(scheduler)
+    scheduler.start()
+    log.info("worker jobs running in this process (SQLite: one process does everything)")
+    return scheduler

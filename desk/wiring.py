@@ -58,3 +58,37 @@ class Wiring:
         app = self.slack_app()  # refuses missing credentials, naming the variable
         assert secret is not None
         return DeskWsgi(app, secret.get_secret_value(), self.health)
+
+    def notifier(self):
+        from desk.slack.app import web_client
+        from desk.slack.deps import Deps
+        from desk.slack.notifier import SlackNotifier
+
+        return SlackNotifier(web_client(self.settings), Deps(self.engine, self.clock), _digest_renderers())
+
+    def worker(self, **options):
+        from desk.scheduling.worker import Worker
+
+        options.setdefault("enqueue_digests", _enqueue_due())
+        return Worker(self.engine, self.clock, self.notifier(), **options)
+
+    @property
+    def runs_worker_in_web(self) -> bool:
+        """On SQLite, one process does everything: `desk serve` runs the worker's jobs too."""
+        return self.engine.dialect.name == "sqlite"
+
+
+def _digest_renderers() -> dict:
+    try:
+        from desk.slack.digests import RENDERERS
+    except ImportError:  # digests not installed in this build
+        return {}
+    return RENDERERS
+
+
+def _enqueue_due():
+    try:
+        from desk.services.digests import enqueue_due
+    except ImportError:
+        return None
+    return enqueue_due

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from desk.cli import admin, serve, sla, tickets
+from desk.cli import admin, serve, sla, tickets, worker
 from desk.cli.output import fail
 from desk.errors import DeskError, PlaybookInvalid
 
@@ -28,6 +28,7 @@ app.add_typer(tickets.app, name="tickets")
 app.add_typer(admin.audit_app, name="audit")
 app.command("status")(admin.status)
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 
 
 def main(argv: list[str] | None = None) -> None:

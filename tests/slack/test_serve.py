@@ -76,7 +76,15 @@ def test_end_to_end_under_the_production_server(served) -> None:
                              channel=CHERWELL_CHANNEL)
     assert driver.send_event(request).status == 200
     thread_ts = request["event"]["ts"]
-    card = next(c for c in slack.wait_for("chat.postMessage", count=2) if c.args["channel"] == TRIAGE)
+    def card_posted():
+        return [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == TRIAGE and c.ok
+                and "desk.claim" in json.dumps(c.args.get("blocks"))]
+
+    deadline = time.monotonic() + 10
+    while not card_posted():
+        assert time.monotonic() < deadline, slack.calls
+        time.sleep(0.05)
+    card = card_posted()[0]
     ref = TicketRef(ref="CHW-1").dump()
 
     steps = [
@@ -106,8 +114,12 @@ def test_end_to_end_under_the_production_server(served) -> None:
                                     private_metadata=modal["private_metadata"],
                                     values={Block.RESOLUTION: {Input.VALUE: "Merchant account re-enabled"}})
     assert driver.send_interaction(submit).status == 200
-    posts = slack.wait_for("chat.postMessage", count=3, timeout=10)
-    resolution = posts[-1]
+    deadline = time.monotonic() + 10
+    while not (resolution := next((c for c in slack.calls_to("chat.postMessage")
+                                   if c.args.get("thread_ts") == thread_ts and "desk.rate" in json.dumps(c.args)),
+                                  None)):
+        assert time.monotonic() < deadline, slack.calls
+        time.sleep(0.05)
     button = next(e for b in resolution.args["blocks"] if b["type"] == "actions" for e in b["elements"]
                   if e["action_id"].endswith(".4"))
     rate = driver.block_action(button["action_id"], user=ALICE, user_team=CHERWELL, value=button["value"],

@@ -1,0 +1,127 @@
+"""The worker's jobs and their schedule.
+
+- **sweep** turns due SLA steps into outbox rows. It re-arms itself for the earliest next due instant,
+  capped at `sweep_cap` seconds, so a warning lands within seconds of its instant while the database is
+  asked only when something can be due.
+- **dispatch** posts what the outbox holds.
+- **digests** queues each council's weekly digest once its scheduled instant has passed.
+
+Every job re-reads state and writes under unique keys, so running one twice, late, or on two workers at
+once does no harm. `misfire_grace_time=None` with `coalesce=True`: after downtime a missed run happens
+once, late, instead of being dropped (APScheduler's default grace is one second).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+
+from desk.clock import Clock
+from desk.db.engine import unit_of_work
+from desk.services import escalation
+from desk.services.dispatch import CHANNEL_PACE_SECONDS, Dispatcher, DispatchReport
+from desk.services.ports import Notifier
+
+log = logging.getLogger("desk.worker")
+
+MIN_SWEEP_DELAY = timedelta(milliseconds=200)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    run: Callable[[], object]
+    every: timedelta
+
+
+class Worker:
+    def __init__(self, engine: Engine, clock: Clock, notifier: Notifier, *, sweep_cap: float = 5.0,
+                 dispatch_every: float = 2.0, digests_every: float = 300.0,
+                 enqueue_digests: Callable | None = None, channel_pace: float = CHANNEL_PACE_SECONDS):
+        self.engine, self.clock = engine, clock
+        self.dispatcher = Dispatcher(engine, notifier, clock.now, pace=channel_pace)
+        self.sweep_cap = timedelta(seconds=sweep_cap)
+        self.dispatch_every = timedelta(seconds=dispatch_every)
+        self.digests_every = timedelta(seconds=digests_every)
+        self.enqueue_digests = enqueue_digests
+        self.scheduler: BaseScheduler | None = None
+
+    def jobs(self) -> list[Job]:
+        """The whole schedule, in one place."""
+        return [
+            Job("sweep", self.sweep, self.sweep_cap),
+            Job("dispatch", self.dispatch, self.dispatch_every),
+            Job("digests", self.digests, self.digests_every),
+        ]
+
+    # -- the jobs ----------------------------------------------------------------------------------------
+
+    def sweep(self) -> escalation.SweepReport:
+        total = escalation.SweepReport()
+        while True:
+            with unit_of_work(self.engine) as session:
+                report = escalation.sweep(session, now=self.clock.now())
+            total.tickets += report.tickets
+            total.sent += report.sent
+            total.superseded += report.superseded
+            total.skipped += report.skipped
+            if report.tickets + len(report.skipped) < escalation.BATCH or report.tickets == 0:
+                break
+        if total.tickets:
+            log.info("sweep: %s ticket(s), %s notification(s), %s superseded", total.tickets, total.sent,
+                     total.superseded)
+        self._rearm_sweep()
+        return total
+
+    def dispatch(self) -> DispatchReport:
+        report = self.dispatcher.drain(max_rounds=10)
+        if report.sent or report.failed:
+            log.info("dispatch: %s sent, %s retried, %s failed, %s cancelled", report.sent, report.retried,
+                     report.failed, report.cancelled)
+        return report
+
+    def digests(self) -> int:
+        if self.enqueue_digests is None:
+            return 0
+        with unit_of_work(self.engine) as session:
+            queued = self.enqueue_digests(session, now=self.clock.now())
+        return len(queued)
+
+    def run_once(self) -> dict:
+        """One pass of everything, for `desk worker --once` (cron-style hosting) and tests."""
+        swept = self.sweep()
+        queued = self.digests()
+        sent = self.dispatcher.drain()
+        return {"swept_tickets": swept.tickets, "escalations": swept.sent, "superseded": swept.superseded,
+                "digests_queued": queued, "sent": sent.sent, "retried": sent.retried, "failed": sent.failed,
+                "cancelled": sent.cancelled}
+
+    # -- scheduling --------------------------------------------------------------------------------------
+
+    def schedule(self, scheduler: BaseScheduler) -> BaseScheduler:
+        for job in self.jobs():
+            scheduler.add_job(job.run, IntervalTrigger(seconds=job.every.total_seconds()), id=job.id,
+                              name=job.id, misfire_grace_time=None, coalesce=True, max_instances=1,
+                              next_run_time=self.clock.now())
+        self.scheduler = scheduler
+        return scheduler
+
+    def _rearm_sweep(self) -> None:
+        """Sleep until the earliest next step (but never longer than the cap)."""
+        if self.scheduler is None:
+            return
+        with unit_of_work(self.engine) as session:
+            next_due = escalation.next_due_at(session)
+        now = self.clock.now()
+        wake = now + self.sweep_cap if next_due is None else min(max(next_due, now + MIN_SWEEP_DELAY),
+                                                                   now + self.sweep_cap)
+        try:
+            self.scheduler.modify_job("sweep", next_run_time=wake)
+        except Exception:  # the scheduler is shutting down: nothing to re-arm
+            log.debug("could not re-arm the sweep", exc_info=True)

@@ -1,0 +1,190 @@
+"""The dispatcher: outbox rows go out through a `Notifier`, each recorded as sent, retried or given up.
+
+A row is claimed with a short lease (`claimed_until`) in its own transaction, posted, then recorded in
+another. A crash after claiming leaves a row whose lease runs out: it is claimed again and sent, so nothing
+is lost. A crash after Slack accepted a post but before the `ts` was recorded is the one window in which a
+message can be sent twice (docs/operations.md says so); the idempotency key keeps everything else single.
+
+Failures: a 429 waits exactly `Retry-After` and does not count as an attempt; other transient failures back
+off exponentially; permanent ones (`channel_not_found`, `not_in_channel`, a revoked token…) and rows that
+exhaust their attempts are marked failed, visibly, with an alert to the triage channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from desk.db.engine import unit_of_work
+from desk.db.tables import OutboxRow, TicketRow
+from desk.domain.lifecycle import OPEN_STATUSES
+from desk.domain.playbook import Metric
+from desk.services import sla_state
+from desk.services.ports import DeliveryFailed, Notifier, OutboxItem
+
+log = logging.getLogger("desk.dispatcher")
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+BATCH = 50
+CHANNEL_PACE_SECONDS = 1.0  # Slack allows about one message a second per channel
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 900))
+
+
+def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[OutboxItem]:
+    rows = session.exec(
+        select(OutboxRow)
+        .where(OutboxRow.status == "pending", col(OutboxRow.available_at) <= now)
+        .where((col(OutboxRow.claimed_until).is_(None)) | (col(OutboxRow.claimed_until) < now))
+        .order_by(OutboxRow.available_at, OutboxRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    items = []
+    for row in rows:
+        row.claimed_until, row.attempts = now + LEASE, row.attempts + 1
+        session.add(row)
+        assert row.id is not None
+        items.append(OutboxItem(row.id, row.idempotency_key, row.kind, row.council_id, row.ticket_id, row.target,
+                                dict(row.payload), row.attempts))
+    session.flush()
+    return items
+
+
+def stale(session: Session, item: OutboxItem) -> str | None:
+    """Why an escalation no longer makes sense (its clock stopped or paused since it was written)."""
+    if item.kind != "escalation" or item.ticket_id is None:
+        return None
+    ticket = session.get(TicketRow, item.ticket_id)
+    if ticket is None or ticket.status not in OPEN_STATUSES:
+        return "the ticket is no longer open"
+    sla = sla_state.load(session, ticket, sla_state.policy_for(session, ticket))
+    metric, cycle = Metric(item.payload["metric"]), int(item.payload["cycle"])
+    if not sla.run(metric, cycle).running:
+        return f"the {metric} clock is no longer running"
+    return None
+
+
+class Dispatcher:
+    """One per process: remembers when it last posted to each channel, to pace them."""
+
+    def __init__(self, engine: Engine, notifier: Notifier, now: Callable[[], datetime],
+                 sleep: Callable[[float], None] = time.sleep, pace: float = CHANNEL_PACE_SECONDS):
+        self.engine, self.notifier, self.now, self.sleep, self.pace = engine, notifier, now, sleep, pace
+        self._last_post: dict[str, float] = {}
+
+    def run_once(self, limit: int = BATCH) -> DispatchReport:
+        report = DispatchReport()
+        with unit_of_work(self.engine) as session:
+            items = claim(session, now=self.now(), limit=limit)
+        for item in items:
+            self._one(item, report)
+        return report
+
+    def drain(self, *, max_rounds: int = 100) -> DispatchReport:
+        """Send everything available now (for `desk worker --once` and tests)."""
+        total = DispatchReport()
+        for _ in range(max_rounds):
+            report = self.run_once()
+            for name in ("sent", "retried", "failed", "cancelled"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            total.failures += report.failures
+            if not (report.sent or report.failed or report.cancelled):
+                break
+        return total
+
+    def _one(self, item: OutboxItem, report: DispatchReport) -> None:
+        with unit_of_work(self.engine) as session:
+            reason = stale(session, item)
+            if reason:
+                _finish(session, item.id, status="cancelled", error=reason)
+                report.cancelled += 1
+                return
+        self._pace(item.target)
+        try:
+            ts = self.notifier.deliver(item)
+        except DeliveryFailed as failure:
+            self._failed(item, failure, report)
+            return
+        except Exception as err:  # an adapter bug or an unexpected answer: transient, with a trace
+            log.exception("delivering %s failed", item.key)
+            self._failed(item, DeliveryFailed(type(err).__name__), report)
+            return
+        with unit_of_work(self.engine) as session:
+            _finish(session, item.id, status="sent", ts=ts, at=self.now())
+        report.sent += 1
+
+    def _pace(self, target: str | None) -> None:
+        if not target:
+            return
+        last = self._last_post.get(target)
+        if last is not None:
+            wait = self.pace - (time.monotonic() - last)
+            if wait > 0:
+                self.sleep(wait)
+        self._last_post[target] = time.monotonic()
+
+    def _failed(self, item: OutboxItem, failure: DeliveryFailed, report: DispatchReport) -> None:
+        now = self.now()
+        with unit_of_work(self.engine) as session:
+            row = session.get(OutboxRow, item.id)
+            assert row is not None
+            row.last_error, row.claimed_until = failure.code, None
+            if failure.retry_after is not None and not failure.permanent:
+                row.available_at = now + timedelta(seconds=failure.retry_after)
+                row.attempts = max(row.attempts - 1, 0)  # Slack said "later", not "no"
+                report.retried += 1
+            elif failure.permanent or row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+                report.failed += 1
+                report.failures.append(f"{item.key}: {failure.code}")
+                log.error("gave up on %s after %s attempt(s): %s", item.key, row.attempts, failure.code)
+                if item.kind != "alert":
+                    _alert(session, item, failure.code, now)
+            else:
+                row.available_at = now + backoff(row.attempts)
+                report.retried += 1
+            session.add(row)
+
+
+def _finish(session: Session, outbox_id: int, *, status: str, ts: str | None = None, at: datetime | None = None,
+            error: str | None = None) -> None:
+    row = session.get(OutboxRow, outbox_id)
+    assert row is not None
+    row.status, row.claimed_until = status, None
+    if ts is not None:
+        row.slack_ts = ts
+    if at is not None:
+        row.sent_at = at
+    if error is not None:
+        row.last_error = error
+    session.add(row)
+
+
+def _alert(session: Session, item: OutboxItem, code: str, now: datetime) -> None:
+    """Tell the support team, in the triage channel, that something could not be delivered."""
+    key = f"alert:{item.key}"
+    if session.exec(select(OutboxRow.id).where(OutboxRow.idempotency_key == key)).first():
+        return
+    session.add(OutboxRow(idempotency_key=key, kind="alert", council_id=item.council_id, ticket_id=item.ticket_id,
+                          target="triage", created_at=now, available_at=now,
+                          payload={"failed_key": item.key, "failed_kind": item.kind, "target": item.target,
+                                   "error": code, "ref": item.payload.get("ref")}))

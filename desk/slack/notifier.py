@@ -1,0 +1,112 @@
+"""The Slack side of the outbox: implements the `Notifier` port the dispatcher talks to.
+
+Rendering happens here, at send time, from the ticket as it is now; the outbox row only says what
+happened (which step, which recipient). Slack's answers are mapped to `DeliveryFailed`: permanent for
+errors that retrying cannot fix, `retry_after` for 429s, transient otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from desk.db import queries
+from desk.db.engine import unit_of_work
+from desk.services.ports import DeliveryFailed, OutboxItem
+from desk.services.read_models import summarize
+from desk.services.tenancy import support_definition
+from desk.slack.blocks import Message
+from desk.slack.blocks.escalation import alert, escalation
+from desk.slack.deps import Deps
+
+log = logging.getLogger("desk.notifier")
+
+PERMANENT = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive", "token_revoked",
+    "token_expired", "not_authed", "user_not_found", "cannot_dm_bot", "user_disabled", "invalid_blocks",
+    "invalid_blocks_format", "msg_too_long", "no_permission", "missing_scope", "restricted_action",
+    "team_access_not_granted", "invalid_arguments",
+})
+
+
+class SlackNotifier:
+    def __init__(self, client: WebClient, deps: Deps, renderers: dict | None = None):
+        self.client, self.deps = client, deps
+        self.renderers = renderers or {}  # kind -> callable(notifier, item) -> ts, for digests
+
+    def deliver(self, item: OutboxItem) -> str | None:
+        try:
+            if item.kind == "escalation":
+                return self._escalation(item)
+            if item.kind == "alert":
+                return self._post(self._triage_channel(), alert(item.payload))
+            if item.kind in self.renderers:
+                return self.renderers[item.kind](self, item)
+        except SlackApiError as err:
+            raise _failure(err) from None
+        except SlackClientError as err:  # connection trouble after the client's own bounded retries
+            raise DeliveryFailed(type(err).__name__) from None
+        raise DeliveryFailed(f"no renderer for {item.kind}", permanent=True)
+
+    # -- building blocks other renderers use -----------------------------------------------------------
+
+    def post(self, channel: str, message: Message, thread_ts: str | None = None) -> str:
+        return self._post(channel, message, thread_ts)
+
+    def people(self, ids: list[str]) -> list[str]:
+        """User ids, with user groups (S…) expanded to their members."""
+        found: list[str] = []
+        for ident in ids:
+            if ident.startswith("S"):
+                found += self.client.usergroups_users_list(usergroup=ident).get("users", [])
+            else:
+                found.append(ident)
+        return list(dict.fromkeys(found))
+
+    # -- internals ---------------------------------------------------------------------------------------
+
+    def _post(self, channel: str, message: Message, thread_ts: str | None = None) -> str:
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
+        answer = self.client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks,
+                                              unfurl_links=False, unfurl_media=False, **extra)
+        return answer["ts"]
+
+    def _triage_channel(self) -> str:
+        with unit_of_work(self.deps.engine) as session:
+            channel = support_definition(session).get("triage_channel")
+        if not channel:
+            raise DeliveryFailed("no triage channel configured", permanent=True)
+        return channel
+
+    def _escalation(self, item: OutboxItem) -> str | None:
+        with unit_of_work(self.deps.engine) as session:
+            ticket = queries.get_ticket(session, item.payload["ref"])
+            summary = summarize(session, ticket, self.deps.clock.now())
+            card = (ticket.card_channel, ticket.card_ts)
+        thread_url = None
+        if summary.thread_channel and summary.thread_ts:
+            try:
+                thread_url = self.client.chat_getPermalink(channel=summary.thread_channel,
+                                                           message_ts=summary.thread_ts).get("permalink")
+            except SlackApiError as err:
+                log.info("%s: no permalink: %s", summary.ref, err.response.get("error"))
+        message = escalation(summary, item.payload, self.deps.clock.now(), thread_url)
+        if item.target == "triage" or not item.target:
+            if card[0] and card[1]:
+                return self._post(card[0], message, thread_ts=card[1])  # a reply on the ticket's card
+            return self._post(self._triage_channel(), message)
+        first = None
+        for person in self.people([item.target]):
+            ts = self._post(person, message)  # a DM from the app
+            first = first or ts
+        return first
+
+
+def _failure(err: SlackApiError) -> DeliveryFailed:
+    code = str(err.response.get("error") or "unknown")
+    if err.response.status_code == 429 or code == "ratelimited":
+        retry = err.response.headers.get("Retry-After") or err.response.headers.get("retry-after") or "1"
+        return DeliveryFailed("ratelimited", retry_after=float(retry))
+    return DeliveryFailed(code, permanent=code in PERMANENT)
