@@ -27,10 +27,19 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        _dump_stacks_on_sigusr1()
         app = self.wiring.wsgi_app()
         if self.wiring.runs_worker_in_web:
             start_background_worker(self.wiring)
         return app
+
+
+def _dump_stacks_on_sigusr1() -> None:
+    """`kill -USR1 <pid>` prints every thread's stack to stderr: how an operator sees what is stuck."""
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: int) -> None:

@@ -62,14 +62,16 @@ class Wiring:
     def notifier(self):
         from desk.slack.app import web_client
         from desk.slack.deps import Deps
+        from desk.slack.digests import DIGEST_RENDERERS
         from desk.slack.notifier import SlackNotifier
 
-        return SlackNotifier(web_client(self.settings), Deps(self.engine, self.clock), _digest_renderers())
+        return SlackNotifier(web_client(self.settings), Deps(self.engine, self.clock), DIGEST_RENDERERS)
 
     def worker(self, **options):
         from desk.scheduling.worker import Worker
+        from desk.services.digests import enqueue_due
 
-        options.setdefault("enqueue_digests", _enqueue_due())
+        options.setdefault("enqueue_digests", enqueue_due)
         return Worker(self.engine, self.clock, self.notifier(), **options)
 
     @property
@@ -77,18 +79,3 @@ class Wiring:
         """On SQLite, one process does everything: `desk serve` runs the worker's jobs too."""
         return self.engine.dialect.name == "sqlite"
 
-
-def _digest_renderers() -> dict:
-    try:
-        from desk.slack.digests import RENDERERS
-    except ImportError:  # digests not installed in this build
-        return {}
-    return RENDERERS
-
-
-def _enqueue_due():
-    try:
-        from desk.services.digests import enqueue_due
-    except ImportError:
-        return None
-    return enqueue_due

@@ -21,6 +21,8 @@ FORBIDDEN = {
            "slack_sdk", "apscheduler", "jinja2"),
     "services": ("desk.slack", "desk.scheduling", "desk.cli", "desk.wiring", "slack_bolt", "slack_sdk",
                  "apscheduler", "jinja2"),
+    "rendering": ("desk.db", "desk.slack", "desk.scheduling", "desk.cli", "desk.wiring", "sqlalchemy", "sqlmodel",
+                  "slack_bolt", "slack_sdk", "apscheduler"),
     "slack": ("desk.scheduling", "desk.cli", "apscheduler"),
     "scheduling": ("desk.slack", "desk.cli", "slack_bolt"),
 }

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from desk.cli import admin, serve, sla, tickets, worker
+from desk.cli import admin, digest, serve, sla, tickets, worker
 from desk.cli.output import fail
 from desk.errors import DeskError, PlaybookInvalid
 
@@ -26,6 +26,7 @@ app.add_typer(admin.playbooks_app, name="playbooks")
 app.add_typer(sla.app, name="sla")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(admin.audit_app, name="audit")
+app.add_typer(digest.app, name="digest")
 app.command("status")(admin.status)
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)

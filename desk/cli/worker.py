@@ -19,6 +19,7 @@ def worker(
 ) -> None:
     """Escalate due SLA steps, post the outbox, queue weekly digests. Safe to run twice on PostgreSQL."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
     wiring = Wiring.from_environ()
     require_schema(wiring)
     work = wiring.worker()

@@ -111,6 +111,10 @@ def list_ticket_events(session: Session, ticket_id: int,
     return session.exec(query.order_by(TicketEventRow.seq)).all()
 
 
+def latest_event_seq(session: Session, ticket_id: int) -> int:
+    return session.exec(select(func.max(TicketEventRow.seq)).where(TicketEventRow.ticket_id == ticket_id)).one() or 0
+
+
 def list_council_events(session: Session, council_id: str) -> Sequence[TicketEventRow]:
     return session.exec(
         select(TicketEventRow).where(TicketEventRow.council_id == council_id).order_by(TicketEventRow.seq)

@@ -109,6 +109,13 @@ def categories(session: Session, council_id: str | None) -> list[str]:
     return sorted(set(found))
 
 
+def ticket_version(session: Session, ref: str) -> int:
+    """The sequence number of a ticket's latest event: it changes with every change to the ticket."""
+    ticket = queries.get_ticket(session, ref)
+    assert ticket.id is not None
+    return queries.latest_event_seq(session, ticket.id)
+
+
 def find_ticket_for_message(session: Session, channel: str, ts: str) -> TicketRow | None:
     return queries.find_ticket_by_message(session, channel, ts)
 

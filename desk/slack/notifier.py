@@ -52,8 +52,12 @@ class SlackNotifier:
 
     # -- building blocks other renderers use -----------------------------------------------------------
 
-    def post(self, channel: str, message: Message, thread_ts: str | None = None) -> str:
-        return self._post(channel, message, thread_ts)
+    def post(self, channel: str, message: Message, thread_ts: str | None = None) -> tuple[str, str]:
+        """Post and return (conversation id, ts): a DM posted to a user id comes back with its D… id."""
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
+        answer = self.client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks,
+                                              unfurl_links=False, unfurl_media=False, **extra)
+        return answer["channel"], answer["ts"]
 
     def people(self, ids: list[str]) -> list[str]:
         """User ids, with user groups (S…) expanded to their members."""
@@ -68,10 +72,7 @@ class SlackNotifier:
     # -- internals ---------------------------------------------------------------------------------------
 
     def _post(self, channel: str, message: Message, thread_ts: str | None = None) -> str:
-        extra = {"thread_ts": thread_ts} if thread_ts else {}
-        answer = self.client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks,
-                                              unfurl_links=False, unfurl_media=False, **extra)
-        return answer["ts"]
+        return self.post(channel, message, thread_ts)[1]
 
     def _triage_channel(self) -> str:
         with unit_of_work(self.deps.engine) as session:

@@ -31,7 +31,7 @@ def summary(deps: Deps, ref: str) -> TicketSummary:
 def announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None) -> None:
     """A new ticket: make sure it has a council thread, confirm in it, and put a card in triage."""
     with unit_of_work(deps.engine) as session:
-        rendered_version = queries.get_ticket(session, ref).updated_at
+        rendered_version = intake.ticket_version(session, ref)
     t = summary(deps, ref)
     with unit_of_work(deps.engine) as session:
         council = queries.get_council(session, t.council_id)
@@ -58,7 +58,7 @@ def announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | No
     with unit_of_work(deps.engine) as session:
         ticket = queries.get_ticket(session, ref)
         intake.record_posts(session, ticket, thread=thread, confirmation_ts=confirmation_ts, card=card_at)
-        changed = ticket.updated_at != rendered_version
+        changed = intake.ticket_version(session, ref) != rendered_version
     if changed:  # someone acted on the ticket before its card's ts was recorded: bring the card up to date
         refresh_card(client, deps, ref)
 

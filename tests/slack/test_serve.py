@@ -63,6 +63,12 @@ def served(database_url: str, tmp_path: Path) -> Iterator[tuple[SlackDriver, Sla
                 time.sleep(0.1)
             yield (SlackDriver(f"http://127.0.0.1:{port}/slack/events", SECRET, hooks_url=slack.hooks_url),
                    slack, env)
+        except BaseException:
+            for child in subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
+                                        text=True).stdout.split():
+                os.kill(int(child), signal.SIGUSR1)  # thread stacks into serve.log, for the failure report
+            time.sleep(0.5)
+            raise
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)

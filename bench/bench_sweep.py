@@ -1,0 +1,323 @@
+"""Benchmark: one sweep tick with 100 SLA steps due, as open tickets grow, beside one APScheduler job per ticket.
+
+The sweeper finds what is due through the partial index on `sla_clock.next_step_at`, so a tick should cost
+the same with 1k or 1M tickets open. The naive design is one `date` job per ticket in APScheduler's
+SQLAlchemyJobStore, each job doing that ticket's escalation. Both run on the same database in the same run,
+on the same kind of tickets, doing the same per-ticket work; every tick must escalate exactly 100 tickets
+and write one outbox row for each (exit status 1 if not).
+
+    .venv/bin/python bench/bench_sweep.py --quick       # 1k, 10k: under a minute
+    .venv/bin/python bench/bench_sweep.py               # 1k, 10k, 100k: a few minutes
+    .venv/bin/python bench/bench_sweep.py --million     # and 1M: long
+    .venv/bin/python bench/bench_sweep.py --database postgresql+psycopg://postgres@127.0.0.1:55432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import pickle
+import platform
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
+from pathlib import Path
+
+from apscheduler.job import Job
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+from sqlalchemy import Engine, bindparam, create_engine, delete, insert, select, text, update
+from sqlalchemy.engine import make_url
+
+from desk.db import migrate, queries
+from desk.db.engine import make_engine, unit_of_work
+from desk.db.tables import CouncilRow, OutboxRow, SlaClockRow, TicketRow
+from desk.services import escalation, playbooks, tickets
+from desk.services.playbook_files import load_directory
+
+PLAYBOOKS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "playbooks"
+NOW = datetime(2026, 3, 4, 11, 0, tzinfo=UTC)  # a Wednesday morning; every tick sweeps "now"
+# Templates are P1 (respond 30m, resolve 4h, 24x7) opened 10 min ago: the first step (respond 75%) is
+# 12.5 min away. On a 24x7 clock shifting every instant of a ticket by the same amount keeps it exact, so
+# clones are shifted back by 0-10 min (still in the future) and due tickets by 15 min (2.5 min overdue).
+OPENED_AT = NOW - timedelta(minutes=10)
+SPREAD_SECONDS = 600
+DUE_SHIFT = timedelta(minutes=-15)
+DUE = 100
+CHUNK = 10_000
+ONE_BY_ONE = 1_000  # naive jobs added through `scheduler.add_job`, to time it; the rest are bulk-inserted
+COUNCILS, TICKETS, CLOCKS, OUTBOX = (CouncilRow.__table__, TicketRow.__table__, SlaClockRow.__table__,
+                                     OutboxRow.__table__)
+
+_job_engine: Engine | None = None  # a pickled job holds only this module's function name and a ticket id
+
+
+def escalate_ticket(ticket_id: int) -> int:
+    """The naive job: one ticket's escalation (the sweeper's own per-ticket step) in its own transaction."""
+    assert _job_engine is not None
+    with unit_of_work(_job_engine) as session:
+        outcome = escalation._sweep_ticket(session, ticket_id, NOW)
+    return outcome[0] if outcome else 0
+
+
+@dataclass
+class Template:
+    """A real ticket opened through `tickets.open_ticket`, as raw column values, for one council."""
+
+    prefix: str
+    ticket: dict
+    clocks: list[dict]
+    next_number: int
+
+    def first_step(self, delta: timedelta) -> datetime:
+        return min(c["next_step_at"] for c in self.clocks) + delta
+
+
+@dataclass
+class Bench:
+    engine: Engine
+    templates: list[Template]
+    scheduler: BackgroundScheduler
+    store: SQLAlchemyJobStore
+    first_clone: int = 0
+    next_id: int = 0
+    rng: random.Random = field(default_factory=lambda: random.Random(20260304))
+
+    def template_of(self, ticket_id: int) -> Template:
+        return self.templates[ticket_id % len(self.templates)]
+
+    def delta_of(self, ticket_id: int) -> timedelta:
+        """The real tickets are as opened; clones are 0-10 min older, so their first step is still ahead."""
+        return timedelta(seconds=-(ticket_id % SPREAD_SECONDS) if ticket_id >= self.first_clone else 0)
+
+
+def shifted(row: dict, delta: timedelta, **changes: object) -> dict:
+    return {k: v + delta if isinstance(v, datetime) else v for k, v in row.items()} | changes
+
+
+@contextmanager
+def fresh_database(url: str | None) -> Iterator[str]:
+    """A temporary SQLite file (a SQLite URL is used as given: name a new file), or a new database on the
+    given server, dropped afterwards."""
+    if url is None or url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory(prefix="bench_sweep_") as directory:
+            yield url or f"sqlite:///{directory}/desk.db"
+        return
+    name = f"desk_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def open_templates(engine: Engine) -> list[Template]:
+    with unit_of_work(engine) as session:
+        playbooks.sync(session, load_directory(PLAYBOOKS), at=OPENED_AT - timedelta(days=1))
+        councils = queries.list_councils(session)
+        opened = [tickets.open_ticket(session, council_id=c.id, title="Card payments failing", at=OPENED_AT,
+                                      actor="U0BENCH", priority="P1").id for c in councils]
+    templates = []
+    with engine.connect() as connection:
+        for council, ticket_id in zip(councils, opened, strict=True):
+            ticket = connection.execute(select(TICKETS).where(TICKETS.c.id == ticket_id)).one()._asdict()
+            clocks = [r._asdict() for r in connection.execute(select(CLOCKS).where(CLOCKS.c.ticket_id == ticket_id))]
+            templates.append(Template(council.ref_prefix, ticket, clocks, council.next_number))
+    return templates
+
+
+def grow_desk(bench: Bench, total: int) -> float:
+    """Bulk-insert clones of the templates (ticket + its two clock rows) until `total` tickets are open."""
+    began = time.perf_counter()
+    with bench.engine.begin() as connection:
+        for start in range(bench.next_id, total + 1, CHUNK):
+            ids = range(start, min(start + CHUNK, total + 1))
+            ticket_rows, clock_rows = [], []
+            for ticket_id in ids:
+                template, delta = bench.template_of(ticket_id), bench.delta_of(ticket_id)
+                number, template.next_number = template.next_number, template.next_number + 1
+                ticket_rows.append(shifted(template.ticket, delta, id=ticket_id, number=number,
+                                           ref=f"{template.prefix}-{number}"))
+                clock_rows += [shifted({k: v for k, v in c.items() if k != "id"}, delta, ticket_id=ticket_id)
+                               for c in template.clocks]
+            connection.execute(insert(TICKETS), ticket_rows)
+            connection.execute(insert(CLOCKS), clock_rows)
+        for t in bench.templates:
+            connection.execute(update(COUNCILS).where(COUNCILS.c.id == t.ticket["council_id"]).values(
+                next_number=t.next_number))
+        connection.execute(text("ANALYZE"))
+    bench.next_id = total + 1
+    return time.perf_counter() - began
+
+
+def job_row(bench: Bench, ticket_id: int, delta: timedelta) -> dict:
+    """What `SQLAlchemyJobStore.add_job` inserts for the job `scheduler.add_job` would build: the job runs
+    at the ticket's first step, its template's shifted by `delta`."""
+    run_at = bench.template_of(ticket_id).first_step(delta)
+    job = Job(bench.scheduler, id=str(ticket_id), func=escalate_ticket, args=(ticket_id,), kwargs={},
+              trigger=DateTrigger(run_at, timezone=UTC), executor="default", name="escalate_ticket",
+              misfire_grace_time=None, coalesce=True, max_instances=1, next_run_time=run_at)
+    return {"id": job.id, "next_run_time": run_at.timestamp(),
+            "job_state": pickle.dumps(job.__getstate__(), bench.store.pickle_protocol)}
+
+
+def grow_naive(bench: Bench, first: int, total: int) -> tuple[float, float | None]:
+    """One job per ticket `first..total`, due at the ticket's first step. Returns seconds in all, and the
+    ms per job of `scheduler.add_job` for the first ONE_BY_ONE of them when this is the first growth."""
+    began, per_job = time.perf_counter(), None
+    if first == 1:
+        for ticket_id in range(1, min(ONE_BY_ONE, total) + 1):
+            run_at = bench.template_of(ticket_id).first_step(bench.delta_of(ticket_id))
+            bench.scheduler.add_job(escalate_ticket, "date", run_date=run_at, args=(ticket_id,),
+                                    id=str(ticket_id), misfire_grace_time=None, coalesce=True)
+        per_job = (time.perf_counter() - began) * 1000 / min(ONE_BY_ONE, total)
+        first = min(ONE_BY_ONE, total) + 1
+    with bench.engine.begin() as connection:
+        for start in range(first, total + 1, CHUNK):
+            ids = range(start, min(start + CHUNK, total + 1))
+            connection.execute(insert(bench.store.jobs_t), [job_row(bench, i, bench.delta_of(i)) for i in ids])
+        connection.execute(text("ANALYZE"))
+    return time.perf_counter() - began, per_job
+
+
+def make_due(bench: Bench, *, jobs: bool) -> None:
+    """Re-seed 100 random cloned tickets as 2.5 min overdue (clock rows, no outbox rows yet; with `jobs`,
+    a due job each too). Untimed: it only puts the next tick's work in place."""
+    ids = bench.rng.sample(range(bench.first_clone, bench.next_id), DUE)
+    params = []
+    for ticket_id in ids:
+        for clock in bench.template_of(ticket_id).clocks:
+            due = shifted(clock, DUE_SHIFT)
+            params.append({"b_ticket": ticket_id, "b_metric": clock["metric"], "fired": {}, "breached_at": None,
+                           **{k: due[k] for k in ("started_at", "running_since", "due_at", "next_step_at")}})
+    with bench.engine.begin() as connection:
+        connection.execute(delete(OUTBOX).where(OUTBOX.c.ticket_id.in_(ids)))
+        connection.execute(update(CLOCKS).where(CLOCKS.c.ticket_id == bindparam("b_ticket"),
+                                                CLOCKS.c.metric == bindparam("b_metric")), params)
+        if jobs:
+            jobs_t = bench.store.jobs_t
+            connection.execute(delete(jobs_t).where(jobs_t.c.id.in_([str(i) for i in ids])))
+            connection.execute(insert(jobs_t), [job_row(bench, i, DUE_SHIFT) for i in ids])
+
+
+def check(side: str, escalated: int, rows: int, skipped: int = 0) -> None:
+    # The due step (respond 75%) notifies the triage channel: one outbox row per ticket.
+    if (escalated, rows, skipped) != (DUE, DUE, 0):
+        print(f"MISMATCH {side}: {escalated} tickets escalated ({skipped} skipped), {rows} outbox rows; "
+              f"expected {DUE} and {DUE}")
+        sys.exit(1)
+
+
+def desk_tick(bench: Bench) -> float:
+    make_due(bench, jobs=False)
+    gc.collect()
+    began = time.perf_counter()
+    with unit_of_work(bench.engine) as session:
+        report = escalation.sweep(session, now=NOW)
+    elapsed = (time.perf_counter() - began) * 1000
+    check("desk", report.tickets, report.sent, len(report.skipped))
+    return elapsed
+
+
+def naive_tick(bench: Bench) -> tuple[float, float]:
+    """What `BaseScheduler._process_jobs` does for the job store, with each job run inline rather than in
+    an executor thread: due jobs, then per job its run and removal (a fired date job has no next run).
+    Returns ms for the tick and ms of it outside the job functions (the job store's share)."""
+    make_due(bench, jobs=True)
+    gc.collect()
+    began, in_jobs, ran, rows = time.perf_counter(), 0.0, 0, 0
+    for job in bench.store.get_due_jobs(NOW):
+        run_times = job._get_run_times(NOW)[-1:]  # coalesce=True
+        job_began = time.perf_counter()
+        rows += job.func(*job.args, **job.kwargs)
+        in_jobs += time.perf_counter() - job_began
+        ran += 1
+        if job.trigger.get_next_fire_time(run_times[-1], NOW) is None:
+            bench.scheduler.remove_job(job.id, "default")
+    elapsed = time.perf_counter() - began
+    check("naive", ran, rows)
+    return elapsed * 1000, (elapsed - in_jobs) * 1000
+
+
+def spread(figures: Sequence[float]) -> str:
+    return f"{statistics.median(figures):8.1f} ({min(figures):6.1f}-{max(figures):6.1f})"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    global _job_engine
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1k and 10k tickets, 5 repeats")
+    parser.add_argument("--million", action="store_true", help="add 1M open tickets (long)")
+    parser.add_argument("--repeats", type=int, help="ticks timed per size and side (default 9, quick 5)")
+    parser.add_argument("--database", help="SQLAlchemy URL; a server URL gets a new database (default: "
+                                           "a temporary SQLite file)")
+    args = parser.parse_args(argv)
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000] + ([1_000_000] if args.million else [])
+    repeats = args.repeats or (5 if args.quick else 9)
+
+    with fresh_database(args.database) as url:
+        engine = make_engine(url)
+        _job_engine = engine
+        migrate.upgrade(engine)
+        templates = open_templates(engine)
+        store = SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")
+        scheduler = BackgroundScheduler(jobstores={"default": store}, timezone=UTC)
+        scheduler.start(paused=True)  # job stores started, nothing run: the ticks below stand in for it
+        first_clone = max(t.ticket["id"] for t in templates) + 1
+        bench = Bench(engine, templates, scheduler, store, first_clone=first_clone, next_id=first_clone)
+        server = ".".join(map(str, engine.dialect.server_version_info or ()))
+        print(f"bench_sweep: {engine.dialect.name} {server} ({make_url(url).render_as_string()}), "
+              f"Python {platform.python_version()}, SQLAlchemy {version('sqlalchemy')}, "
+              f"APScheduler {version('apscheduler')}; {DUE} steps due per tick, {repeats} ticks per size "
+              f"and side after one warm-up each\n")
+        header = (f"{'open tickets':>12}  {'desk ms/tick (min-max)':>24}  {'naive ms/tick (min-max)':>24}  "
+                  f"{'naive store ms':>14}  {'naive/desk':>10}  {'desk setup s':>12}  {'naive setup s':>13}")
+        print(header)
+        print("-" * len(header))
+        per_job, grown = None, 1
+        try:
+            for size in sizes:
+                desk_setup = grow_desk(bench, size)
+                naive_setup, one_by_one = grow_naive(bench, grown, size)
+                per_job, grown = per_job or one_by_one, size + 1
+                desk_tick(bench)  # warm-up: caches, the parsed playbook, the pool
+                naive_tick(bench)
+                desk_ms, naive_ms, store_ms = [], [], []
+                for _ in range(repeats):
+                    desk_ms.append(desk_tick(bench))
+                    total, in_store = naive_tick(bench)
+                    naive_ms.append(total)
+                    store_ms.append(in_store)
+                ratio = statistics.median(naive_ms) / statistics.median(desk_ms)
+                print(f"{size:>12,}  {spread(desk_ms):>24}  {spread(naive_ms):>24}  "
+                      f"{statistics.median(store_ms):>14.1f}  {ratio:>9.2f}x  {desk_setup:>12.1f}  "
+                      f"{naive_setup:>13.1f}", flush=True)
+        finally:
+            # shutdown() wakes the scheduler's thread for one last pass over due jobs, and by the wall clock
+            # (past NOW) every job is due: empty the store first so that pass finds nothing to fire.
+            scheduler.remove_all_jobs()
+            scheduler.shutdown()
+            engine.dispose()
+    print(f"\nsetup: seconds to add the tickets (desk: ticket + 2 clock rows, bulk) or jobs (naive) since the "
+          f"row above; scheduler.add_job one by one took {per_job:.2f} ms per job (first {ONE_BY_ONE}), "
+          f"i.e. {per_job * 100:.0f} s per 100k jobs")
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""The figures of a digest, computed from tickets as they stood at the end of the week.
+
+Every ticket that can count in a window (opened by its end, with an SLA clock that was still running at its
+start or started since) is replayed from its event history up to the end instant through the SLA engine,
+the one implementation that `desk tickets show` and `desk sla replay` use. The stored clock rows only pick
+the candidates: they hold the state as of *now*, and a digest previewed or delivered later, after tickets
+moved on (resolved, re-prioritised, back from waiting), must still say what was true at its instant.
+
+Each figure is a function of those replayed tickets, small enough to be read as its definition; each
+carries the refs it counted, so every number can be traced to tickets.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from desk.db.tables import CouncilRow, SlaClockRow, TicketEventRow, TicketRow
+from desk.domain.lifecycle import OPEN_STATUSES
+from desk.domain.sla import MetricRun, SlaPolicy, TicketSla
+from desk.domain.sla_replay import replay
+from desk.services import sla_state
+from desk.services.digest_weeks import Window
+
+# Event types that move the SLA engine or the status (the replay vocabulary, plus "closed").
+_HISTORY = ("opened", "replied", "status", "priority", "resolved", "reopened", "closed")
+_OPEN = frozenset(str(status) for status in OPEN_STATUSES)
+DAY = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    """A ticket as a digest lists it; `priority` and `status` as of the window's end."""
+
+    ref: str
+    number: int
+    title: str
+    priority: str
+    status: str
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class TicketAtEnd:
+    """One ticket with its SLA state replayed up to the window's end."""
+
+    line: TicketLine
+    sla: TicketSla
+
+    @property
+    def is_open(self) -> bool:
+        return self.sla.status in _OPEN
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    ticket: TicketLine
+    metric: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Breach:
+    ticket: TicketLine
+    metric: str
+    cycle: int
+    breached_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One SLA obligation settled in the window: a respond clock or one resolve cycle."""
+
+    ref: str
+    cycle: int
+    met: bool
+
+
+@dataclass(frozen=True)
+class Compliance:
+    outcomes: tuple[Outcome, ...] = ()
+
+    @property
+    def total(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def met(self) -> int:
+        return sum(outcome.met for outcome in self.outcomes)
+
+    @property
+    def missed(self) -> tuple[Outcome, ...]:
+        return tuple(outcome for outcome in self.outcomes if not outcome.met)
+
+    @property
+    def percent(self) -> int | None:
+        """Whole per cent, rounded half up; None when nothing was due (not 100 %, not 0 %)."""
+        return None if not self.total else (200 * self.met + self.total) // (2 * self.total)
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """The 24 real hours from `starts_at`: what was opened and resolved in them."""
+
+    starts_at: datetime
+    opened: int
+    resolved: int
+
+
+@dataclass(frozen=True)
+class OldestOpen:
+    ticket: TicketLine
+    age: timedelta  # real time from opening to the window's end
+
+
+def tickets_at_end(session: Session, council: CouncilRow, window: Window) -> list[TicketAtEnd]:
+    """The council's tickets that can count in `window`, replayed as of its end, in ref order."""
+    live = select(SlaClockRow.ticket_id).where(
+        or_(col(SlaClockRow.stopped_at).is_(None), col(SlaClockRow.stopped_at) > window.starts_at))
+    candidates = select(TicketRow.id).where(
+        TicketRow.council_id == council.id, col(TicketRow.opened_at) <= window.ends_at,
+        col(TicketRow.id).in_(live))
+    tickets = session.exec(
+        select(TicketRow).where(col(TicketRow.id).in_(candidates)).order_by(TicketRow.number)).all()
+    events = session.exec(
+        select(TicketEventRow)
+        .where(TicketEventRow.council_id == council.id, col(TicketEventRow.ticket_id).in_(candidates),
+               col(TicketEventRow.at) <= window.ends_at, col(TicketEventRow.type).in_(_HISTORY))
+        .order_by(TicketEventRow.seq)).all()
+    history: dict[int, list[TicketEventRow]] = defaultdict(list)
+    for event in events:
+        history[event.ticket_id].append(event)
+    policies: dict[int, SlaPolicy] = {}
+    out = []
+    for ticket in tickets:
+        assert ticket.id is not None
+        if ticket.playbook_version_id not in policies:
+            policies[ticket.playbook_version_id] = sla_state.policy_for(session, ticket, council)
+        sla = replay(policies[ticket.playbook_version_id], sla_state.replay_events(history[ticket.id]),
+                     window.ends_at).sla
+        line = TicketLine(ticket.ref, ticket.number, ticket.title, sla.priority, sla.status, ticket.opened_at)
+        out.append(TicketAtEnd(line, sla))
+    return out
+
+
+def opened(tickets: Iterable[TicketAtEnd], window: Window) -> tuple[TicketLine, ...]:
+    return tuple(t.line for t in tickets if window.holds(t.line.opened_at))
+
+
+def resolved(tickets: Iterable[TicketAtEnd], window: Window) -> tuple[TicketLine, ...]:
+    """Tickets with a resolve cycle that stopped in the window (once each, however many cycles)."""
+    return tuple(t.line for t in tickets if any(window.holds(r.stopped_at) for r in t.sla.resolve_cycles))
+
+
+def still_open(tickets: Iterable[TicketAtEnd]) -> tuple[TicketLine, ...]:
+    return tuple(t.line for t in tickets if t.is_open)
+
+
+def waiting_on_council(tickets: Iterable[TicketAtEnd]) -> tuple[TicketLine, ...]:
+    return tuple(t.line for t in tickets if t.sla.status == "waiting_on_council")
+
+
+def at_risk(tickets: Iterable[TicketAtEnd], window: Window, until: datetime) -> tuple[AtRisk, ...]:
+    """Open tickets with a target running at the end, not yet breached, falling due by `until`.
+
+    A paused resolve clock is not running, so a ticket waiting on the council is at risk only by its
+    respond target. Already-breached targets are left to "breached"; one line per ticket, its soonest due.
+    """
+    found = []
+    for t in tickets:
+        if not t.is_open:
+            continue
+        due = [(run.due_at, str(run.metric)) for run in (t.sla.respond, t.sla.current_resolve)
+               if run.running and run.due_at is not None and run.breached_as_of(window.ends_at) is None
+               and run.due_at <= until]
+        if due:
+            due_at, metric = min(due)
+            found.append(AtRisk(t.line, metric, due_at))
+    return tuple(sorted(found, key=lambda risk: (risk.due_at, risk.ticket.number)))
+
+
+def breaches(tickets: Iterable[TicketAtEnd], window: Window) -> tuple[Breach, ...]:
+    """Every respond clock or resolve cycle whose breach instant falls in the window, oldest first."""
+    found = [Breach(t.line, str(run.metric), run.cycle, at)
+             for t in tickets for run in t.sla.runs
+             if window.holds(at := run.breached_as_of(window.ends_at))]
+    return tuple(sorted(found, key=lambda b: (b.breached_at, b.ticket.number, b.metric, b.cycle)))
+
+
+def oldest_open(tickets: Iterable[TicketAtEnd], window: Window) -> OldestOpen | None:
+    candidates = [t.line for t in tickets if t.is_open]
+    if not candidates:
+        return None
+    oldest = min(candidates, key=lambda line: (line.opened_at, line.number))
+    return OldestOpen(oldest, window.ends_at - oldest.opened_at)
+
+
+def respond_compliance(tickets: Iterable[TicketAtEnd], window: Window) -> Compliance:
+    """Respond clocks stopped in the window (met if stopped by their due instant), plus every respond
+    clock still running at the end whose target was missed in the window: silence must not look like
+    compliance. Only missed *in the window*, or one unanswered ticket would be a miss every week forever.
+    """
+    outcomes = []
+    for t in tickets:
+        run = t.sla.respond
+        if window.holds(run.stopped_at):
+            outcomes.append(Outcome(t.line.ref, run.cycle, _met(run, window)))
+        elif run.stopped_at is None and window.holds(run.breached_as_of(window.ends_at)):
+            outcomes.append(Outcome(t.line.ref, run.cycle, False))
+    return Compliance(tuple(outcomes))
+
+
+def resolve_compliance(tickets: Iterable[TicketAtEnd], window: Window) -> Compliance:
+    """Resolve cycles stopped in the window, each counted (a reopened ticket can count twice)."""
+    return Compliance(tuple(Outcome(t.line.ref, run.cycle, _met(run, window))
+                            for t in tickets for run in t.sla.resolve_cycles if window.holds(run.stopped_at)))
+
+
+def days(tickets: Sequence[TicketAtEnd], window: Window) -> tuple[DayCount, ...]:
+    """Seven consecutive 24-hour buckets from the window's start (each open at its start, like the window)."""
+    out = []
+    for index in range(7):
+        bucket = Window(window.starts_at + index * DAY, window.starts_at + (index + 1) * DAY)
+        out.append(DayCount(bucket.starts_at, len(opened(tickets, bucket)), len(resolved(tickets, bucket))))
+    return tuple(out)
+
+
+def _met(run: MetricRun, window: Window) -> bool:
+    return run.breached_as_of(window.ends_at) is None

@@ -1,0 +1,54 @@
+"""Posting weekly digests: the council's in its digest channel, the managers' to each service manager.
+
+The text and chart are rendered at send time from the week's figures (`desk.rendering.digests`), exactly
+what `desk digest preview` prints; the chart goes up with the files upload API into the same channel.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import SectionBlock
+
+from desk.db.engine import unit_of_work
+from desk.rendering.digests import RenderedDigest, render_council, render_managers
+from desk.services import digests
+from desk.services.ports import DeliveryFailed, OutboxItem
+from desk.services.tenancy import support_definition
+from desk.slack.blocks import Message
+from desk.slack.blocks.kit import dicts, mrkdwn
+
+
+def _message(rendered: RenderedDigest) -> Message:
+    blocks = [SectionBlock(text=mrkdwn(section)) for section in rendered.sections[:45]]
+    first_line = rendered.text.splitlines()[0] if rendered.text else "Weekly digest"
+    return Message(text=first_line[:300], blocks=dicts(blocks))
+
+
+def _post_with_chart(notifier, channel: str, rendered: RenderedDigest) -> str:
+    conversation, ts = notifier.post(channel, _message(rendered))
+    if rendered.chart_png:
+        notifier.client.files_upload_v2(channel=conversation, content=rendered.chart_png, filename="digest.png",
+                                        title=rendered.chart_title, thread_ts=ts)
+    return ts
+
+
+def deliver_council(notifier, item: OutboxItem) -> str:
+    with unit_of_work(notifier.deps.engine) as session:
+        rendered = render_council(digests.council_digest(session, council_id=item.payload["council"],
+                                                         week=item.payload["week"]))
+    if not item.target:
+        raise DeliveryFailed("the council has no digest channel", permanent=True)
+    return _post_with_chart(notifier, item.target, rendered)
+
+
+def deliver_managers(notifier, item: OutboxItem) -> str | None:
+    with unit_of_work(notifier.deps.engine) as session:
+        rendered = render_managers(digests.managers_digest(session, week=item.payload["week"]))
+        managers = list(support_definition(session).get("service_managers") or [])
+    first = None
+    for person in notifier.people(managers):
+        ts = _post_with_chart(notifier, person, rendered)
+        first = first or ts
+    return first
+
+
+DIGEST_RENDERERS = {"digest": deliver_council, "managers_digest": deliver_managers}
