@@ -17,11 +17,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-## make run: install, migrate the SQLite database, sync playbooks/, start desk
+## make run: install, migrate the SQLite database, sync playbooks/, start desk (the Slack app when
+## SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set: Socket Mode with SLACK_APP_TOKEN, else HTTP on $PORT)
 run: $(VENV)/.installed
 	$(BIN)/desk db upgrade
 	$(BIN)/desk playbooks sync
 	$(BIN)/desk status
+	@if [ -n "$$SLACK_BOT_TOKEN" ] && [ -n "$$SLACK_SIGNING_SECRET" ]; then \
+	  if [ -n "$$SLACK_APP_TOKEN" ]; then exec $(BIN)/desk serve; \
+	  else exec $(BIN)/desk serve --http --port $${PORT:-3000}; fi; \
+	else echo "Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (docs/slack-setup.md) and run make run again to start the bot."; fi
 
 ## make test: install dev dependencies, lint, run the tests on SQLite (and on PostgreSQL when
 ## DESK_TEST_DATABASE_URL names a server; .ci/run starts one)
