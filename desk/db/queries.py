@@ -53,6 +53,14 @@ def get_playbook_version(session: Session, version_id: int) -> PlaybookVersionRo
     return row
 
 
+def get_playbook_version_hash(session: Session, version_id: int) -> str:
+    content_hash = session.exec(
+        select(PlaybookVersionRow.content_hash).where(PlaybookVersionRow.id == version_id)).first()
+    if content_hash is None:
+        raise NotFound(f"no playbook version {version_id}")
+    return content_hash
+
+
 def list_playbook_versions(session: Session) -> Sequence[PlaybookVersionRow]:
     return session.exec(
         select(PlaybookVersionRow).order_by(PlaybookVersionRow.playbook_id, PlaybookVersionRow.version)

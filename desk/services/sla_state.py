@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 
 from sqlmodel import Session
 
@@ -18,38 +17,47 @@ _RUN_FIELDS = ("started_at", "consumed_before", "running_since", "paused_at", "p
                "stopped_at", "breached_at", "due_at")
 
 
-@lru_cache(maxsize=256)
-def _parse_version(version_id: int, content_hash: str, source: str) -> Playbook:
-    # Versions are immutable, so (id, hash) is a safe key; the source is only read on a miss.
-    return parse_playbook(f"playbook version {version_id}", source)
+# Playbook versions never change once written, so each is parsed once per process. The content hash is part
+# of the key because ids are only unique within one database (tests, and a restored backup, reuse them).
+_PLAYBOOKS: dict[tuple[int, str], Playbook] = {}
+_POLICIES: dict[tuple[int, str, str | None], SlaPolicy] = {}
+
+
+def _version(session: Session, version_id: int) -> tuple[tuple[int, str], Playbook]:
+    key = (version_id, queries.get_playbook_version_hash(session, version_id))
+    if key not in _PLAYBOOKS:
+        row = queries.get_playbook_version(session, version_id)
+        _PLAYBOOKS[key] = parse_playbook(f"playbook version {version_id}", row.source)
+    return key, _PLAYBOOKS[key]
 
 
 def playbook_for(session: Session, version_id: int) -> Playbook:
-    row = queries.get_playbook_version(session, version_id)
-    assert row.id is not None
-    return _parse_version(row.id, row.content_hash, row.source)
+    return _version(session, version_id)[1]
 
 
 def policy_for(session: Session, ticket: TicketRow, council: CouncilRow | None = None) -> SlaPolicy:
+    """The ticket's targets and steps (its playbook version) on its council's calendar (its division)."""
     council = council or queries.get_council(session, ticket.council_id)
-    playbook = playbook_for(session, ticket.playbook_version_id)
-    return _policy(playbook, council.division)
-
-
-def _policy(playbook: Playbook, division: str | None) -> SlaPolicy:
-    return SlaPolicy.for_playbook(playbook, playbook.calendar.with_division(division))
+    key, playbook = _version(session, ticket.playbook_version_id)
+    policy_key = (*key, council.division)
+    if policy_key not in _POLICIES:
+        _POLICIES[policy_key] = SlaPolicy.for_playbook(playbook, playbook.calendar.with_division(council.division))
+    return _POLICIES[policy_key]
 
 
 def load(session: Session, ticket: TicketRow, policy: SlaPolicy) -> TicketSla:
     assert ticket.id is not None
-    runs = [_to_run(row) for row in queries.list_sla_clocks(session, ticket.id)]
-    return TicketSla(policy, ticket.priority, ticket.status, runs)
+    rows = queries.list_sla_clocks(session, ticket.id)
+    session.info.setdefault("sla_rows", {})[ticket.id] = {(row.metric, row.cycle): row for row in rows}
+    return TicketSla(policy, ticket.priority, ticket.status, [_to_run(row) for row in rows])
 
 
 def save(session: Session, ticket: TicketRow, sla: TicketSla) -> None:
     """Write every run back, with the instant its next step fires (the sweeper's index)."""
     assert ticket.id is not None
-    existing = {(row.metric, row.cycle): row for row in queries.list_sla_clocks(session, ticket.id)}
+    existing = session.info.get("sla_rows", {}).get(ticket.id)  # the rows `load` read in this unit of work
+    if existing is None:
+        existing = {(row.metric, row.cycle): row for row in queries.list_sla_clocks(session, ticket.id)}
     for run in sla.runs:
         row = existing.get((str(run.metric), run.cycle)) or SlaClockRow(
             ticket_id=ticket.id, metric=str(run.metric), cycle=run.cycle, started_at=run.started_at,
