@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from desk.errors import ConfigError
@@ -25,6 +26,21 @@ class Settings(BaseSettings):
     playbooks_dir: Path = Field(Path("playbooks"), alias="DESK_PLAYBOOKS_DIR")
     slack_api_url: str = Field("https://slack.com/api/", alias="DESK_SLACK_API_URL")
     port: int = Field(3000, alias="PORT", ge=1, le=65535)
+    # Signed report links: where people reach the web process, and (optionally) the key they are signed with
+    public_url: str = Field("http://localhost:3000", alias="DESK_PUBLIC_URL",
+                            pattern=r"^https?://[A-Za-z0-9.:\[\]-]+(/[A-Za-z0-9._~/-]*)?$")
+    link_secret: SecretStr | None = Field(None, alias="DESK_LINK_SECRET")
+    # Operations: log lines (JSON off a terminal unless told), and where `desk worker` serves /metrics
+    log_format: Literal["json", "text"] | None = Field(None, alias="DESK_LOG_FORMAT")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="DESK_LOG_LEVEL")
+    metrics_port: int | None = Field(None, alias="DESK_METRICS_PORT", ge=1, le=65535)
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     @classmethod
     def settings_customise_sources(
@@ -32,6 +48,20 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Only what `from_environ` passes in: no hidden reads of os.environ or .env files.
         return (init_settings,)
+
+    @property
+    def secret_values(self) -> list[str]:
+        """Every secret in the settings, in clear: what the log redactor must never let through."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        secrets = [s.get_secret_value() for s in (self.slack_bot_token, self.slack_signing_secret,
+                                                  self.slack_app_token, self.link_secret) if s is not None]
+        try:
+            password = make_url(self.database_url).password
+        except ArgumentError:  # a URL SQLAlchemy cannot parse fails later, with its own message
+            password = None
+        return secrets + ([str(password)] if password else [])
 
     @property
     def database_url_safe(self) -> str:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, text
 
 from desk.clock import Clock, system_clock
 from desk.config import Settings
 from desk.db import migrate
-from desk.db.engine import make_engine
+from desk.db.engine import make_engine, read_only
+from desk.observability import metrics
+from desk.services.report_links import LinkMaker, derive_secret
 
 
 @dataclass
@@ -30,13 +33,28 @@ class Wiring:
     def health(self) -> tuple[bool, dict]:
         """Database reachable and migrations current: what `GET /healthz` reports."""
         try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            with read_only(self.engine) as session:
+                session.connection().execute(text("SELECT 1"))
             current = migrate.is_current(self.engine)
         except Exception as err:  # any failure to reach the database is "unhealthy", with its reason
             return False, {"ok": False, "database": f"unreachable: {type(err).__name__}"}
         return current, {"ok": current, "database": "ok",
                          "migrations": "current" if current else "behind: run desk db upgrade"}
+
+    @cached_property
+    def metrics(self) -> CollectorRegistry:
+        """What `/metrics` exposes for this wiring: the process's counters, and the backlog read at scrape time."""
+        return metrics.registry(metrics.BacklogCollector(self.backlog))
+
+    def backlog(self) -> metrics.Backlog:
+        """What the worker has yet to catch up with, read in one short read-only transaction."""
+        from desk.services import dispatch, escalation
+
+        now = self.clock.now()
+        with read_only(self.engine) as session:
+            depth, age = dispatch.backlog(session, now=now)
+            return metrics.Backlog(outbox_depth=depth, outbox_oldest_age_seconds=age,
+                                   sla_steps_due=escalation.steps_due(session, now=now))
 
     @cached_property
     def listener_executor(self):
@@ -49,7 +67,8 @@ class Wiring:
         from desk.slack.app import build_app
         from desk.slack.deps import Deps
 
-        return build_app(self.settings, Deps(self.engine, self.clock), self.listener_executor)
+        deps = Deps(self.engine, self.clock, report_links=self.report_links())
+        return build_app(self.settings, deps, self.listener_executor)
 
     def wsgi_app(self):
         from desk.slack.web import DeskWsgi
@@ -57,7 +76,26 @@ class Wiring:
         secret = self.settings.slack_signing_secret
         app = self.slack_app()  # refuses missing credentials, naming the variable
         assert secret is not None
-        return DeskWsgi(app, secret.get_secret_value(), self.health)
+        return DeskWsgi(app, secret.get_secret_value(), self.health, self.metrics, pages=self.web_pages(),
+                        api=self.council_api())
+
+    def council_api(self):
+        """The council API (`/api/v1/...`): read-only, each council's bearer tokens, this wiring's clock."""
+        from desk.api.app import CouncilApi
+
+        return CouncilApi(self.engine, self.clock)
+
+    def report_links(self) -> LinkMaker | None:
+        """Signs report links: keyed by DESK_LINK_SECRET when set, else derived from SLACK_SIGNING_SECRET."""
+        base = self.settings.link_secret or self.settings.slack_signing_secret
+        return LinkMaker(self.settings.public_url, derive_secret(base.get_secret_value())) if base else None
+
+    def web_pages(self) -> dict[str, Callable[[dict, Callable], Iterable[bytes]]]:
+        """Pages the web process serves beside Slack's endpoint, each checking its own credential."""
+        from desk.slack.report_page import REPORT_PATH, ReportPage
+
+        links = self.report_links()
+        return {REPORT_PATH: ReportPage(self.engine, self.clock, links.secret)} if links else {}
 
     def notifier(self):
         from desk.slack.app import web_client

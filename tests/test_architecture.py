@@ -2,7 +2,9 @@
 
 domain <- db <- services <- (slack | scheduling) <- wiring / cli. The domain imports no database, Slack,
 scheduler or template code; services import no Slack, scheduler or template code; only `desk/clock.py`
-reads the wall clock.
+reads the wall clock. `observability` (metrics, logs) sits beside the bottom: any layer but the pure
+domain may use it, it uses none of them, and it is the only place that touches prometheus_client below
+the adapters.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ PACKAGE = Path(__file__).resolve().parents[1] / "desk"
 
 FORBIDDEN = {
     "domain": ("desk.db", "desk.services", "desk.slack", "desk.scheduling", "desk.cli", "desk.wiring",
-               "sqlalchemy", "sqlmodel", "slack_bolt", "slack_sdk", "apscheduler", "jinja2", "alembic"),
+               "desk.observability", "sqlalchemy", "sqlmodel", "slack_bolt", "slack_sdk", "apscheduler", "jinja2",
+               "alembic", "prometheus_client"),
     "db": ("desk.services", "desk.slack", "desk.scheduling", "desk.cli", "desk.wiring", "slack_bolt",
-           "slack_sdk", "apscheduler", "jinja2"),
+           "slack_sdk", "apscheduler", "jinja2", "prometheus_client"),
     "services": ("desk.slack", "desk.scheduling", "desk.cli", "desk.wiring", "slack_bolt", "slack_sdk",
-                 "apscheduler", "jinja2"),
+                 "apscheduler", "jinja2", "prometheus_client"),
+    "observability": ("desk.db", "desk.services", "desk.slack", "desk.scheduling", "desk.cli", "desk.wiring",
+                      "sqlalchemy", "sqlmodel", "slack_bolt", "slack_sdk", "apscheduler", "jinja2"),
     "rendering": ("desk.db", "desk.slack", "desk.scheduling", "desk.cli", "desk.wiring", "sqlalchemy", "sqlmodel",
                   "slack_bolt", "slack_sdk", "apscheduler"),
     "slack": ("desk.scheduling", "desk.cli", "apscheduler"),
+    "api": ("desk.slack", "desk.scheduling", "desk.cli", "desk.wiring", "slack_bolt", "slack_sdk", "apscheduler"),
     "scheduling": ("desk.slack", "desk.cli", "slack_bolt"),
 }
 

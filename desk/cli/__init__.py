@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from desk.cli import admin, digest, serve, sla, tickets, worker
+from desk.cli import admin, data, digest, report, report_link, serve, sla, tickets, worker
 from desk.cli.output import fail
 from desk.errors import DeskError, PlaybookInvalid
 
@@ -27,9 +27,12 @@ app.add_typer(sla.app, name="sla")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(digest.app, name="digest")
+report.app.command("link")(report_link.link)
+app.add_typer(report.app, name="report")
 app.command("status")(admin.status)
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
+data.register(app, audit_app=admin.audit_app)  # export, tokens, retention, audit export
 
 
 def main(argv: list[str] | None = None) -> None:

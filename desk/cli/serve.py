@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 
 from desk.cli.output import require_schema
 from desk.errors import ConfigError
+from desk.observability.logs import configure_logging
 from desk.wiring import Wiring
 
 
@@ -21,9 +21,9 @@ def serve(
     threads: Annotated[int, typer.Option(help="Threads per worker.")] = 8,
 ) -> None:
     """Run the bot: Socket Mode when SLACK_APP_TOKEN is set and --http is not given."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
     wiring = Wiring.from_environ()
+    settings = wiring.settings
+    configure_logging(fmt=settings.log_format, level=settings.log_level, secrets=settings.secret_values)
     require_schema(wiring)
     if http:
         from desk.server import serve_http

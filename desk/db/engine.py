@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "desk_read_only"  # execution option: a short read that must not queue for the write lock
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -17,8 +18,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                                                              "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _tune_sqlite(engine)
         return engine
+    # connect_timeout: an unreachable server fails a health check or a scrape, rather than hanging it
     return create_engine(url, echo=echo, pool_size=5, max_overflow=5, pool_pre_ping=True,
-                         pool_recycle=1800)
+                         pool_recycle=1800, connect_args={"connect_timeout": 5})
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -42,7 +44,26 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read (health, metrics) takes no lock in WAL mode: it never waits behind a writer.
+        read_only = connection.get_execution_options().get(READ_ONLY)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def read_only(engine: Engine, *, timeout_seconds: float = 2.0) -> Iterator[Session]:
+    """A short read that changes nothing and waits for nobody (health checks, metrics at scrape time).
+
+    SQLite: a deferred transaction, so no write lock is taken. PostgreSQL: a READ ONLY transaction whose
+    statements give up after `timeout_seconds`.
+    """
+    with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+                connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_seconds * 1000)}")
+            with Session(bind=connection) as session:
+                yield session
 
 
 @contextmanager

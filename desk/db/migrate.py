@@ -8,6 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from desk.db.engine import read_only
+
 
 def _config() -> Config:
     config = Config()
@@ -35,8 +37,8 @@ def head() -> str | None:
 
 
 def current(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    with read_only(engine) as session:  # health checks ask this often: never queue behind a writer
+        return MigrationContext.configure(session.connection()).get_current_revision()
 
 
 def is_current(engine: Engine) -> bool:

@@ -30,6 +30,7 @@ class CouncilRow(SQLModel, table=True):
     division: str | None = None
     slack: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     digest: dict | None = Field(default=None, sa_column=Column(JSON))
+    retention: dict | None = Field(default=None, sa_column=Column(JSON))  # {"redact_after_days": N}
     next_number: int = 1
     # The head of this council's event chain: lets `desk audit verify` notice a truncated log too.
     last_seq: int = 0
@@ -96,6 +97,7 @@ class TicketRow(SQLModel, table=True):
     card_channel: str | None = None  # the triage card in the support team's channel
     card_ts: str | None = Field(default=None, index=True)
     follow_up_of: int | None = Field(default=None, foreign_key="ticket.id")
+    redacted_at: datetime | None = _instant(nullable=True)  # retention removed its people's words
 
 
 class TicketEventRow(SQLModel, table=True):
@@ -115,6 +117,25 @@ class TicketEventRow(SQLModel, table=True):
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # The hash recipe (desk/domain/audit.py): 1 for events written before text was sealed, 2 since.
+    hash_version: int = Field(default=1, sa_column_kwargs={"server_default": text("1")})
+    # Salts the digests that seal people's words (recipe 2); erased with the words by retention.
+    text_salt: str | None = Field(default=None, max_length=32)
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """A council's bearer token for the read-only API. Only the secret's SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: str = Field(foreign_key="council.id", index=True, max_length=64)
+    name: str = Field(max_length=200)
+    token_hash: str = Field(unique=True, max_length=64)
+    prefix: str = Field(max_length=16)  # the secret's first characters, to recognise it in a list
+    created_at: datetime = _instant()
+    revoked_at: datetime | None = _instant(nullable=True)
+    last_used_at: datetime | None = _instant(nullable=True)
 
 
 class SlaClockRow(SQLModel, table=True):

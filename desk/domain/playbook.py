@@ -111,6 +111,13 @@ class DigestSchedule:
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """How long people's words on a closed ticket are kept before retention redacts them."""
+
+    redact_after_days: int
+
+
+@dataclass(frozen=True)
 class Council:
     id: str
     name: str
@@ -120,6 +127,7 @@ class Council:
     slack_teams: tuple[str, ...] = ()
     slack_channels: tuple[str, ...] = ()
     digest: DigestSchedule | None = None
+    retention: RetentionPolicy | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,15 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from desk.domain.playbook import DIVISIONS, WEEKDAYS, Council, DigestSchedule, Registry, SupportTeam
+from desk.domain.playbook import (
+    DIVISIONS,
+    WEEKDAYS,
+    Council,
+    DigestSchedule,
+    Registry,
+    RetentionPolicy,
+    SupportTeam,
+)
 from desk.domain.yaml_document import MISSING, Checker, key_path
 
 COUNCIL_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -24,6 +32,8 @@ TEAM_WHAT = "a Slack team or organisation id (T… or E…)"
 CHANNEL_WHAT = "a Slack channel id (C… or G…)"
 MEMBER_WHAT = "a Slack user or user-group id (U…, W… or S…)"
 COUNCIL_REQUIRED = ("id", "name", "ref_prefix", "playbook", "slack")
+COUNCIL_OPTIONAL = ("division", "digest", "retention")
+MAX_RETENTION_DAYS = 36_500
 SUPPORT_REQUIRED = ("team", "triage_channel", "engineers", "duty_lead", "service_managers")
 
 
@@ -73,7 +83,7 @@ def parse_registry(check: Checker, data: Any, playbook_ids: Sequence[str]) -> Re
 def _council(
     check: Checker, value: Any, key: str, playbook_ids: Sequence[str], claims: _Claims
 ) -> Council | None:
-    fields = check.fields(value, key, COUNCIL_REQUIRED, ("division", "digest"))
+    fields = check.fields(value, key, COUNCIL_REQUIRED, COUNCIL_OPTIONAL)
     if fields is None:
         return None
     council_id = check.matching(fields["id"], f"{key}.id", COUNCIL_ID, "a council id (a-z, 0-9 and -)")
@@ -99,13 +109,14 @@ def _council(
     for index, channel in enumerate(channels or ()):
         claims.claim("channel", channel, f"{key}.slack.channels[{index}]", owner)
     digest = _digest(check, fields["digest"], f"{key}.digest") if "digest" in fields else None
+    retention = _retention(check, fields["retention"], f"{key}.retention") if "retention" in fields else None
     if council_id is None or name is None or prefix is None or playbook is None:
         return None
     if teams is None or channels is None:
         return None
     return Council(
         id=council_id, name=name, ref_prefix=prefix, playbook=playbook, division=division,
-        slack_teams=teams, slack_channels=channels, digest=digest,
+        slack_teams=teams, slack_channels=channels, digest=digest, retention=retention,
     )
 
 
@@ -119,6 +130,14 @@ def _digest(check: Checker, value: Any, key: str) -> DigestSchedule | None:
     if channel is None or day is None or time is None:
         return None
     return DigestSchedule(channel=channel, day=WEEKDAYS.index(day), time=time)
+
+
+def _retention(check: Checker, value: Any, key: str) -> RetentionPolicy | None:
+    fields = check.fields(value, key, ("redact_after_days",))
+    if fields is None:
+        return None
+    days = check.integer(fields["redact_after_days"], f"{key}.redact_after_days", 1, MAX_RETENTION_DAYS)
+    return None if days is None else RetentionPolicy(redact_after_days=days)
 
 
 def _support(check: Checker, value: Any) -> SupportTeam | None:

@@ -5,15 +5,18 @@
   asked only when something can be due.
 - **dispatch** posts what the outbox holds.
 - **digests** queues each council's weekly digest once its scheduled instant has passed.
+- **retention** redacts the words on tickets closed longer than their council's period, daily.
 
 Every job re-reads state and writes under unique keys, so running one twice, late, or on two workers at
 once does no harm. `misfire_grace_time=None` with `coalesce=True`: after downtime a missed run happens
-once, late, instead of being dropped (APScheduler's default grace is one second).
+once, late, instead of being dropped (APScheduler's default grace is one second). `stop()` (SIGTERM) lets
+each running job finish what it holds and starts nothing new.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,10 +30,12 @@ from desk.db.engine import unit_of_work
 from desk.services import escalation
 from desk.services.dispatch import CHANNEL_PACE_SECONDS, Dispatcher, DispatchReport
 from desk.services.ports import Notifier
+from desk.services.retention import RetentionReport, apply_retention
 
 log = logging.getLogger("desk.worker")
 
 MIN_SWEEP_DELAY = timedelta(milliseconds=200)
+RETENTION_EVERY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,8 @@ class Worker:
                  dispatch_every: float = 2.0, digests_every: float = 300.0,
                  enqueue_digests: Callable | None = None, channel_pace: float = CHANNEL_PACE_SECONDS):
         self.engine, self.clock = engine, clock
-        self.dispatcher = Dispatcher(engine, notifier, clock.now, pace=channel_pace)
+        self.stopping = threading.Event()
+        self.dispatcher = Dispatcher(engine, notifier, clock.now, pace=channel_pace, stopping=self.stopping)
         self.sweep_cap = timedelta(seconds=sweep_cap)
         self.dispatch_every = timedelta(seconds=dispatch_every)
         self.digests_every = timedelta(seconds=digests_every)
@@ -58,6 +64,7 @@ class Worker:
             Job("sweep", self.sweep, self.sweep_cap),
             Job("dispatch", self.dispatch, self.dispatch_every),
             Job("digests", self.digests, self.digests_every),
+            Job("retention", self.retention, RETENTION_EVERY),
         ]
 
     # -- the jobs ----------------------------------------------------------------------------------------
@@ -73,6 +80,8 @@ class Worker:
             total.skipped += report.skipped
             if report.tickets + len(report.skipped) < escalation.BATCH or report.tickets == 0:
                 break
+            if self.stopping.is_set():
+                break  # the batch in hand is done and committed; the rest waits for the next worker
         if total.tickets:
             log.info("sweep: %s ticket(s), %s notification(s), %s superseded", total.tickets, total.sent,
                      total.superseded)
@@ -87,11 +96,22 @@ class Worker:
         return report
 
     def digests(self) -> int:
-        if self.enqueue_digests is None:
+        if self.enqueue_digests is None or self.stopping.is_set():
             return 0
         with unit_of_work(self.engine) as session:
             queued = self.enqueue_digests(session, now=self.clock.now())
         return len(queued)
+
+    def retention(self) -> RetentionReport:
+        """Redact the words on tickets closed for longer than their council's retention period.
+
+        Daily is enough: periods are counted in days, and a ticket redacted a day late is still on time
+        for any policy worth having. Idempotent, and each council is its own transaction."""
+        report = apply_retention(self.engine, now=self.clock.now())
+        if report.tickets or not report.ok:
+            log.info("retention: %s ticket(s) redacted, %s council(s) failed", report.tickets,
+                     sum(1 for c in report.councils if c.error))
+        return report
 
     def run_once(self) -> dict:
         """One pass of everything, for `desk worker --once` (cron-style hosting) and tests."""
@@ -101,6 +121,14 @@ class Worker:
         return {"swept_tickets": swept.tickets, "escalations": swept.sent, "superseded": swept.superseded,
                 "digests_queued": queued, "sent": sent.sent, "retried": sent.retried, "failed": sent.failed,
                 "cancelled": sent.cancelled}
+
+    def stop(self, *, wait: bool = True) -> None:
+        """A graceful stop: jobs finish what they hold (a sweep batch, the notification being sent) and
+        start nothing new; with `wait`, return once the scheduler's running jobs are done."""
+        self.stopping.set()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)
+        log.info("worker stopped")
 
     # -- scheduling --------------------------------------------------------------------------------------
 
@@ -114,7 +142,7 @@ class Worker:
 
     def _rearm_sweep(self) -> None:
         """Sleep until the earliest next step (but never longer than the cap)."""
-        if self.scheduler is None:
+        if self.scheduler is None or self.stopping.is_set():
             return
         with unit_of_work(self.engine) as session:
             next_due = escalation.next_due_at(session)

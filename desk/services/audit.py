@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,7 +10,13 @@ from sqlmodel import Session
 
 from desk.db import queries
 from desk.db.tables import CouncilRow, TicketEventRow, TicketRow
-from desk.domain.audit import ChainedEvent, event_hash, first_break
+from desk.domain.audit import (
+    CURRENT_VERSION,
+    ChainedEvent,
+    event_hash,
+    first_break,
+    first_unrecorded_redaction,
+)
 
 
 def append_event(session: Session, *, council: CouncilRow, ticket: TicketRow, type: str, actor: str,
@@ -17,10 +24,12 @@ def append_event(session: Session, *, council: CouncilRow, ticket: TicketRow, ty
     """Append one event. The caller holds the council row's lock (see `queries.get_council(lock=True)`)."""
     assert ticket.id is not None, "flush the ticket first"
     seq = council.last_seq + 1
+    salt = secrets.token_hex(16)  # seals this event's words (domain/audit.py), erased if they are redacted
     digest = event_hash(council_id=council.id, seq=seq, ticket_ref=ticket.ref, type=type, actor=actor,
-                        at=at, data=data, prev_hash=council.last_hash)
+                        at=at, data=data, prev_hash=council.last_hash, version=CURRENT_VERSION, salt=salt)
     row = TicketEventRow(council_id=council.id, seq=seq, ticket_id=ticket.id, ticket_ref=ticket.ref,
-                         type=type, actor=actor, at=at, data=data, prev_hash=council.last_hash, hash=digest)
+                         type=type, actor=actor, at=at, data=data, prev_hash=council.last_hash, hash=digest,
+                         hash_version=CURRENT_VERSION, text_salt=salt)
     session.add(row)
     council.last_seq, council.last_hash = seq, digest
     session.add(council)
@@ -42,11 +51,8 @@ class ChainReport:
 def verify(session: Session, council_id: str) -> ChainReport:
     council = queries.get_council(session, council_id)
     rows = queries.list_council_events(session, council_id)
-    chained = (
-        ChainedEvent(r.council_id, r.seq, r.ticket_ref, r.type, r.actor, r.at, r.data, r.prev_hash, r.hash)
-        for r in rows
-    )
-    broken = first_break(chained)
+    events = [chained(row) for row in rows]
+    broken = first_break(events)
     if broken is not None:
         return ChainReport(council_id, len(rows), *broken)
     last_seq = rows[-1].seq if rows else 0
@@ -55,7 +61,16 @@ def verify(session: Session, council_id: str) -> ChainReport:
         return ChainReport(council_id, len(rows), last_seq + 1,
                            f"the log ends at event {last_seq} but the council's head is event "
                            f"{council.last_seq} (events were removed)")
+    unrecorded = first_unrecorded_redaction(events)  # trusted only now that the chain holds
+    if unrecorded is not None:
+        return ChainReport(council_id, len(rows), *unrecorded)
     return ChainReport(council_id, len(rows))
+
+
+def chained(row: TicketEventRow) -> ChainedEvent:
+    """A stored event as the hash chain sees it."""
+    return ChainedEvent(row.council_id, row.seq, row.ticket_ref, row.type, row.actor, row.at, row.data,
+                        row.prev_hash, row.hash, row.hash_version, row.text_salt)
 
 
 def verify_all(session: Session, council_id: str | None = None) -> list[ChainReport]:

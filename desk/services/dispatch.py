@@ -5,6 +5,8 @@ another. A crash after claiming leaves a row whose lease runs out: it is claimed
 is lost. A crash after Slack accepted a post but before the `ts` was recorded is the one window in which a
 message can be sent twice (docs/operations.md says so); the idempotency key keeps everything else single.
 
+A dispatcher told to stop (`stopping`) finishes the row in hand and gives the rest of its batch back.
+
 Failures: a 429 waits exactly `Retry-After` and does not count as an attempt; other transient failures back
 off exponentially; permanent ones (`channel_not_found`, `not_in_channel`, a revoked token…) and rows that
 exhaust their attempts are marked failed, visibly, with an alert to the triage channel.
@@ -13,18 +15,20 @@ exhaust their attempts are marked failed, visibly, with an alert to the triage c
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from desk.db.engine import unit_of_work
 from desk.db.tables import OutboxRow, TicketRow
 from desk.domain.lifecycle import OPEN_STATUSES
 from desk.domain.playbook import Metric
+from desk.observability import logs, metrics
 from desk.services import sla_state
 from desk.services.ports import DeliveryFailed, Notifier, OutboxItem
 
@@ -69,6 +73,25 @@ def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[Outbox
     return items
 
 
+def release(session: Session, items: list[OutboxItem]) -> None:
+    """Give back claimed rows this dispatcher will not send (it is stopping): no attempt is spent, and any
+    dispatcher may take them at once instead of after the lease."""
+    for item in items:
+        row = session.get(OutboxRow, item.id)
+        if row is not None and row.status == "pending":
+            row.claimed_until, row.attempts = None, max(row.attempts - 1, 0)
+            session.add(row)
+    session.flush()
+
+
+def backlog(session: Session, *, now: datetime) -> tuple[int, float]:
+    """Rows pending, and how long (seconds) the oldest one that could be sent now has waited (0 if none)."""
+    depth = session.exec(select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "pending")).one()
+    oldest = session.exec(select(func.min(OutboxRow.available_at))
+                          .where(OutboxRow.status == "pending", col(OutboxRow.available_at) <= now)).one()
+    return int(depth), max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+
+
 def stale(session: Session, item: OutboxItem) -> str | None:
     """Why an escalation no longer makes sense (its clock stopped or paused since it was written)."""
     if item.kind != "escalation" or item.ticket_id is None:
@@ -87,16 +110,26 @@ class Dispatcher:
     """One per process: remembers when it last posted to each channel, to pace them."""
 
     def __init__(self, engine: Engine, notifier: Notifier, now: Callable[[], datetime],
-                 sleep: Callable[[float], None] = time.sleep, pace: float = CHANNEL_PACE_SECONDS):
+                 sleep: Callable[[float], None] = time.sleep, pace: float = CHANNEL_PACE_SECONDS,
+                 stopping: threading.Event | None = None):
         self.engine, self.notifier, self.now, self.sleep, self.pace = engine, notifier, now, sleep, pace
+        self.stopping = stopping or threading.Event()  # set: finish the row in hand, give back the rest
         self._last_post: dict[str, float] = {}
 
     def run_once(self, limit: int = BATCH) -> DispatchReport:
         report = DispatchReport()
+        if self.stopping.is_set():
+            return report
         with unit_of_work(self.engine) as session:
             items = claim(session, now=self.now(), limit=limit)
-        for item in items:
-            self._one(item, report)
+        for index, item in enumerate(items):
+            if self.stopping.is_set():
+                with unit_of_work(self.engine) as session:
+                    release(session, items[index:])
+                log.info("stopping: %s claimed notification(s) given back", len(items) - index)
+                break
+            with logs.bind(ticket=item.payload.get("ref")):
+                self._one(item, report)
         return report
 
     def drain(self, *, max_rounds: int = 100) -> DispatchReport:
@@ -107,7 +140,7 @@ class Dispatcher:
             for name in ("sent", "retried", "failed", "cancelled"):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             total.failures += report.failures
-            if not (report.sent or report.failed or report.cancelled):
+            if not (report.sent or report.failed or report.cancelled) or self.stopping.is_set():
                 break
         return total
 
@@ -117,6 +150,7 @@ class Dispatcher:
             if reason:
                 _finish(session, item.id, status="cancelled", error=reason)
                 report.cancelled += 1
+                metrics.NOTIFICATIONS.labels(kind=item.kind, outcome="cancelled").inc()
                 return
         self._pace(item.target)
         try:
@@ -131,6 +165,7 @@ class Dispatcher:
         with unit_of_work(self.engine) as session:
             _finish(session, item.id, status="sent", ts=ts, at=self.now())
         report.sent += 1
+        metrics.NOTIFICATIONS.labels(kind=item.kind, outcome="sent").inc()
 
     def _pace(self, target: str | None) -> None:
         if not target:
@@ -144,6 +179,7 @@ class Dispatcher:
 
     def _failed(self, item: OutboxItem, failure: DeliveryFailed, report: DispatchReport) -> None:
         now = self.now()
+        outcome = "retried"
         with unit_of_work(self.engine) as session:
             row = session.get(OutboxRow, item.id)
             assert row is not None
@@ -153,7 +189,7 @@ class Dispatcher:
                 row.attempts = max(row.attempts - 1, 0)  # Slack said "later", not "no"
                 report.retried += 1
             elif failure.permanent or row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"
+                row.status, outcome = "failed", "failed"
                 report.failed += 1
                 report.failures.append(f"{item.key}: {failure.code}")
                 log.error("gave up on %s after %s attempt(s): %s", item.key, row.attempts, failure.code)
@@ -163,6 +199,7 @@ class Dispatcher:
                 row.available_at = now + backoff(row.attempts)
                 report.retried += 1
             session.add(row)
+        metrics.NOTIFICATIONS.labels(kind=item.kind, outcome=outcome).inc()
 
 
 def _finish(session: Session, outbox_id: int, *, status: str, ts: str | None = None, at: datetime | None = None,

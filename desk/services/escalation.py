@@ -23,6 +23,7 @@ from desk.db.tables import CouncilRow, OutboxRow, SlaClockRow, TicketRow
 from desk.domain.calendar import business_calendar
 from desk.domain.playbook import ClockKind
 from desk.domain.sla import Coalesced, Firing
+from desk.observability import logs, metrics
 from desk.services import audit, sla_state
 from desk.services.tenancy import support_definition
 
@@ -45,27 +46,46 @@ def next_due_at(session: Session) -> datetime | None:
     return session.exec(select(func.min(SlaClockRow.next_step_at))).one()
 
 
+def steps_due(session: Session, *, now: datetime) -> int:
+    """Clocks whose next step is due by `now` and not yet swept: zero, or briefly more, when all is well."""
+    due = col(SlaClockRow.next_step_at)
+    return session.exec(select(func.count()).select_from(SlaClockRow).where(due.is_not(None), due <= now)).one()
+
+
 def sweep(session: Session, *, now: datetime, batch: int = BATCH) -> SweepReport:
     """One pass over what is due by `now`. Failures are isolated per ticket (a savepoint each)."""
     report = SweepReport()
     for ticket_id in _claim(session, now, batch):
-        nested = session.begin_nested()
-        try:
-            outcome = _sweep_ticket(session, ticket_id, now)
-        except Exception:
-            nested.rollback()
-            log.exception("sweep failed for ticket %s; it will be retried", ticket_id)
-            report.skipped.append(str(ticket_id))
-            continue
-        nested.commit()
-        if outcome is None:
-            report.skipped.append(str(ticket_id))
-            continue
-        report.tickets += 1
-        report.sent += outcome[0]
-        report.superseded += outcome[1]
+        ticket = session.get(TicketRow, ticket_id)
+        with logs.bind(ticket=ticket.ref if ticket else str(ticket_id)):
+            _sweep_one(session, ticket_id, now, report)
     session.flush()
     return report
+
+
+def _sweep_one(session: Session, ticket_id: int, now: datetime, report: SweepReport) -> None:
+    nested = session.begin_nested()
+    try:
+        outcome = _sweep_ticket(session, ticket_id, now)
+    except Exception:
+        nested.rollback()
+        log.exception("sweep failed for ticket %s; it will be retried", ticket_id)
+        report.skipped.append(str(ticket_id))
+        return
+    nested.commit()
+    if outcome is None:
+        report.skipped.append(str(ticket_id))
+        return
+    written, coalesced = outcome
+    report.tickets += 1
+    report.sent += written
+    if coalesced is not None:
+        report.superseded += len(coalesced.superseded)
+        firing = coalesced.sent
+        metrics.SLA_STEPS.labels(kind=firing.kind, metric=str(firing.metric)).inc()
+        metrics.SLA_STEPS_SUPERSEDED.inc(len(coalesced.superseded))
+        log.info("%s %s at %s%% (cycle %s): %s notification(s), %s superseded", firing.metric, firing.kind,
+                 firing.step.at_percent, firing.cycle, written, len(coalesced.superseded))
 
 
 def _claim(session: Session, now: datetime, batch: int) -> list[int]:
@@ -79,7 +99,7 @@ def _claim(session: Session, now: datetime, batch: int) -> list[int]:
     return list(dict.fromkeys(rows))  # a ticket due on both metrics once, in due order
 
 
-def _sweep_ticket(session: Session, ticket_id: int, now: datetime) -> tuple[int, int] | None:
+def _sweep_ticket(session: Session, ticket_id: int, now: datetime) -> tuple[int, Coalesced | None] | None:
     ticket = session.get(TicketRow, ticket_id)
     if ticket is None:
         return None
@@ -98,7 +118,7 @@ def _sweep_ticket(session: Session, ticket_id: int, now: datetime) -> tuple[int,
         audit.append_event(session, council=council, ticket=ticket, type="escalated", actor="desk", at=now,
                            data=_event_data(coalesced))
     sla_state.save(session, ticket, sla)
-    return written, len(coalesced.superseded) if coalesced else 0
+    return written, coalesced
 
 
 def _write(session: Session, ticket: TicketRow, coalesced: Coalesced, now: datetime) -> int:

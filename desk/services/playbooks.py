@@ -91,6 +91,8 @@ def _council_values(council: Council) -> dict:
         "digest": None if digest is None else {
             "channel": digest.channel, "day": WEEKDAYS[digest.day],
             "time": f"{digest.time // 3600:02d}:{digest.time % 3600 // 60:02d}"},
+        "retention": None if council.retention is None else {
+            "redact_after_days": council.retention.redact_after_days},
     }
 
 

@@ -97,6 +97,8 @@ def summarize(session: Session, ticket: TicketRow, now: datetime) -> TicketSumma
 
 def _reason(event: TicketEventRow) -> str:
     """Why the ticket has its priority: the triage decision, or the last change and its reason."""
+    reason = event.data.get("reason", "")
+    reason = reason if isinstance(reason, str) else "(redacted)"  # retention replaced the words
     if event.type == "opened":
-        return str(event.data.get("reason", ""))
-    return f"{event.data['to']} (was {event.data['from']}): {event.data.get('reason', '')}"
+        return reason
+    return f"{event.data['to']} (was {event.data['from']}): {reason}"

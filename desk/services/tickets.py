@@ -21,6 +21,7 @@ from desk.domain.lifecycle import Status
 from desk.domain.sla import TicketSla
 from desk.domain.triage import TriageDecision, triage
 from desk.errors import InvalidInput, InvalidTransition, NotFound
+from desk.observability import metrics
 from desk.services import audit, sla_state
 
 TITLE_MAX = 200
@@ -124,7 +125,9 @@ def open_ticket(
     target = policy.target(decision.priority)
     context.record("opened", actor, at, **_opened_data(ticket, decision, version.version,
                                                         target.respond_within, target.resolve_within))
-    return context.save(at)
+    saved = context.save(at)
+    metrics.TICKETS_OPENED.labels(council=council.id).inc()
+    return saved
 
 
 def _opened_data(ticket: TicketRow, decision: TriageDecision, version: int, respond: int, resolve: int) -> dict:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from desk.clock import Clock
+from desk.services.report_links import LinkMaker
 
 
 @dataclass(frozen=True)
@@ -14,3 +15,4 @@ class Deps:
     engine: Engine
     clock: Clock
     teams: dict[str, tuple[str, float]] = field(default_factory=dict)  # user -> (organisation, looked up at)
+    report_links: LinkMaker | None = None  # signs `/desk report` links; None: no secret to sign with

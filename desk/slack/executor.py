@@ -2,10 +2,14 @@
 
 `drain` is what a graceful shutdown (and a test waiting for the effects of a request) needs: every piece
 of work submitted so far has finished.
+
+Work runs inside a copy of the submitter's `contextvars` context, so what the web front bound for the
+request (its id, for every log line) is still there when Bolt runs the lazy listener here.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
@@ -17,7 +21,8 @@ class ListenerExecutor(ThreadPoolExecutor):
         self._lock = threading.Lock()
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
-        future = super().submit(fn, *args, **kwargs)
+        context = contextvars.copy_context()
+        future = super().submit(context.run, fn, *args, **kwargs)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)

@@ -1,7 +1,8 @@
 """Posting about tickets: the council thread, the confirmation, the triage card and its updates.
 
 Each function re-reads the ticket, renders it with a pure builder, calls the Web API, and records the
-`ts` Slack returns so replies and card updates find their way back.
+`ts` Slack returns so replies and card updates find their way back. Each runs under its ticket's ref, so
+every log line written while posting names the ticket.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from desk.db import queries
 from desk.db.engine import unit_of_work
+from desk.observability import logs
 from desk.services import intake
 from desk.services.read_models import TicketSummary, summarize
 from desk.services.tenancy import directory
@@ -30,6 +32,11 @@ def summary(deps: Deps, ref: str) -> TicketSummary:
 
 def announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None) -> None:
     """A new ticket: make sure it has a council thread, confirm in it, and put a card in triage."""
+    with logs.bind(ticket=ref):
+        _announce(client, deps, ref, opens_at=opens_at)
+
+
+def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None) -> None:
     with unit_of_work(deps.engine) as session:
         rendered_version = intake.ticket_version(session, ref)
     t = summary(deps, ref)
@@ -59,12 +66,19 @@ def announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | No
         ticket = queries.get_ticket(session, ref)
         intake.record_posts(session, ticket, thread=thread, confirmation_ts=confirmation_ts, card=card_at)
         changed = intake.ticket_version(session, ref) != rendered_version
+    log.info("announced: %s, %s", "thread confirmed" if confirmation_ts else "no council thread",
+             "triage card posted" if card_at else "no triage channel")
     if changed:  # someone acted on the ticket before its card's ts was recorded: bring the card up to date
         refresh_card(client, deps, ref)
 
 
 def refresh_card(client: WebClient, deps: Deps, ref: str) -> None:
     """Update the triage card in place after any change."""
+    with logs.bind(ticket=ref):
+        _refresh_card(client, deps, ref)
+
+
+def _refresh_card(client: WebClient, deps: Deps, ref: str) -> None:
     with unit_of_work(deps.engine) as session:
         ticket = queries.get_ticket(session, ref)
         where = (ticket.card_channel, ticket.card_ts)
@@ -79,8 +93,11 @@ def refresh_card(client: WebClient, deps: Deps, ref: str) -> None:
 
 def post_resolution(client: WebClient, deps: Deps, ref: str, note: str) -> None:
     """Tell the council in its thread, with the rating buttons."""
-    t = summary(deps, ref)
-    if t.thread_channel and t.thread_ts:
+    with logs.bind(ticket=ref):
+        t = summary(deps, ref)
+        if not (t.thread_channel and t.thread_ts):
+            log.info("resolved, but the ticket has no council thread to tell")
+            return
         message = replies.resolution(t, note)
         client.chat_postMessage(channel=t.thread_channel, thread_ts=t.thread_ts, text=message.text,
                                 blocks=message.blocks, unfurl_links=False, unfurl_media=False)

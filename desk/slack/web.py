@@ -1,8 +1,14 @@
-"""The HTTP face of desk: `POST /slack/events` (Bolt) and `GET /healthz`, as one WSGI app.
+"""The HTTP face of desk: `POST /slack/events` (Bolt), `GET /healthz` and `GET /metrics`, as one WSGI app.
 
 Before Bolt sees a request, it is checked here: a bad or stale signature gets 401, a body that is not what
 Slack sends (broken JSON, a form without a payload, an oversize body) gets 400/413, each with a log line,
-never a 500 and never a side effect.
+never a 500 and never a side effect. `/healthz` and `/metrics` are for the platform (load balancer,
+Prometheus) and are not signed; keep them off the public route if that matters where desk runs.
+
+Each Slack request runs under a request id (Slack's `event_id` or `trigger_id` when the body has one, so a
+redelivery shares it; else `X-Request-Id` or a fresh one): every log line it causes carries it, including
+those of the work after the ack. It is counted in `desk_requests_total{type, outcome}` and, when Bolt
+answered it, timed in `desk_ack_seconds{type}`.
 """
 
 from __future__ import annotations
@@ -12,12 +18,15 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import parse_qs
 
+from prometheus_client import CollectorRegistry
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
+
+from desk.observability import logs, metrics
 
 log = logging.getLogger("desk.web")
 
@@ -25,62 +34,137 @@ MAX_BODY = 1_000_000
 EVENTS_PATH = "/slack/events"
 
 Health = Callable[[], tuple[bool, dict]]
+WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
 class DeskWsgi:
-    def __init__(self, app: App, signing_secret: str, health: Health):
+    def __init__(self, app: App, signing_secret: str, health: Health,
+                 metrics_registry: CollectorRegistry | None = None, *,
+                 pages: Mapping[str, WsgiApp] | None = None, api: WsgiApp | None = None):
         self.bolt = SlackRequestHandler(app, path=EVENTS_PATH)
         self.verifier = SignatureVerifier(signing_secret)
         self.health = health
+        self.metrics_registry = metrics_registry
+        self.pages = dict(pages or {})  # path -> a WSGI app with its own authority (signed report links)
+        self.api = api  # everything under /api/: the council API (desk/api/app.py), bearer tokens
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
-        request_id = environ.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex[:12]
+        if path in self.pages:  # not from Slack, so not Slack-signed: each page checks its own credential
+            return self.pages[path](environ, start_response)
+        if path.startswith("/api/") and self.api is not None:  # the council API checks its own tokens
+            return self.api(environ, start_response)
         if path == "/healthz" and method == "GET":
             ok, detail = self.health()
             return _reply(start_response, 200 if ok else 503, detail)
+        if path == "/metrics" and method == "GET" and self.metrics_registry is not None:
+            body, content_type = metrics.exposition(self.metrics_registry)
+            start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+            return [body]
         if path != EVENTS_PATH:
             return _reply(start_response, 404, {"ok": False, "error": "not_found"})
         if method != "POST":
             return _reply(start_response, 405, {"ok": False, "error": "method_not_allowed"})
+        return self._slack(environ, start_response)
+
+    def _slack(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        """One request from Slack: checked, handed to Bolt, counted, timed, logged under its request id."""
         started = time.perf_counter()
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = -1
+        body = environ["wsgi.input"].read(length) if 0 < length <= MAX_BODY else b""
+        kind, slack_id = describe(body, environ.get("CONTENT_TYPE", ""))
+        request_id = slack_id or environ.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex[:12]
+        status: list[int] = []
+
+        def recording_start_response(status_line: str, headers: list, exc_info=None):
+            status.append(int(status_line.split(" ", 1)[0]))
+            return start_response(status_line, headers, exc_info)
+
+        with logs.bind(request_id=request_id):
+            result, acked = self._check_and_handle(environ, recording_start_response, body, length)
+            elapsed = time.perf_counter() - started
+            code = status[-1] if status else 500
+            outcome = metrics.outcome_of(code)
+            metrics.REQUESTS.labels(type=kind, outcome=outcome).inc()
+            if acked:
+                metrics.ACK_SECONDS.labels(type=kind).observe(elapsed)
+            retry = environ.get("HTTP_X_SLACK_RETRY_NUM")
+            log.info("%s %s %s in %.1f ms%s", kind, code, outcome, elapsed * 1000,
+                     f" (Slack retry {retry})" if retry else "")
+        return result
+
+    def _check_and_handle(self, environ: dict, start_response: Callable, body: bytes,
+                          length: int) -> tuple[Iterable[bytes], bool]:
+        """The answer, and whether Bolt gave it (the request was signed and well formed)."""
         if length < 0 or length > MAX_BODY:
-            log.warning("rejected %s: body length %s", request_id, environ.get("CONTENT_LENGTH"))
-            return _reply(start_response, 413, {"ok": False, "error": "payload_too_large"})
-        body = environ["wsgi.input"].read(length) if length else b""
+            log.warning("rejected: body length %s", environ.get("CONTENT_LENGTH"))
+            return _reply(start_response, 413, {"ok": False, "error": "payload_too_large"}), False
         headers = {"x-slack-request-timestamp": environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
                    "x-slack-signature": environ.get("HTTP_X_SLACK_SIGNATURE", "")}
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
-            log.warning("rejected %s: body is not UTF-8", request_id)
-            return _reply(start_response, 400, {"ok": False, "error": "malformed_payload"})
+            log.warning("rejected: body is not UTF-8")
+            return _reply(start_response, 400, {"ok": False, "error": "malformed_payload"}), False
         if not self._signed(body, headers):
-            log.warning("rejected %s: bad or stale signature", request_id)
-            return _reply(start_response, 401, {"ok": False, "error": "invalid_signature"})
+            log.warning("rejected: bad or stale signature")
+            return _reply(start_response, 401, {"ok": False, "error": "invalid_signature"}), False
         problem = malformed(body, environ.get("CONTENT_TYPE", ""))
         if problem:
-            log.warning("rejected %s: malformed payload: %s", request_id, problem)
-            return _reply(start_response, 400, {"ok": False, "error": "malformed_payload", "detail": problem})
+            log.warning("rejected: malformed payload: %s", problem)
+            answer = {"ok": False, "error": "malformed_payload", "detail": problem}
+            return _reply(start_response, 400, answer), False
         environ["wsgi.input"] = io.BytesIO(body)
         try:
-            result = self.bolt(environ, start_response)
+            return self.bolt(environ, start_response), True
         except Exception:
-            log.exception("rejected %s: Bolt could not handle the payload", request_id)
-            return _reply(start_response, 400, {"ok": False, "error": "unhandled_payload"})
-        log.debug("handled %s in %.1f ms", request_id, (time.perf_counter() - started) * 1000)
-        return result
-
+            log.exception("rejected: Bolt could not handle the payload")
+            return _reply(start_response, 400, {"ok": False, "error": "unhandled_payload"}), False
 
     def _signed(self, body: bytes, headers: dict[str, str]) -> bool:
         timestamp = headers["x-slack-request-timestamp"]
         if not timestamp.isdigit() or not headers["x-slack-signature"].startswith("v0="):
             return False
         return self.verifier.is_valid_request(body, headers)
+
+
+PAYLOAD_TYPES = {"block_actions", "view_submission", "shortcut", "message_action"}
+
+
+def describe(body: bytes, content_type: str) -> tuple[str, str | None]:
+    """What a body is (a `desk_requests_total` type) and Slack's own id for it (event_id or trigger_id),
+    as far as can be told without trusting it; never raises."""
+    try:
+        text = body.decode("utf-8")
+        if content_type.startswith("application/json"):
+            document = json.loads(text)
+            if not isinstance(document, dict):
+                return "other", None
+            kind = {"event_callback": "event", "url_verification": "url_verification"}.get(
+                str(document.get("type")), "other")
+            return kind, _id(document.get("event_id"))
+        form = parse_qs(text, keep_blank_values=True)
+        if "payload" in form:
+            payload = json.loads(form["payload"][0])
+            if not isinstance(payload, dict):
+                return "other", None
+            kind = str(payload.get("type"))
+            return (kind if kind in PAYLOAD_TYPES else "other"), _id(payload.get("trigger_id"))
+        if "command" in form:
+            return "command", _id(form.get("trigger_id", [None])[0])
+    except (UnicodeDecodeError, ValueError):
+        pass
+    return "other", None
+
+
+def _id(value: object) -> str | None:
+    """An id from the body, if it looks like one (it goes into every log line of the request)."""
+    if isinstance(value, str) and 0 < len(value) <= 64 and value.replace(".", "").replace("-", "").isalnum():
+        return value
+    return None
 
 
 def malformed(body: bytes, content_type: str) -> str | None:

@@ -77,6 +77,6 @@ def test_a_rehashed_forgery_still_breaks_the_link_to_the_next_event(history: Eng
         event.data = {"text": "forged"}
         event.hash = event_hash(council_id=event.council_id, seq=event.seq, ticket_ref=event.ticket_ref,
                                 type=event.type, actor=event.actor, at=event.at, data=event.data,
-                                prev_hash=event.prev_hash)
+                                prev_hash=event.prev_hash, version=event.hash_version, salt=event.text_salt)
         session.add(event)
     assert verify(history, "cherwell").broken_at == 3

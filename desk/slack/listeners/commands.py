@@ -1,4 +1,4 @@
-"""`/desk`: open a request (modal), `/desk status REF`, `/desk list`, `/desk help`.
+"""`/desk`: open a request (modal), `/desk status REF`, `/desk list`, `/desk help`, `/desk report` (managers).
 
 The council is never a form field: it comes from who is asking (and, for support staff, from the council
 channel they ask in).
@@ -19,6 +19,7 @@ from desk.slack.blocks import modals, replies
 from desk.slack.context import actor_for, guarded, team_of
 from desk.slack.deps import Deps
 from desk.slack.ids import SLASH_COMMAND
+from desk.slack.listeners import report_command
 from desk.slack.metadata import IntakeContext
 
 
@@ -34,6 +35,9 @@ def register(app: App, deps: Deps) -> None:
         now = deps.clock.now()
         # A command's top-level team_id may be the installing workspace: ask Slack who the person is.
         team = team_of(client, body["user_id"], body.get("user_team_id"), deps.teams)
+        if verb == "report":  # service managers only: who may ask is settled before anything is read
+            report_command.post_report(body, client, respond, deps, words[1:], team)
+            return
         with unit_of_work(deps.engine) as session:
             actor = actor_for(session, user=body["user_id"], team=team, channel=body.get("channel_id"))
             if not (actor.is_council or actor.is_support):

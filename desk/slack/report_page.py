@@ -1,0 +1,95 @@
+"""`GET /reports/sla?t=<token>`: the HTML SLA report, for whoever holds a signed link.
+
+Not a Slack request, so not Slack-signed: the link's own signature is the only authority (see
+`desk.services.report_links`). The token alone decides the scope; every other query parameter is ignored,
+so `&council=fife` added to a Cherwell link changes nothing. Any problem with the token is one answer,
+403 "This link is invalid or has expired", with the reason in the log only: a prober learns nothing
+about why. The token is a credential, so it is never logged.
+
+The page is a self-contained document (inline styles, inline SVG charts), so the response forbids
+everything else: no scripts, no fetches, no framing, no referrer (which would carry the token).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable, Iterable
+from urllib.parse import parse_qs
+
+from sqlalchemy import Engine
+
+from desk.clock import Clock
+from desk.db.engine import read_only
+from desk.errors import NotFound
+from desk.rendering.reports import to_html
+from desk.services.report_links import InvalidLink, verify
+from desk.services.reports import build_report
+
+log = logging.getLogger("desk.web.reports")
+
+REPORT_PATH = "/reports/sla"
+REPORT_TIMEOUT_SECONDS = 20.0  # a year of one council's tickets reads in well under a second
+
+SECURITY_HEADERS = [
+    ("Cache-Control", "no-store"),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+]
+
+REASONS = {200: "OK", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+           500: "Internal Server Error"}
+
+
+class ReportPage:
+    """A WSGI app for one path; `DeskWsgi` hands it requests for `REPORT_PATH` before Bolt sees them."""
+
+    def __init__(self, engine: Engine, clock: Clock, link_secret: bytes) -> None:
+        self.engine, self.clock, self.link_secret = engine, clock, link_secret
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD", "GET") != "GET":
+            return _page(start_response, 405, notice("Only GET is supported here."), [("Allow", "GET")])
+        tokens = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).get("t", [])
+        now = self.clock.now()
+        try:
+            if len(tokens) != 1:  # none, or an attempt to smuggle a second one past a proxy or a log
+                raise InvalidLink(f"{len(tokens)} tokens in the query")
+            scope = verify(tokens[0], self.link_secret, now)
+        except InvalidLink as err:
+            log.info("report link refused: %s", err)
+            return _page(start_response, 403, notice("This link is invalid or has expired."))
+        try:
+            with read_only(self.engine, timeout_seconds=REPORT_TIMEOUT_SECONDS) as session:
+                report = build_report(session, start=scope.start, end=scope.end, council_id=scope.council_id,
+                                      now=now)
+            document = to_html(report, generated_at=now)
+        except NotFound as err:  # a council removed from the registry since the link was made
+            log.info("report link for %s: %s", scope.council_id, err)
+            return _page(start_response, 404, notice("This report is no longer available."))
+        except Exception:  # one page failing is a 500 with a log line, never a traceback to the reader
+            log.exception("report page failed for %s %s..%s", scope.council_id or "all councils",
+                          scope.start, scope.end)
+            return _page(start_response, 500, notice("Sorry, the report could not be produced just now."))
+        log.info("report page served: %s %s..%s", scope.council_id or "all councils", scope.start, scope.end)
+        return _page(start_response, 200, document)
+
+
+def notice(sentence: str) -> str:
+    """A minimal page for refusals and errors: the same headers and CSP as the report itself."""
+    said = html.escape(sentence)
+    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>desk</title>"
+            "<style>body{font-family:Arial,sans-serif;margin:3em;color:#0b0c0c}</style></head>"
+            f"<body><p>{said}</p></body></html>")
+
+
+def _page(start_response: Callable, status: int, document: str,
+          extra: list[tuple[str, str]] | None = None) -> list[bytes]:
+    body = document.encode("utf-8")
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
+               *SECURITY_HEADERS, *(extra or [])]
+    start_response(f"{status} {REASONS.get(status, 'Error')}", headers)
+    return [body]
