@@ -11,16 +11,8 @@ import pytest
 import time_machine
 from sqlalchemy import create_engine, text
 
-from desk.cli import main
+from tests.cli.runner import Result, run_desk
 from tests.conftest import TEST_PLAYBOOKS
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str):
-        self.code, self.out, self.err = code, out, err
-
-    def json(self):
-        return json.loads(self.out)
 
 
 @pytest.fixture
@@ -29,14 +21,7 @@ def desk(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, databas
     monkeypatch.setenv("DESK_PLAYBOOKS_DIR", str(TEST_PLAYBOOKS))
 
     def run(*args: str) -> Result:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return run_desk(capsys, *args)
 
     return run
 

@@ -19,9 +19,8 @@ import pytest
 import time_machine
 from sqlalchemy import Engine, create_engine, text
 
-from desk.cli import main
 from desk.db.engine import make_engine
-from tests.cli.test_cli import Result
+from tests.cli.runner import Result, run_desk
 from tests.conftest import TEST_PLAYBOOKS
 from tests.services.test_export import CHERWELL_TITLE, FIFE_TITLE, INTERNAL_NOTE, seed_history
 from tests.services.test_retention import rehash_as_legacy
@@ -51,14 +50,7 @@ def desk(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, databas
     monkeypatch.setenv("DESK_PLAYBOOKS_DIR", str(playbooks_dir))
 
     def run(*args: str) -> Result:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return run_desk(capsys, *args)
 
     return run
 

@@ -1,8 +1,4 @@
-"""`desk digest preview|send` in-process, against a real database file and the frozen test playbooks.
-
-Until `digest` is registered in `desk.cli.app`, the tests mount its typer app under a throwaway root and
-handle `DeskError` exactly as `desk.cli.main` does.
-"""
+"""`desk digest preview|send` in-process, against a real database file and the frozen test playbooks."""
 
 from __future__ import annotations
 
@@ -13,23 +9,16 @@ from pathlib import Path
 
 import pytest
 import time_machine
-import typer
 from PIL import Image
 from sqlalchemy import update
 from sqlmodel import select
 
-from desk.cli import digest, main
-from desk.cli.output import fail
 from desk.db.engine import make_engine, unit_of_work
 from desk.db.tables import OutboxRow
-from desk.errors import DeskError
-from tests.cli.test_cli import Result
+from tests.cli.runner import Result, run_desk
 from tests.conftest import TEST_PLAYBOOKS
 from tests.rendering.test_digests import COUNCIL_W03
 from tests.services.test_digests import seed_week
-
-root = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-root.add_typer(digest.app, name="digest")
 
 MONDAY_10 = datetime(2026, 1, 12, 10, 0, tzinfo=UTC)  # an hour after Cherwell's W03 digest was due
 
@@ -42,20 +31,7 @@ def desk(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, databas
     monkeypatch.setenv("DESK_PLAYBOOKS_DIR", str(TEST_PLAYBOOKS))
 
     def run(*args: str) -> Result:
-        capsys.readouterr()
-        try:
-            if args[0] == "digest":
-                try:
-                    root(args=list(args), prog_name="desk", standalone_mode=True)
-                except DeskError as err:
-                    fail(str(err))
-            else:
-                main(list(args))
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return run_desk(capsys, *args)
 
     assert run("db", "upgrade").code == 0 and run("playbooks", "sync").code == 0
     engine = make_engine(database_url)

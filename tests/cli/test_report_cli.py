@@ -1,9 +1,6 @@
 """`desk report sla` in-process, against a real database file, the frozen test playbooks and the seeded
 history of tests/services/test_reports.py (its figures are checked there and, per format, in
 tests/rendering/test_reports.py; here: the options, the files, and the errors).
-
-Until `report` is registered in `desk.cli.app`, the tests mount its typer app under a throwaway root and
-handle `DeskError` exactly as `desk.cli.main` does.
 """
 
 from __future__ import annotations
@@ -16,18 +13,11 @@ from pathlib import Path
 
 import pytest
 import time_machine
-import typer
 
-from desk.cli import main, report
-from desk.cli.output import fail
 from desk.db.engine import make_engine, unit_of_work
-from desk.errors import DeskError
-from tests.cli.test_cli import Result
+from tests.cli.runner import Result, run_desk
 from tests.conftest import TEST_PLAYBOOKS
 from tests.services.test_reports import LATER, seed
-
-root = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-root.add_typer(report.app, name="report")
 
 PERIOD = ("--from", "2026-01-05", "--to", "2026-01-16")
 TOTAL_ROW = "| All councils | all | 7 | 5 | 6 of 8 (75%) | 4 of 6 (67%) | 3 of 6 (50%) | 1 of 5 (20%) |"
@@ -41,21 +31,8 @@ def desk(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, databas
     monkeypatch.setenv("DESK_PLAYBOOKS_DIR", str(TEST_PLAYBOOKS))
 
     def run(*args: str) -> Result:
-        capsys.readouterr()
-        try:
-            with time_machine.travel(LATER, tick=False):
-                if args[0] == "report":
-                    try:
-                        root(args=list(args), prog_name="desk", standalone_mode=True)
-                    except DeskError as err:
-                        fail(str(err))
-                else:
-                    main(list(args))
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        with time_machine.travel(LATER, tick=False):
+            return run_desk(capsys, *args)
 
     assert run("db", "upgrade").code == 0 and run("playbooks", "sync").code == 0
     engine = make_engine(database_url)

@@ -1,7 +1,6 @@
 """`desk report link` in-process, against a real database: a signed URL on stdout, what it grants on stderr.
 
-The command is mounted under a throwaway root as `report link` (as in tests/cli/test_digest_cli.py), with
-`DeskError` handled exactly as `desk.cli.main` does; the URL it prints is then checked with `verify`.
+The URL it prints is then checked with `verify`.
 """
 
 from __future__ import annotations
@@ -11,22 +10,13 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import typer
 
-from desk.cli import main, report_link
-from desk.cli.output import fail
 from desk.clock import system_clock
-from desk.errors import DeskError
 from desk.services.report_links import InvalidLink, derive_secret, verify
-from tests.cli.test_cli import Result
+from tests.cli.runner import Result, run_desk
 from tests.conftest import TEST_PLAYBOOKS
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-
-root = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-group = typer.Typer()
-group.command("link")(report_link.link)
-root.add_typer(group, name="report")
 
 
 @pytest.fixture
@@ -38,20 +28,7 @@ def desk(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, databas
     monkeypatch.setenv("DESK_PUBLIC_URL", "https://desk.example.gov.uk")
 
     def run(*args: str) -> Result:
-        capsys.readouterr()
-        try:
-            if args[0] == "report":
-                try:
-                    root(args=list(args), prog_name="desk", standalone_mode=True)
-                except DeskError as err:
-                    fail(str(err))
-            else:
-                main(list(args))
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return run_desk(capsys, *args)
 
     assert run("db", "upgrade").code == 0 and run("playbooks", "sync").code == 0
     return run
