@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +22,8 @@ from sqlalchemy import create_engine, text
 
 from desk.sandbox.driver import SlackDriver
 from desk.sandbox.slack_api import SlackStandIn
+from tests.processes import desk_cli, free_port, wait_healthy
 from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, SECRET, USERS
-from tests.slack.test_serve import desk_cli, free_port
 
 FAST_PLAYBOOKS = Path(__file__).parents[1] / "fixtures" / "fast-playbooks"
 TICKETS = 16
@@ -32,20 +31,6 @@ STEPS_PER_TICKET = 3  # respond 50 % (triage), respond 100 % (duty lead), resolv
 
 pytestmark = pytest.mark.skipif(not os.environ.get("DESK_TEST_DATABASE_URL", "").startswith("postgresql"),
                                 reason="replicas need PostgreSQL (.ci/run runs this on PostgreSQL)")
-
-
-def wait_healthy(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
-                if json.loads(answer.read())["ok"]:
-                    return
-        except OSError:
-            pass
-        assert process.poll() is None, log.read_text()
-        time.sleep(0.1)
-    raise AssertionError("a web process did not become healthy")
 
 
 @pytest.fixture

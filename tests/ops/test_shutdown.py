@@ -31,8 +31,8 @@ from desk.services import digests
 from desk.services.dispatch import Dispatcher
 from desk.services.ports import OutboxItem
 from tests.conftest import TEST_PLAYBOOKS
+from tests.processes import desk_cli, free_port
 from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, MONDAY, SECRET, TRIAGE, USERS
-from tests.slack.test_serve import desk_cli, free_port
 
 
 @dataclass

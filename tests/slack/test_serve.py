@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,18 +19,8 @@ from desk.sandbox.slack_api import SlackStandIn
 from desk.slack.ids import Action, Block, Input, View
 from desk.slack.metadata import TicketRef
 from tests.conftest import TEST_PLAYBOOKS
+from tests.processes import desk_cli, free_port, wait_healthy
 from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, ENGINEER, SECRET, SUPPORT, TRIAGE, USERS
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def desk_cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "desk", *args], env=env, capture_output=True, text=True,
-                          timeout=60)
 
 
 @pytest.fixture
@@ -50,17 +38,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[tuple[SlackDriver, Sla
         process = subprocess.Popen([sys.executable, "-m", "desk", "serve", "--http", "--host", "127.0.0.1",
                                     "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
-                        if json.loads(answer.read())["ok"]:
-                            break
-                except OSError:
-                    pass
-                assert process.poll() is None, (tmp_path / "serve.log").read_text()
-                assert time.monotonic() < deadline, "desk serve did not become healthy"
-                time.sleep(0.1)
+            wait_healthy(port, process, tmp_path / "serve.log")
             yield (SlackDriver(f"http://127.0.0.1:{port}/slack/events", SECRET, hooks_url=slack.hooks_url),
                    slack, env)
         except BaseException:
