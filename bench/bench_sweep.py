@@ -22,42 +22,30 @@ import random
 import resource
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from importlib.metadata import version
-from pathlib import Path
 
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import Engine, bindparam, create_engine, delete, insert, select, text, update
+from seeding import CLOCKS, NOW, OUTBOX, Seeder, Template, fresh_database, shifted
+from sqlalchemy import Engine, bindparam, delete, insert, text, update
 from sqlalchemy.engine import make_url
 
-from desk.db import migrate, queries
+from desk.db import migrate
 from desk.db.engine import make_engine, unit_of_work
-from desk.db.tables import CouncilRow, OutboxRow, SlaClockRow, TicketRow
-from desk.services import escalation, playbooks, tickets
-from desk.services.playbook_files import load_directory
+from desk.services import escalation
 
-PLAYBOOKS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "playbooks"
-NOW = datetime(2026, 3, 4, 11, 0, tzinfo=UTC)  # a Wednesday morning; every tick sweeps "now"
-# Templates are P1 (respond 30m, resolve 4h, 24x7) opened 10 min ago: the first step (respond 75%) is
-# 12.5 min away. On a 24x7 clock shifting every instant of a ticket by the same amount keeps it exact, so
-# clones are shifted back by 0-10 min (still in the future) and due tickets by 15 min (2.5 min overdue).
-OPENED_AT = NOW - timedelta(minutes=10)
-SPREAD_SECONDS = 600
+# Every tick sweeps NOW (seeding's Wednesday morning). Clones' first steps are 2.5-12.5 min ahead of it
+# (see seeding.py); due tickets are shifted by 15 min, so 2.5 min overdue.
 DUE_SHIFT = timedelta(minutes=-15)
 DUE = 100
 CHUNK = 10_000
 ONE_BY_ONE = 1_000  # naive jobs added through `scheduler.add_job`, to time it; the rest are bulk-inserted
-COUNCILS, TICKETS, CLOCKS, OUTBOX = (CouncilRow.__table__, TicketRow.__table__, SlaClockRow.__table__,
-                                     OutboxRow.__table__)
 
 _job_engine: Engine | None = None  # a pickled job holds only this module's function name and a ticket id
 
@@ -71,97 +59,30 @@ def escalate_ticket(ticket_id: int) -> int:
 
 
 @dataclass
-class Template:
-    """A real ticket opened through `tickets.open_ticket`, as raw column values, for one council."""
-
-    prefix: str
-    ticket: dict
-    clocks: list[dict]
-    next_number: int
-
-    def first_step(self, delta: timedelta) -> datetime:
-        return min(c["next_step_at"] for c in self.clocks) + delta
-
-
-@dataclass
 class Bench:
-    engine: Engine
-    templates: list[Template]
+    seeder: Seeder
     scheduler: BackgroundScheduler
     store: SQLAlchemyJobStore
-    first_clone: int = 0
-    next_id: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(20260304))
 
+    @property
+    def engine(self) -> Engine:
+        return self.seeder.engine
+
+    @property
+    def first_clone(self) -> int:
+        return self.seeder.first_clone
+
+    @property
+    def next_id(self) -> int:
+        return self.seeder.next_id
+
     def template_of(self, ticket_id: int) -> Template:
-        return self.templates[ticket_id % len(self.templates)]
+        return self.seeder.template_of(ticket_id)
 
     def delta_of(self, ticket_id: int) -> timedelta:
         """The real tickets are as opened; clones are 0-10 min older, so their first step is still ahead."""
-        return timedelta(seconds=-(ticket_id % SPREAD_SECONDS) if ticket_id >= self.first_clone else 0)
-
-
-def shifted(row: dict, delta: timedelta, **changes: object) -> dict:
-    return {k: v + delta if isinstance(v, datetime) else v for k, v in row.items()} | changes
-
-
-@contextmanager
-def fresh_database(url: str | None) -> Iterator[str]:
-    """A temporary SQLite file (a SQLite URL is used as given: name a new file), or a new database on the
-    given server, dropped afterwards."""
-    if url is None or url.startswith("sqlite"):
-        with tempfile.TemporaryDirectory(prefix="bench_sweep_") as directory:
-            yield url or f"sqlite:///{directory}/desk.db"
-        return
-    name = f"desk_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def open_templates(engine: Engine) -> list[Template]:
-    with unit_of_work(engine) as session:
-        playbooks.sync(session, load_directory(PLAYBOOKS), at=OPENED_AT - timedelta(days=1))
-        councils = queries.list_councils(session)
-        opened = [tickets.open_ticket(session, council_id=c.id, title="Card payments failing", at=OPENED_AT,
-                                      actor="U0BENCH", priority="P1").id for c in councils]
-    templates = []
-    with engine.connect() as connection:
-        for council, ticket_id in zip(councils, opened, strict=True):
-            ticket = connection.execute(select(TICKETS).where(TICKETS.c.id == ticket_id)).one()._asdict()
-            clocks = [r._asdict() for r in connection.execute(select(CLOCKS).where(CLOCKS.c.ticket_id == ticket_id))]
-            templates.append(Template(council.ref_prefix, ticket, clocks, council.next_number))
-    return templates
-
-
-def grow_desk(bench: Bench, total: int) -> float:
-    """Bulk-insert clones of the templates (ticket + its two clock rows) until `total` tickets are open."""
-    began = time.perf_counter()
-    with bench.engine.begin() as connection:
-        for start in range(bench.next_id, total + 1, CHUNK):
-            ids = range(start, min(start + CHUNK, total + 1))
-            ticket_rows, clock_rows = [], []
-            for ticket_id in ids:
-                template, delta = bench.template_of(ticket_id), bench.delta_of(ticket_id)
-                number, template.next_number = template.next_number, template.next_number + 1
-                ticket_rows.append(shifted(template.ticket, delta, id=ticket_id, number=number,
-                                           ref=f"{template.prefix}-{number}"))
-                clock_rows += [shifted({k: v for k, v in c.items() if k != "id"}, delta, ticket_id=ticket_id)
-                               for c in template.clocks]
-            connection.execute(insert(TICKETS), ticket_rows)
-            connection.execute(insert(CLOCKS), clock_rows)
-        for t in bench.templates:
-            connection.execute(update(COUNCILS).where(COUNCILS.c.id == t.ticket["council_id"]).values(
-                next_number=t.next_number))
-        connection.execute(text("ANALYZE"))
-    bench.next_id = total + 1
-    return time.perf_counter() - began
+        return self.seeder.delta_of(ticket_id)
 
 
 def job_row(bench: Bench, ticket_id: int, delta: timedelta) -> dict:
@@ -269,16 +190,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000] + ([1_000_000] if args.million else [])
     repeats = args.repeats or (5 if args.quick else 9)
 
-    with fresh_database(args.database) as url:
+    with fresh_database(args.database, prefix="bench_sweep_") as url:
         engine = make_engine(url)
         _job_engine = engine
         migrate.upgrade(engine)
-        templates = open_templates(engine)
+        seeder = Seeder.start(engine)
         store = SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")
         scheduler = BackgroundScheduler(jobstores={"default": store}, timezone=UTC)
         scheduler.start(paused=True)  # job stores started, nothing run: the ticks below stand in for it
-        first_clone = max(t.ticket["id"] for t in templates) + 1
-        bench = Bench(engine, templates, scheduler, store, first_clone=first_clone, next_id=first_clone)
+        bench = Bench(seeder, scheduler, store)
         server = ".".join(map(str, engine.dialect.server_version_info or ()))
         print(f"bench_sweep: {engine.dialect.name} {server} ({make_url(url).render_as_string()}), "
               f"Python {platform.python_version()}, SQLAlchemy {version('sqlalchemy')}, "
@@ -291,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         per_job, grown = None, 1
         try:
             for size in sizes:
-                desk_setup = grow_desk(bench, size)
+                desk_setup = seeder.grow(size)
                 naive_setup, one_by_one = grow_naive(bench, grown, size)
                 per_job, grown = per_job or one_by_one, size + 1
                 desk_tick(bench)  # warm-up: caches, the parsed playbook, the pool
