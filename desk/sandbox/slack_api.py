@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -25,9 +25,10 @@ from typing import Any, Self
 from desk.sandbox import checks, web_methods
 from desk.sandbox.api_reference import ApiReference, resolve_reference_dir
 from desk.sandbox.call_log import Call, CallLog
-from desk.sandbox.faults import Fault, FaultQueue
+from desk.sandbox.faults import Fault, FaultQueue, FaultWindow
 from desk.sandbox.http_server import Outcome, StandInServer
 from desk.sandbox.ids import BOT_ID, BOT_USER_ID, INSTALLED_TEAM_ID, wall_time
+from desk.sandbox.rate_limits import RateLimits
 from desk.sandbox.workspace import SlackError, Workspace
 
 RESPONSE_URL = "response_url"
@@ -47,6 +48,7 @@ class SlackStandIn:
         bot_id: str = BOT_ID,
         host: str = "127.0.0.1",
         port: int = 0,
+        rate_limits: RateLimits | bool = False,
     ) -> None:
         self.reference = ApiReference(resolve_reference_dir(api_ref))
         self.workspace = Workspace(team_id=team_id, bot_user_id=bot_user_id, bot_id=bot_id)
@@ -56,6 +58,9 @@ class SlackStandIn:
         self.log = CallLog()
         self._faults = FaultQueue()
         self._state_lock = threading.Lock()  # the workspace is shared by the handler threads
+        # Slack's per-method limits (429 + Retry-After): off unless asked for, see rate_limits.py
+        self.rate_limits: RateLimits | None = (
+            RateLimits() if rate_limits is True else rate_limits if isinstance(rate_limits, RateLimits) else None)
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
@@ -209,9 +214,27 @@ class SlackStandIn:
         self._faults.add(method, fault, times)
 
     @property
+    def faults(self) -> FaultQueue:
+        """The fault queue and windows (`add`, `add_window`, `windows()`), for scripting beyond `inject`."""
+        return self._faults
+
+    def outage(
+        self, faults: Fault | Sequence[Fault], *, seconds: float | None = None, methods: str | Iterable[str] = "*",
+        where: Mapping[str, str] | None = None, seed: int | None = None,
+    ) -> FaultWindow:
+        """Slack misbehaves for a while: every matching call draws a fault from `faults` until `seconds` have
+        passed or the window ends (it is a context manager). See `FaultQueue.add_window`."""
+        return self._faults.add_window(methods, faults, seconds=seconds, where=where, seed=seed)
+
+    @property
     def pending_faults(self) -> list[tuple[str, Fault, int]]:
         """Injected faults not yet consumed: (method, fault, calls left)."""
         return self._faults.pending()
+
+    def enforce_rate_limits(self, limits: RateLimits | None = None) -> RateLimits:
+        """Answer calls over Slack's documented limits with 429 + Retry-After from now on."""
+        self.rate_limits = limits or RateLimits()
+        return self.rate_limits
 
     # --- answering (called by the HTTP handler threads) -----------------------------------------------
 
@@ -228,6 +251,10 @@ class SlackStandIn:
         violations = [f"{method}: {problem}" for problem in rejection.problems] if rejection else []
 
         def normal_answer() -> Outcome:
+            limits = self.rate_limits
+            refusal = limits.check(self.reference, method, token, args) if limits is not None else None
+            if refusal is not None:
+                return Outcome.json(429, {"ok": False, "error": "ratelimited"}, refusal.header)
             if rejection is not None:
                 return Outcome.json(200, rejection.body())
             try:
@@ -277,7 +304,7 @@ class SlackStandIn:
         violations: list[str],
     ) -> Outcome:
         """Apply the next fault for this method, if any, around the normal answer, then record the call."""
-        fault = self._faults.take(method)
+        fault = self._faults.take(method, args)
         if fault is not None and fault.latency > 0:
             time.sleep(fault.latency)
         if fault is None or not fault.replaces_answer:
