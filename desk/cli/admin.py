@@ -11,7 +11,7 @@ import typer
 from desk.cli.output import JsonOption, print_json, require_schema
 from desk.db import migrate, queries
 from desk.db.engine import unit_of_work
-from desk.services import audit, playbooks
+from desk.services import audit, playbooks, sla_recompute
 from desk.services.playbook_files import load_directory
 from desk.wiring import Wiring
 
@@ -51,8 +51,11 @@ def playbooks_sync(directory: DirArgument = None, as_json: JsonOption = False) -
     require_schema(wiring)
     with unit_of_work(wiring.engine) as session:
         report = playbooks.sync(session, loaded, at=wiring.clock.now())
+    # A council on another division has other bank holidays: its open tickets' deadlines move now,
+    # not whenever the sweeper next looks at them (a stale instant that is too late fires late).
+    moved = sla_recompute.recompute(wiring.engine, councils=report.divisions_changed)
     if as_json:
-        print_json(report.as_dict())
+        print_json({**report.as_dict(), "recomputed": moved.as_dict()})
         return
     for playbook_id, version in report.new_versions.items():
         print(f"playbook {playbook_id}: new version {version}")
@@ -62,6 +65,9 @@ def playbooks_sync(directory: DirArgument = None, as_json: JsonOption = False) -
                        ("deactivated", report.councils_deactivated)):
         if ids:
             print(f"councils {label}: {', '.join(ids)}")
+    if report.divisions_changed:
+        print(f"division changed for {', '.join(report.divisions_changed)}: {moved.clocks} running SLA "
+              f"clock(s) recomputed, {moved.moved} deadline(s) moved ({moved.earlier} earlier, {moved.later} later)")
 
 
 @audit_app.command("verify")

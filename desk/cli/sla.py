@@ -1,4 +1,4 @@
-"""`desk sla due` and `desk sla replay`: the SLA engine on the command line, from a playbook directory."""
+"""`desk sla due`, `desk sla replay` (the SLA engine from a playbook directory) and `desk sla recompute`."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from typing import Annotated
 
 import typer
 
-from desk.cli.output import JsonOption, duration, local, print_json
+from desk.cli.output import JsonOption, duration, local, print_json, require_schema
+from desk.db import queries
+from desk.db.engine import read_only
 from desk.domain.playbook import PlaybookSet, council_calendar
 from desk.domain.sla import SlaPolicy, TicketSla
 from desk.domain.sla_replay import parse_history, parse_instant, replay, report
 from desk.errors import InvalidInput, NotFound
+from desk.services import sla_recompute
 from desk.services.playbook_files import load_directory
 from desk.wiring import Wiring
 
@@ -97,6 +100,36 @@ def replay_command(
         return
     for result in results:
         _print_replay(result)
+
+
+@app.command("recompute")
+def recompute_command(
+    council: Annotated[list[str] | None, typer.Option(help="Only this council (repeatable); default: all.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Work out open tickets' deadlines again after a calendar change (e.g. after upgrading desk brought new
+    bank-holiday data). `desk playbooks sync` does this by itself for a council whose division changed."""
+    wiring = Wiring.from_environ()
+    require_schema(wiring)
+    if council:
+        known = {c.id for c in _councils(wiring)}
+        unknown = [c for c in council if c not in known]
+        if unknown:
+            raise NotFound(f"no council {', '.join(map(repr, unknown))} in the database (known: "
+                           f"{', '.join(sorted(known))})")
+    moved = sla_recompute.recompute(wiring.engine, councils=council or None)
+    if as_json:
+        print_json(moved.as_dict())
+        return
+    print(f"{moved.clocks} running SLA clock(s) recomputed: {moved.moved} deadline(s) moved "
+          f"({moved.earlier} earlier, {moved.later} later)"
+          + (f"; {moved.lost_races} changed meanwhile by other work, left as it wrote them" if moved.lost_races
+             else ""))
+
+
+def _councils(wiring: Wiring) -> list:
+    with read_only(wiring.engine) as session:
+        return queries.list_councils(session)
 
 
 def _print_replay(result: dict) -> None:

@@ -212,6 +212,16 @@ class TicketSla:
         self.status = "in_progress"
         self._refresh_due(run)
 
+    def recompute_deadlines(self) -> None:
+        """Due instants of the running runs again, on the policy's clocks as they are now.
+
+        What a calendar change (a council's division corrected, new bank-holiday data) needs: the work
+        consumed before each run's current stretch is history and stays; the current stretch is counted
+        again from `running_since`. Paused and stopped runs have no due instant to move."""
+        for run in self.runs:
+            if run.running:
+                self._refresh_due(run)
+
     # -- steps -------------------------------------------------------------------------------------
 
     def next_step_at(self) -> datetime | None:

@@ -27,6 +27,7 @@ class SyncReport:
     councils_added: list[str] = field(default_factory=list)
     councils_updated: list[str] = field(default_factory=list)
     councils_deactivated: list[str] = field(default_factory=list)
+    divisions_changed: list[str] = field(default_factory=list)  # their open tickets' deadlines must move
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -67,6 +68,8 @@ def _sync_councils(session: Session, councils: tuple[Council, ...], at: datetime
             session.add(CouncilRow(id=council.id, updated_at=at, **values))
             report.councils_added.append(council.id)
             continue
+        if row.division != values["division"]:
+            report.divisions_changed.append(council.id)
         if any(getattr(row, name) != value for name, value in values.items()) or not row.active:
             for name, value in values.items():
                 setattr(row, name, value)

@@ -38,10 +38,15 @@ def playbook_for(session: Session, version_id: int) -> Playbook:
 def policy_for(session: Session, ticket: TicketRow, council: CouncilRow | None = None) -> SlaPolicy:
     """The ticket's targets and steps (its playbook version) on its council's calendar (its division)."""
     council = council or queries.get_council(session, ticket.council_id)
-    key, playbook = _version(session, ticket.playbook_version_id)
-    policy_key = (*key, council.division)
+    return policy_of(session, ticket.playbook_version_id, council.division)
+
+
+def policy_of(session: Session, version_id: int, division: str) -> SlaPolicy:
+    """A playbook version's targets and steps on a division's calendar, built once per process."""
+    key, playbook = _version(session, version_id)
+    policy_key = (*key, division)
     if policy_key not in _POLICIES:
-        _POLICIES[policy_key] = SlaPolicy.for_playbook(playbook, playbook.calendar.with_division(council.division))
+        _POLICIES[policy_key] = SlaPolicy.for_playbook(playbook, playbook.calendar.with_division(division))
     return _POLICIES[policy_key]
 
 
@@ -49,7 +54,7 @@ def load(session: Session, ticket: TicketRow, policy: SlaPolicy) -> TicketSla:
     assert ticket.id is not None
     rows = queries.list_sla_clocks(session, ticket.id)
     session.info.setdefault("sla_rows", {})[ticket.id] = {(row.metric, row.cycle): row for row in rows}
-    return TicketSla(policy, ticket.priority, ticket.status, [_to_run(row) for row in rows])
+    return TicketSla(policy, ticket.priority, ticket.status, [to_run(row) for row in rows])
 
 
 def save(session: Session, ticket: TicketRow, sla: TicketSla) -> None:
@@ -70,7 +75,7 @@ def save(session: Session, ticket: TicketRow, sla: TicketSla) -> None:
         session.add(row)
 
 
-def _to_run(row: SlaClockRow) -> MetricRun:
+def to_run(row: SlaClockRow) -> MetricRun:
     run = MetricRun(Metric(row.metric), row.cycle, row.started_at, row.target_seconds, ClockKind(row.clock))
     for name in _RUN_FIELDS:
         setattr(run, name, getattr(row, name))
