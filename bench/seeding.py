@@ -78,14 +78,15 @@ def fresh_database(url: str | None, prefix: str = "bench_") -> Iterator[str]:
         admin.dispose()
 
 
-def open_templates(engine: Engine, *, opened_at: datetime = OPENED_AT, playbook_dir: Path = PLAYBOOKS
-                   ) -> list[Template]:
-    """Sync the playbooks and open one real P1 ticket per council; their rows, read back, are the templates."""
+def open_templates(engine: Engine, *, opened_at: datetime = OPENED_AT, playbook_dir: Path = PLAYBOOKS,
+                   priority: str = "P1") -> list[Template]:
+    """Sync the playbooks and open one real ticket per council (P1 unless told); their rows, read back, are
+    the templates."""
     with unit_of_work(engine) as session:
         playbooks.sync(session, load_directory(playbook_dir), at=opened_at - timedelta(days=1))
         councils = queries.list_councils(session)
         opened = [tickets.open_ticket(session, council_id=c.id, title="Card payments failing", at=opened_at,
-                                      actor="U0BENCH", priority="P1").id for c in councils]
+                                      actor="U0BENCH", priority=priority).id for c in councils]
     templates = []
     with engine.connect() as connection:
         for council, ticket_id in zip(councils, opened, strict=True):
@@ -112,8 +113,8 @@ class Seeder:
 
     @classmethod
     def start(cls, engine: Engine, *, opened_at: datetime = OPENED_AT, playbook_dir: Path = PLAYBOOKS,
-              delta_of: Callable[[int], timedelta] | None = None) -> Seeder:
-        templates = open_templates(engine, opened_at=opened_at, playbook_dir=playbook_dir)
+              delta_of: Callable[[int], timedelta] | None = None, priority: str = "P1") -> Seeder:
+        templates = open_templates(engine, opened_at=opened_at, playbook_dir=playbook_dir, priority=priority)
         first_clone = max(t.ticket["id"] for t in templates) + 1
         return cls(engine, templates, first_clone, first_clone, delta_of or spread_delta(first_clone))
 
