@@ -21,7 +21,7 @@ from sqlalchemy import Engine, and_, bindparam, select, update
 
 from desk.db.engine import unit_of_work
 from desk.db.tables import CouncilRow, SlaClockRow, TicketRow
-from desk.domain.sla import TicketSla
+from desk.domain.sla import SlaPolicy, TicketSla
 from desk.services import sla_state
 
 CHUNK = 2_000
@@ -51,6 +51,7 @@ def recompute(engine: Engine, *, councils: list[str] | None = None, chunk: int =
     if councils == []:
         return report
     after = 0
+    policies: dict[tuple[int, str], SlaPolicy] = {}  # looked up once per run, not once per row
     while True:
         with unit_of_work(engine) as session:
             rows = session.execute(_chunk_query(councils, after, chunk)).all()
@@ -59,7 +60,8 @@ def recompute(engine: Engine, *, councils: list[str] | None = None, chunk: int =
             after = rows[-1].id
             changes = []
             for row in rows:
-                policy = sla_state.policy_of(session, row.playbook_version_id, row.division)
+                key = (row.playbook_version_id, row.division)
+                policy = policies.get(key) or policies.setdefault(key, sla_state.policy_of(session, *key))
                 run = sla_state.to_run(row)
                 sla = TicketSla(policy, row.priority, row.status, [run])
                 sla.recompute_deadlines()
