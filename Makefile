@@ -38,8 +38,10 @@ test: $(VENV)/.installed-dev
 test-postgres: $(VENV)/.installed-dev
 	bash .ci/postgres.sh run $(BIN)/python -m pytest -q
 
+## make bench: every benchmark beside its baseline (SQLite, and PostgreSQL started as in CI), under 10 minutes;
+## writes docs/benchmarks.md. `$(BIN)/python bench/run_all.py --quick` is the one-minute version.
 bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/bench_calendar.py
+	bash .ci/postgres.sh run $(BIN)/python bench/run_all.py --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis

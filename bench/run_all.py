@@ -1,0 +1,134 @@
+"""Every benchmark, one after the other, and the page that shows their latest figures: docs/benchmarks.md.
+
+    make bench                                   # all of them, SQLite and PostgreSQL, writes docs/benchmarks.md
+    .venv/bin/python bench/run_all.py --quick    # the same, small sizes, prints only
+    .venv/bin/python bench/run_all.py --only ingress,memory
+
+Each benchmark prints Markdown (its own baseline, measured in the same run, and the ratio) on stdout and its
+progress on stderr; this runner passes stderr through, collects stdout and its exit status, and with
+`--write` puts them all on one page under the command that made it. Benchmarks never fail on speed: a
+non-zero status means a correctness check failed (a wrong count, a duplicate, a disagreement with the
+baseline), and makes this runner exit 1 too. `make bench` runs under `.ci/postgres.sh run`, so
+`DESK_TEST_DATABASE_URL` names a throwaway PostgreSQL and the benchmarks that compare databases use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    script: str
+    what: str
+    postgres: bool = False  # also given `--database $DESK_TEST_DATABASE_URL` as a second run
+
+
+BENCHMARKS = (
+    Benchmark("ingress", "bench_ingress.py", "Slack requests acked under the production server"),
+    Benchmark("intake", "bench_intake.py", "tickets opened per second, SQLite and PostgreSQL"),
+    Benchmark("sweep", "bench_sweep.py", "one sweep tick as open tickets grow", postgres=True),
+    Benchmark("catchup", "bench_catchup.py", "draining a backlog of overdue steps"),
+    Benchmark("digests", "bench_digests.py", "400 councils' weekly digests, rendered and sent"),
+    Benchmark("calendar", "bench_calendar.py", "business-time add and between"),
+    Benchmark("recompute", "bench_recompute.py", "deadlines after a calendar change"),
+    Benchmark("memory", "bench_memory.py", "resident size of desk serve and desk worker"),
+)
+
+
+@dataclass
+class Outcome:
+    benchmark: Benchmark
+    command: str
+    status: int
+    seconds: float
+    markdown: str
+
+
+def run(benchmark: Benchmark, quick: bool, database: str | None) -> Outcome:
+    args = [sys.executable, str(HERE / benchmark.script), *(["--quick"] if quick else [])]
+    if database:
+        args += ["--database", database]
+    shown = " ".join(["bench/" + benchmark.script, *args[2:]]).replace(database or "\0", "$DESK_TEST_DATABASE_URL")
+    print(f"== {shown}", file=sys.stderr, flush=True)
+    began = time.monotonic()
+    done = subprocess.run(args, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    seconds = time.monotonic() - began
+    print(f"== {benchmark.name}: exit {done.returncode} after {seconds:.0f} s", file=sys.stderr, flush=True)
+    return Outcome(benchmark, shown, done.returncode, seconds, done.stdout.strip())
+
+
+def page(outcomes: list[Outcome], command: str, total: float) -> str:
+    cores = os.cpu_count()
+    lines = [
+        "# Benchmarks",
+        "",
+        "What desk's design choices buy, measured beside a baseline in the same run (ratios, medians, and "
+        "min-max spreads). These machines are shared and noisy: compare within a table, not across runs. "
+        "What each benchmark does, and why its baseline is the right one, is in `bench/README.md`.",
+        "",
+        f"Latest run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, `{command}`, {total / 60:.1f} minutes in all, on "
+        f"{cores} cores ({platform.machine()}), Python {platform.python_version()}. Load generators, servers "
+        "and databases share those cores.",
+        "",
+        "| benchmark | what | command | s | checks |",
+        "|---|---|---|---:|---|",
+    ]
+    for o in outcomes:
+        lines.append(f"| [{o.benchmark.name}](#{anchor(o)}) | {o.benchmark.what} | `{o.command}` | {o.seconds:.0f} | "
+                     f"{'passed' if o.status == 0 else f'**FAILED (exit {o.status})**'} |")
+    for o in outcomes:
+        lines += ["", f'<a id="{anchor(o)}"></a>', "", o.markdown or "(no output)"]
+    return "\n".join(lines) + "\n"
+
+
+def anchor(outcome: Outcome) -> str:
+    return outcome.benchmark.name + ("-postgresql" if "--database" in outcome.command else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="every benchmark's --quick sizes")
+    parser.add_argument("--only", help="comma-separated names: " + ", ".join(b.name for b in BENCHMARKS))
+    parser.add_argument("--write", type=Path, help="write the page here (e.g. docs/benchmarks.md)")
+    args = parser.parse_args(argv)
+    chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only.split(",")]
+    unknown = set(args.only.split(",")) - {b.name for b in BENCHMARKS} if args.only else set()
+    if unknown:
+        parser.error(f"no benchmark named {', '.join(sorted(unknown))}")
+    server = os.environ.get("DESK_TEST_DATABASE_URL", "")
+    began = time.monotonic()
+    outcomes = []
+    for benchmark in chosen:
+        outcomes.append(run(benchmark, args.quick, None))
+        if benchmark.postgres and server.startswith("postgresql"):
+            outcomes.append(run(benchmark, args.quick, server))
+    total = time.monotonic() - began
+    command = "make bench" if args.write and not args.quick and not args.only else \
+        "bench/run_all.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    text = page(outcomes, command, total)
+    if args.write:
+        args.write.write_text(text)
+        print(f"wrote {args.write} ({total / 60:.1f} minutes)", file=sys.stderr)
+    else:
+        print(text)
+    failed = [o.command for o in outcomes if o.status != 0]
+    for command in failed:
+        print(f"FAILED: {command}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
