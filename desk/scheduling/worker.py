@@ -48,8 +48,10 @@ class Job:
 class Worker:
     def __init__(self, engine: Engine, clock: Clock, notifier: Notifier, *, sweep_cap: float = 5.0,
                  dispatch_every: float = 2.0, digests_every: float = 300.0,
-                 enqueue_digests: Callable | None = None, channel_pace: float = CHANNEL_PACE_SECONDS):
+                 enqueue_digests: Callable | None = None, channel_pace: float = CHANNEL_PACE_SECONDS,
+                 sweep_batch: int = escalation.BATCH):
         self.engine, self.clock = engine, clock
+        self.sweep_batch = sweep_batch  # clock rows per sweep transaction: bounds its memory and lock time
         self.stopping = threading.Event()
         self.dispatcher = Dispatcher(engine, notifier, clock.now, pace=channel_pace, stopping=self.stopping)
         self.sweep_cap = timedelta(seconds=sweep_cap)
@@ -73,12 +75,14 @@ class Worker:
         total = escalation.SweepReport()
         while True:
             with unit_of_work(self.engine) as session:
-                report = escalation.sweep(session, now=self.clock.now())
+                report = escalation.sweep(session, now=self.clock.now(), batch=self.sweep_batch)
             total.tickets += report.tickets
             total.sent += report.sent
             total.superseded += report.superseded
             total.skipped += report.skipped
-            if report.tickets + len(report.skipped) < escalation.BATCH or report.tickets == 0:
+            # A short batch means nothing else was due. Count rows, not tickets: a ticket due on both
+            # metrics fills two rows of a batch.
+            if report.claimed < self.sweep_batch or report.tickets == 0:
                 break
             if self.stopping.is_set():
                 break  # the batch in hand is done and committed; the rest waits for the next worker

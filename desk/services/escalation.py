@@ -39,6 +39,7 @@ class SweepReport:
     sent: int = 0  # outbox rows written
     superseded: int = 0  # steps recorded as done without a message (coalesced)
     skipped: list[str] = field(default_factory=list)  # refs left for the next sweep (busy or failed)
+    claimed: int = 0  # clock rows claimed: fewer than the batch means nothing else was due
 
 
 def next_due_at(session: Session) -> datetime | None:
@@ -54,8 +55,9 @@ def steps_due(session: Session, *, now: datetime) -> int:
 
 def sweep(session: Session, *, now: datetime, batch: int = BATCH) -> SweepReport:
     """One pass over what is due by `now`. Failures are isolated per ticket (a savepoint each)."""
-    report = SweepReport()
-    for ticket_id in _claim(session, now, batch):
+    rows = _claim(session, now, batch)
+    report = SweepReport(claimed=len(rows))
+    for ticket_id in dict.fromkeys(rows):  # a ticket due on both metrics once, in due order
         ticket = session.get(TicketRow, ticket_id)
         with logs.bind(ticket=ticket.ref if ticket else str(ticket_id)):
             _sweep_one(session, ticket_id, now, report)
@@ -89,14 +91,14 @@ def _sweep_one(session: Session, ticket_id: int, now: datetime, report: SweepRep
 
 
 def _claim(session: Session, now: datetime, batch: int) -> list[int]:
-    rows = session.exec(
+    """The tickets of up to `batch` due clock rows, in due order (a ticket twice if both its clocks are)."""
+    return list(session.exec(
         select(SlaClockRow.ticket_id)
         .where(col(SlaClockRow.next_step_at).is_not(None), col(SlaClockRow.next_step_at) <= now)
         .order_by(SlaClockRow.next_step_at)
         .limit(batch)
         .with_for_update(skip_locked=True)
-    ).all()
-    return list(dict.fromkeys(rows))  # a ticket due on both metrics once, in due order
+    ).all())
 
 
 def _sweep_ticket(session: Session, ticket_id: int, now: datetime) -> tuple[int, Coalesced | None] | None:
