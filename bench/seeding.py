@@ -11,6 +11,7 @@ The benchmarks are run as `python bench/<name>.py`, so `bench/` is on sys.path a
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 import time
 import uuid
@@ -72,6 +73,36 @@ def fresh_database(url: str | None, prefix: str = "bench_") -> Iterator[str]:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def copy_database(url: str, engine: Engine) -> Iterator[str]:
+    """An identical copy of a seeded database, dropped afterwards; `engine` (on `url`) is disposed first.
+    SQLite: sqlite3's online backup of the file. A server: `CREATE DATABASE ... TEMPLATE` the original."""
+    engine.dispose()
+    if url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory(prefix="bench_copy_") as directory:
+            target = Path(directory) / "desk.db"
+            source, copy = sqlite3.connect(make_url(url).database or ""), sqlite3.connect(target)
+            try:
+                source.backup(copy)
+                copy.execute("PRAGMA journal_mode=WAL")
+            finally:
+                source.close()
+                copy.close()
+            yield f"sqlite:///{target}"
+        return
+    source = make_url(url)
+    name = f"desk_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(source.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"'))
+    try:
+        yield source.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
