@@ -8,24 +8,26 @@ id and the person is told something went wrong, never left wondering.
 from __future__ import annotations
 
 import functools
+import http.client
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
 from desk.domain.tenancy import Actor
 from desk.errors import DeskError
 from desk.services import tenancy
-from desk.slack.blocks import replies
+from desk.slack.blocks import Message, replies
 
 log = logging.getLogger("desk.slack")
 
 
 TEAM_CACHE_SECONDS = 600  # people rarely change organisation
+UNKNOWN_USER = frozenset({"user_not_found", "user_not_visible", "account_inactive"})
 
 
 def team_of(client: WebClient, user: str, given: str | None, cache: dict[str, tuple[str, float]]) -> str | None:
@@ -39,8 +41,13 @@ def team_of(client: WebClient, user: str, given: str | None, cache: dict[str, tu
     try:
         team = client.users_info(user=user)["user"].get("team_id")
     except SlackApiError as err:
-        log.warning("users.info %s failed: %s", user, err.response.get("error"))
-        return None
+        code = err.response.get("error") if isinstance(err.response.data, dict) else None
+        log.warning("users.info %s failed: %s", user, code or f"http_{err.response.status_code}")
+        if code in UNKNOWN_USER:
+            return None
+        # Slack is failing, not saying "nobody": refusing a council member as a stranger would be wrong
+        raise DeskError("Slack could not say which organisation you are in just now "
+                        f"(users.info: {code or err.response.status_code}); please try again in a minute.") from None
     if team:
         cache[user] = (team, time.monotonic())
     return team
@@ -70,12 +77,28 @@ def guarded(work: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def answer(respond: Any, message: Message, **options: Any) -> bool:
+    """An ephemeral answer through the request's `response_url`. Not retried (it answers the moment, and the
+    URL expires), but never lost silently: a failure is logged, naming what was lost. True when delivered."""
+    try:
+        sent = respond(text=message.text, blocks=message.blocks, response_type="ephemeral", **options)
+    except (SlackClientError, OSError, http.client.HTTPException) as err:
+        log.warning("ephemeral reply lost (%s): %s", type(err).__name__, message.text[:80])
+        return False
+    status = getattr(sent, "status_code", 200)
+    if status != 200:
+        log.warning("ephemeral reply lost (response_url answered %s %s): %s", status,
+                    str(getattr(sent, "body", ""))[:40], message.text[:80])
+        return False
+    return True
+
+
 def tell(client: WebClient, body: dict, respond: Any, text: str) -> None:
     """Tell the acting person something only they see."""
     message = replies.notice(text)
     try:
         if respond is not None and body.get("response_url"):
-            respond(text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False)
+            answer(respond, message, replace_original=False)
             return
         user = body.get("user", {}).get("id") if isinstance(body.get("user"), dict) else body.get("user_id")
         event = body.get("event", {})
@@ -88,3 +111,5 @@ def tell(client: WebClient, body: dict, respond: Any, text: str) -> None:
             client.chat_postMessage(channel=user, text=message.text, blocks=message.blocks)
     except SlackApiError as err:
         log.warning("could not tell %s: %s", body.get("user"), err.response.get("error"))
+    except (SlackClientError, OSError, http.client.HTTPException) as err:  # dropped or timed out
+        log.warning("could not tell %s: %s", body.get("user"), type(err).__name__)

@@ -7,6 +7,7 @@ errors that retrying cannot fix, `retry_after` for 429s, transient otherwise.
 
 from __future__ import annotations
 
+import http.client
 import logging
 
 from slack_sdk import WebClient
@@ -17,6 +18,7 @@ from desk.db.engine import unit_of_work
 from desk.services.ports import DeliveryFailed, OutboxItem
 from desk.services.read_models import summarize
 from desk.services.tenancy import support_definition
+from desk.slack import posting
 from desk.slack.blocks import Message
 from desk.slack.blocks.escalation import alert, escalation
 from desk.slack.deps import Deps
@@ -29,6 +31,7 @@ PERMANENT = frozenset({
     "invalid_blocks_format", "msg_too_long", "no_permission", "missing_scope", "restricted_action",
     "team_access_not_granted", "invalid_arguments",
 })
+POSTING_KINDS = frozenset({posting.ANNOUNCE, posting.CARD, posting.RESOLUTION})
 
 
 class SlackNotifier:
@@ -44,9 +47,13 @@ class SlackNotifier:
                 return self._post(self._triage_channel(), alert(item.payload))
             if item.kind in self.renderers:
                 return self.renderers[item.kind](self, item)
+            if item.kind in POSTING_KINDS:  # what a listener could not post at once (see posting.py)
+                return posting.deliver(self.client, self.deps, item.kind, item.payload)
         except SlackApiError as err:
             raise _failure(err) from None
         except SlackClientError as err:  # connection trouble after the client's own bounded retries
+            raise DeliveryFailed(type(err).__name__) from None
+        except (OSError, http.client.HTTPException) as err:  # dropped, reset or timed out (no answer in time)
             raise DeliveryFailed(type(err).__name__) from None
         raise DeliveryFailed(f"no renderer for {item.kind}", permanent=True)
 

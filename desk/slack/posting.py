@@ -3,18 +3,28 @@
 Each function re-reads the ticket, renders it with a pure builder, calls the Web API, and records the
 `ts` Slack returns so replies and card updates find their way back. Each runs under its ticket's ref, so
 every log line written while posting names the ticket.
+
+A listener posts at once, after its ack. When Slack fails it (an outage, a 5xx, `ok: false`, a dropped or
+timed-out connection), the work is handed to the outbox instead of being lost: an `announce`, `card` or
+`resolution` row that the dispatcher posts with its retries and backoff, or gives up on visibly (row
+`failed`, an alert in the triage channel). Each step of an announcement is recorded as soon as Slack
+accepts it, so a retry carries on where the listener stopped and never posts a part twice.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 from datetime import datetime
+from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlmodel import select
 
 from desk.db import queries
 from desk.db.engine import unit_of_work
+from desk.db.tables import OutboxRow
 from desk.observability import logs
 from desk.services import intake
 from desk.services.read_models import TicketSummary, summarize
@@ -24,6 +34,11 @@ from desk.slack.deps import Deps
 
 log = logging.getLogger("desk.slack")
 
+# What a Web API call raises when Slack did not take it: refused, unreachable, dropped or timed out.
+SLACK_FAILURES = (SlackApiError, SlackClientError, OSError, http.client.HTTPException)
+# Outbox kinds posted by this module (the notifier sends them back here).
+ANNOUNCE, CARD, RESOLUTION = "announce", "card", "resolution"
+
 
 def summary(deps: Deps, ref: str) -> TicketSummary:
     with unit_of_work(deps.engine) as session:
@@ -31,73 +46,141 @@ def summary(deps: Deps, ref: str) -> TicketSummary:
 
 
 def announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None) -> None:
-    """A new ticket: make sure it has a council thread, confirm in it, and put a card in triage."""
+    """A new ticket: make sure it has a council thread, confirm in it, and put a card in triage.
+    What Slack does not take now, the outbox posts later."""
     with logs.bind(ticket=ref):
-        _announce(client, deps, ref, opens_at=opens_at)
+        try:
+            _announce(client, deps, ref, opens_at=opens_at)
+        except SLACK_FAILURES as err:
+            hand_over(deps, ref, ANNOUNCE, f"announce:{ref}", err,
+                      {"opens_at": opens_at.isoformat() if opens_at else None})
 
 
-def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None) -> None:
+def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None) -> str | None:
+    """Post whatever of the announcement is not posted yet, recording each part as Slack accepts it;
+    the triage card's ts (or the confirmation's) for the outbox. Raises what the Web API raises."""
     with unit_of_work(deps.engine) as session:
         rendered_version = intake.ticket_version(session, ref)
     t = summary(deps, ref)
     with unit_of_work(deps.engine) as session:
         council = queries.get_council(session, t.council_id)
         triage = directory(session).triage_channel
+        ticket = queries.get_ticket(session, ref)
+        confirmation_ts, card_at = ticket.confirmation_ts, (ticket.card_channel, ticket.card_ts)
     channels = council.slack.get("channels", [])
     thread = (t.thread_channel, t.thread_ts) if t.thread_ts else None
-    if thread is None and channels:
-        root = replies.ticket_opened(t)
-        posted = client.chat_postMessage(channel=channels[0], text=root.text, blocks=root.blocks,
-                                         unfurl_links=False, unfurl_media=False)
-        thread = (posted["channel"], posted["ts"])
-    confirmation_ts = None
-    if thread is not None:
-        message = replies.confirmation(t, deps.clock.now(), opens_at)
-        posted = client.chat_postMessage(channel=thread[0], thread_ts=thread[1], text=message.text,
-                                         blocks=message.blocks, unfurl_links=False, unfurl_media=False)
-        confirmation_ts = posted["ts"]
-    card_at = None
-    if triage:
+    council_failure: BaseException | None = None
+    try:
+        if thread is None and channels:
+            root = replies.ticket_opened(t)
+            posted = client.chat_postMessage(channel=channels[0], text=root.text, blocks=root.blocks,
+                                             unfurl_links=False, unfurl_media=False)
+            thread = (posted["channel"], posted["ts"])
+            _record(deps, ref, thread=thread)
+        if thread is not None and confirmation_ts is None:
+            message = replies.confirmation(t, deps.clock.now(), opens_at)
+            posted = client.chat_postMessage(channel=thread[0], thread_ts=thread[1], text=message.text,
+                                             blocks=message.blocks, unfurl_links=False, unfurl_media=False)
+            confirmation_ts = posted["ts"]
+            _record(deps, ref, confirmation_ts=confirmation_ts)
+    except SLACK_FAILURES as err:  # the support team still gets its card; the council's part is retried
+        council_failure = err
+    if triage and card_at[1] is None:
         card = cards.triage_card(t, deps.clock.now())
         posted = client.chat_postMessage(channel=triage, text=card.text, blocks=card.blocks,
                                          unfurl_links=False, unfurl_media=False)
         card_at = (posted["channel"], posted["ts"])
+        _record(deps, ref, card=(posted["channel"], posted["ts"]))
+    if council_failure is not None:
+        raise council_failure
     with unit_of_work(deps.engine) as session:
-        ticket = queries.get_ticket(session, ref)
-        intake.record_posts(session, ticket, thread=thread, confirmation_ts=confirmation_ts, card=card_at)
         changed = intake.ticket_version(session, ref) != rendered_version
     log.info("announced: %s, %s", "thread confirmed" if confirmation_ts else "no council thread",
-             "triage card posted" if card_at else "no triage channel")
+             "triage card posted" if card_at[1] else "no triage channel")
     if changed:  # someone acted on the ticket before its card's ts was recorded: bring the card up to date
         refresh_card(client, deps, ref)
+    return card_at[1] or confirmation_ts
+
+
+def _record(deps: Deps, ref: str, **posts: Any) -> None:
+    with unit_of_work(deps.engine) as session:
+        intake.record_posts(session, queries.get_ticket(session, ref), **posts)
 
 
 def refresh_card(client: WebClient, deps: Deps, ref: str) -> None:
-    """Update the triage card in place after any change."""
+    """Update the triage card in place after any change; the outbox retries what Slack does not take."""
     with logs.bind(ticket=ref):
-        _refresh_card(client, deps, ref)
+        try:
+            _refresh_card(client, deps, ref)
+        except SLACK_FAILURES as err:
+            with unit_of_work(deps.engine) as session:
+                version = intake.ticket_version(session, ref)
+            hand_over(deps, ref, CARD, f"card:{ref}:{version}", err, {})
 
 
-def _refresh_card(client: WebClient, deps: Deps, ref: str) -> None:
+def _refresh_card(client: WebClient, deps: Deps, ref: str) -> str | None:
     with unit_of_work(deps.engine) as session:
         ticket = queries.get_ticket(session, ref)
         where = (ticket.card_channel, ticket.card_ts)
     if where[0] is None or where[1] is None:
-        return
+        return None
     card = cards.triage_card(summary(deps, ref), deps.clock.now())
-    try:
-        client.chat_update(channel=where[0], ts=where[1], text=card.text, blocks=card.blocks)
-    except SlackApiError as err:
-        log.warning("%s: card update failed: %s", ref, err.response.get("error"))
+    client.chat_update(channel=where[0], ts=where[1], text=card.text, blocks=card.blocks)
+    return where[1]
 
 
 def post_resolution(client: WebClient, deps: Deps, ref: str, note: str) -> None:
-    """Tell the council in its thread, with the rating buttons."""
+    """Tell the council in its thread, with the rating buttons; the outbox retries what Slack does not take."""
     with logs.bind(ticket=ref):
-        t = summary(deps, ref)
-        if not (t.thread_channel and t.thread_ts):
-            log.info("resolved, but the ticket has no council thread to tell")
-            return
-        message = replies.resolution(t, note)
-        client.chat_postMessage(channel=t.thread_channel, thread_ts=t.thread_ts, text=message.text,
-                                blocks=message.blocks, unfurl_links=False, unfurl_media=False)
+        try:
+            _post_resolution(client, deps, ref, note)
+        except SLACK_FAILURES as err:
+            with unit_of_work(deps.engine) as session:
+                version = intake.ticket_version(session, ref)
+            hand_over(deps, ref, RESOLUTION, f"resolution:{ref}:{version}", err, {"note": note})
+
+
+def _post_resolution(client: WebClient, deps: Deps, ref: str, note: str) -> str | None:
+    t = summary(deps, ref)
+    if not (t.thread_channel and t.thread_ts):
+        log.info("resolved, but the ticket has no council thread to tell")
+        return None
+    message = replies.resolution(t, note)
+    posted = client.chat_postMessage(channel=t.thread_channel, thread_ts=t.thread_ts, text=message.text,
+                                     blocks=message.blocks, unfurl_links=False, unfurl_media=False)
+    return str(posted["ts"])
+
+
+def hand_over(deps: Deps, ref: str, kind: str, key: str, err: BaseException, payload: dict[str, Any]) -> None:
+    """Slack did not take a post: write it to the outbox (once per key) for the dispatcher to send."""
+    reason = _reason(err)
+    now = deps.clock.now()
+    with unit_of_work(deps.engine) as session:
+        ticket = queries.get_ticket(session, ref)
+        target = ticket.card_channel if kind == CARD else ticket.slack_channel  # for pacing, and any alert
+        if session.exec(select(OutboxRow.id).where(OutboxRow.idempotency_key == key)).first() is None:
+            session.add(OutboxRow(idempotency_key=key, kind=kind, council_id=ticket.council_id, ticket_id=ticket.id,
+                                  target=target, created_at=now, available_at=now, last_error=reason,
+                                  payload={"ref": ref, **payload}))
+    log.warning("%s: Slack did not take the %s (%s): handed to the outbox as %s", ref, kind, reason, key)
+
+
+def deliver(client: WebClient, deps: Deps, kind: str, payload: dict[str, Any]) -> str | None:
+    """The dispatcher's half: post an `announce`, `card` or `resolution` row (raising what Slack raises)."""
+    ref = payload["ref"]
+    with logs.bind(ticket=ref):
+        if kind == ANNOUNCE:
+            opens_at = datetime.fromisoformat(payload["opens_at"]) if payload.get("opens_at") else None
+            return _announce(client, deps, ref, opens_at=opens_at)
+        if kind == CARD:
+            return _refresh_card(client, deps, ref)
+        if kind == RESOLUTION:
+            return _post_resolution(client, deps, ref, payload.get("note") or "")
+    raise ValueError(f"posting does not deliver {kind!r}")
+
+
+def _reason(err: BaseException) -> str:
+    if isinstance(err, SlackApiError):
+        code = err.response.get("error") if isinstance(err.response.data, dict) else None
+        return str(code or f"http_{err.response.status_code}")
+    return type(err).__name__

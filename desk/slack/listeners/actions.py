@@ -20,7 +20,7 @@ from desk.services import intake, tickets
 from desk.services.read_models import summarize
 from desk.slack import posting
 from desk.slack.blocks import modals, replies
-from desk.slack.context import actor_for, guarded
+from desk.slack.context import actor_for, answer, guarded
 from desk.slack.deps import Deps
 from desk.slack.ids import Action
 from desk.slack.metadata import IntakeContext, RatingValue, TicketRef
@@ -115,7 +115,7 @@ def register(app: App, deps: Deps) -> None:
             counted = intake.rate(session, actor=actor, ref=rating.ref, score=rating.score, at=deps.clock.now())
         if counted:
             message = replies.rating_thanks(rating.score)
-            respond(text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False)
+            answer(respond, message, replace_original=False)
             posting.refresh_card(client, deps, rating.ref)
 
     @guarded

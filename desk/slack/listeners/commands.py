@@ -16,7 +16,7 @@ from desk.errors import NotFound, PermissionDenied
 from desk.services import intake, queues
 from desk.services.read_models import summarize
 from desk.slack.blocks import modals, replies
-from desk.slack.context import actor_for, guarded, team_of
+from desk.slack.context import actor_for, answer, guarded, team_of
 from desk.slack.deps import Deps
 from desk.slack.ids import SLASH_COMMAND
 from desk.slack.listeners import report_command
@@ -65,6 +65,6 @@ def register(app: App, deps: Deps) -> None:
             context = IntakeContext(channel=body.get("channel_id"))
             client.views_open(trigger_id=body["trigger_id"], view=modals.intake(categories, context))
             return
-        respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
+        answer(respond, message)
 
     app.command(SLASH_COMMAND)(ack=_ack, lazy=[on_desk])
