@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] | None = Field(None, alias="DESK_LOG_FORMAT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="DESK_LOG_LEVEL")
     metrics_port: int | None = Field(None, alias="DESK_METRICS_PORT", ge=1, le=65535)
+    # How long a dispatcher holds a claimed notification: after a crash, others wait this long to post it
+    outbox_lease_seconds: int = Field(60, alias="DESK_OUTBOX_LEASE_SECONDS", ge=1, le=3600)
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

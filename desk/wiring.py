@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 from prometheus_client import CollectorRegistry
@@ -110,6 +111,7 @@ class Wiring:
         from desk.services.digests import enqueue_due
 
         options.setdefault("enqueue_digests", enqueue_due)
+        options.setdefault("lease", timedelta(seconds=self.settings.outbox_lease_seconds))
         return Worker(self.engine, self.clock, self.notifier(), **options)
 
     @property

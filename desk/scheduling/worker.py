@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from desk.clock import Clock
 from desk.db.engine import unit_of_work
 from desk.services import escalation
-from desk.services.dispatch import CHANNEL_PACE_SECONDS, Dispatcher, DispatchReport
+from desk.services.dispatch import CHANNEL_PACE_SECONDS, LEASE, Dispatcher, DispatchReport
 from desk.services.ports import Notifier
 from desk.services.retention import RetentionReport, apply_retention
 
@@ -49,11 +49,12 @@ class Worker:
     def __init__(self, engine: Engine, clock: Clock, notifier: Notifier, *, sweep_cap: float = 5.0,
                  dispatch_every: float = 2.0, digests_every: float = 300.0,
                  enqueue_digests: Callable | None = None, channel_pace: float = CHANNEL_PACE_SECONDS,
-                 sweep_batch: int = escalation.BATCH):
+                 lease: timedelta = LEASE, sweep_batch: int = escalation.BATCH):
         self.engine, self.clock = engine, clock
         self.sweep_batch = sweep_batch  # clock rows per sweep transaction: bounds its memory and lock time
         self.stopping = threading.Event()
-        self.dispatcher = Dispatcher(engine, notifier, clock.now, pace=channel_pace, stopping=self.stopping)
+        self.dispatcher = Dispatcher(engine, notifier, clock.now, pace=channel_pace, stopping=self.stopping,
+                                     lease=lease)
         self.sweep_cap = timedelta(seconds=sweep_cap)
         self.dispatch_every = timedelta(seconds=dispatch_every)
         self.digests_every = timedelta(seconds=digests_every)

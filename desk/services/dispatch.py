@@ -5,6 +5,11 @@ another. A crash after claiming leaves a row whose lease runs out: it is claimed
 is lost. A crash after Slack accepted a post but before the `ts` was recorded is the one window in which a
 message can be sent twice (docs/operations.md says so); the idempotency key keeps everything else single.
 
+A batch is claimed at once, but each row is posted only if this dispatcher still holds it: just before the
+post, the claim is checked and renewed for a whole lease (`renew`). A batch that outlasts its lease (posts
+to one channel are paced, Slack may be slow) would otherwise post rows another dispatcher has since claimed,
+and both would send them.
+
 A dispatcher told to stop (`stopping`) finishes the row in hand and gives the rest of its batch back.
 
 Failures: a 429 waits exactly `Retry-After` and does not count as an attempt; other transient failures back
@@ -53,7 +58,7 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 900))
 
 
-def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[OutboxItem]:
+def claim(session: Session, *, now: datetime, limit: int = BATCH, lease: timedelta = LEASE) -> list[OutboxItem]:
     rows = session.exec(
         select(OutboxRow)
         .where(OutboxRow.status == "pending", col(OutboxRow.available_at) <= now)
@@ -64,7 +69,7 @@ def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[Outbox
     ).all()
     items = []
     for row in rows:
-        row.claimed_until, row.attempts = now + LEASE, row.attempts + 1
+        row.claimed_until, row.attempts = now + lease, row.attempts + 1
         session.add(row)
         assert row.id is not None
         items.append(OutboxItem(row.id, row.idempotency_key, row.kind, row.council_id, row.ticket_id, row.target,
@@ -73,12 +78,35 @@ def claim(session: Session, *, now: datetime, limit: int = BATCH) -> list[Outbox
     return items
 
 
-def release(session: Session, items: list[OutboxItem]) -> None:
+def _held(session: Session, item: OutboxItem, claimed_until: datetime | None) -> OutboxRow | None:
+    """The row, locked, if it is still pending under this claim (`claimed_until` as `claim` set it, None:
+    any claim); None if it was finished or claimed again by someone else since."""
+    row = session.exec(select(OutboxRow).where(OutboxRow.id == item.id).with_for_update()).one_or_none()
+    if row is None or row.status != "pending" or row.attempts != item.attempts:
+        return None
+    if claimed_until is not None and row.claimed_until != claimed_until:
+        return None
+    return row
+
+
+def renew(session: Session, item: OutboxItem, claimed_until: datetime, *, until: datetime) -> bool:
+    """Just before posting: keep the claim until `until`, or False if this dispatcher no longer holds the
+    row (its lease ran out and another dispatcher claimed it, or the row was finished): then it must not post."""
+    row = _held(session, item, claimed_until)
+    if row is None:
+        return False
+    row.claimed_until = until
+    session.add(row)
+    session.flush()
+    return True
+
+
+def release(session: Session, items: list[OutboxItem], claimed_until: datetime | None = None) -> None:
     """Give back claimed rows this dispatcher will not send (it is stopping): no attempt is spent, and any
-    dispatcher may take them at once instead of after the lease."""
+    dispatcher may take them at once instead of after the lease. Rows claimed by another since are left."""
     for item in items:
-        row = session.get(OutboxRow, item.id)
-        if row is not None and row.status == "pending":
+        row = _held(session, item, claimed_until)
+        if row is not None:
             row.claimed_until, row.attempts = None, max(row.attempts - 1, 0)
             session.add(row)
     session.flush()
@@ -115,8 +143,9 @@ class Dispatcher:
 
     def __init__(self, engine: Engine, notifier: Notifier, now: Callable[[], datetime],
                  sleep: Callable[[float], None] = time.sleep, pace: float = CHANNEL_PACE_SECONDS,
-                 stopping: threading.Event | None = None):
+                 stopping: threading.Event | None = None, lease: timedelta = LEASE):
         self.engine, self.notifier, self.now, self.sleep, self.pace = engine, notifier, now, sleep, pace
+        self.lease = lease  # DESK_OUTBOX_LEASE_SECONDS: how long a claim keeps other dispatchers off a row
         self.stopping = stopping or threading.Event()  # set: finish the row in hand, give back the rest
         self._last_post: dict[str, float] = {}
 
@@ -124,16 +153,18 @@ class Dispatcher:
         report = DispatchReport()
         if self.stopping.is_set():
             return report
+        now = self.now()
         with unit_of_work(self.engine) as session:
-            items = claim(session, now=self.now(), limit=limit)
+            items = claim(session, now=now, limit=limit, lease=self.lease)
+        claimed_until = now + self.lease
         for index, item in enumerate(items):
             if self.stopping.is_set():
                 with unit_of_work(self.engine) as session:
-                    release(session, items[index:])
+                    release(session, items[index:], claimed_until)
                 log.info("stopping: %s claimed notification(s) given back", len(items) - index)
                 break
             with logs.bind(ticket=item.payload.get("ref")):
-                self._one(item, report)
+                self._one(item, report, claimed_until)
         return report
 
     def drain(self, *, max_rounds: int = 100) -> DispatchReport:
@@ -148,15 +179,18 @@ class Dispatcher:
                 break
         return total
 
-    def _one(self, item: OutboxItem, report: DispatchReport) -> None:
+    def _one(self, item: OutboxItem, report: DispatchReport, claimed_until: datetime) -> None:
+        self._pace(item.target)  # first: the claim is renewed as close to the post as it can be
         with unit_of_work(self.engine) as session:
+            if not renew(session, item, claimed_until, until=self.now() + self.lease):
+                log.warning("%s: claimed by another dispatcher after this one's lease ran out; left to it", item.key)
+                return
             reason = stale(session, item)
             if reason:
                 _finish(session, item.id, status="cancelled", error=reason)
                 report.cancelled += 1
                 metrics.NOTIFICATIONS.labels(kind=item.kind, outcome="cancelled").inc()
                 return
-        self._pace(item.target)
         try:
             ts = self.notifier.deliver(item)
         except DeliveryFailed as failure:
