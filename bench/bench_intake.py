@@ -185,7 +185,8 @@ def bench_database(url: str, thread_counts: Sequence[int], per_run: int, repeats
         nonlocal sent
         batch = messages(count)
         sent += count
-        run, refs = timed(engine, counter, threads, batch, lambda m: open_from_message(engine, m))  # type: ignore[arg-type]
+        run, refs = timed(engine, counter, threads, batch,
+                          lambda m: open_from_message(engine, m))  # type: ignore[arg-type]
         opened.update({m.ts: str(ref) for m, ref in zip(batch, refs, strict=True)})
         return run
 
