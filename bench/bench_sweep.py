@@ -34,7 +34,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from seeding import CLOCKS, NOW, OUTBOX, Seeder, Template, fresh_database, shifted
 from sqlalchemy import Engine, bindparam, delete, insert, text, update
-from sqlalchemy.engine import make_url
 
 from desk.db import migrate
 from desk.db.engine import make_engine, unit_of_work
@@ -175,7 +174,7 @@ def naive_tick(bench: Bench) -> tuple[float, float]:
 
 
 def spread(figures: Sequence[float]) -> str:
-    return f"{statistics.median(figures):8.1f} ({min(figures):6.1f}-{max(figures):6.1f})"
+    return f"{statistics.median(figures):.1f} ({min(figures):.1f}-{max(figures):.1f})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,14 +199,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         scheduler.start(paused=True)  # job stores started, nothing run: the ticks below stand in for it
         bench = Bench(seeder, scheduler, store)
         server = ".".join(map(str, engine.dialect.server_version_info or ()))
-        print(f"bench_sweep: {engine.dialect.name} {server} ({make_url(url).render_as_string()}), "
-              f"Python {platform.python_version()}, SQLAlchemy {version('sqlalchemy')}, "
+        kind = "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite"
+        print(f"### Sweep scaling ({kind})\n")
+        print(f"{kind} {server}, Python {platform.python_version()}, SQLAlchemy {version('sqlalchemy')}, "
               f"APScheduler {version('apscheduler')}; {DUE} steps due per tick, {repeats} ticks per size "
-              f"and side after one warm-up each\n")
-        header = (f"{'open tickets':>12}  {'desk ms/tick (min-max)':>24}  {'naive ms/tick (min-max)':>24}  "
-                  f"{'naive store ms':>14}  {'naive/desk':>10}  {'desk setup s':>12}  {'naive setup s':>13}")
-        print(header)
-        print("-" * len(header))
+              f"and side after one warm-up each. Naive: one APScheduler date job per ticket in "
+              f"SQLAlchemyJobStore.\n")
+        print("| open tickets | desk ms/tick (min-max) | naive ms/tick (min-max) | naive store ms | naive/desk "
+              "| desk setup s | naive setup s |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
         per_job, grown = None, 1
         try:
             for size in sizes:
@@ -223,19 +223,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                     naive_ms.append(total)
                     store_ms.append(in_store)
                 ratio = statistics.median(naive_ms) / statistics.median(desk_ms)
-                print(f"{size:>12,}  {spread(desk_ms):>24}  {spread(naive_ms):>24}  "
-                      f"{statistics.median(store_ms):>14.1f}  {ratio:>9.2f}x  {desk_setup:>12.1f}  "
-                      f"{naive_setup:>13.1f}", flush=True)
+                print(f"| {size:,} | {spread(desk_ms)} | {spread(naive_ms)} | {statistics.median(store_ms):.1f} | "
+                      f"{ratio:.2f}x | {desk_setup:.1f} | {naive_setup:.1f} |", flush=True)
         finally:
             # shutdown() wakes the scheduler's thread for one last pass over due jobs, and by the wall clock
             # (past NOW) every job is due: empty the store first so that pass finds nothing to fire.
             scheduler.remove_all_jobs()
             scheduler.shutdown()
             engine.dispose()
-    print(f"\nsetup: seconds to add the tickets (desk: ticket + 2 clock rows, bulk) or jobs (naive) since the "
-          f"row above; scheduler.add_job one by one took {per_job:.2f} ms per job (first {ONE_BY_ONE}), "
+    print(f"\n- setup: seconds to add the tickets (desk: ticket + 2 clock rows, bulk) or jobs (naive) since the "
+          f"row above; `scheduler.add_job` one by one took {per_job:.2f} ms per job (first {ONE_BY_ONE}), "
           f"i.e. {per_job * 100:.0f} s per 100k jobs")
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"- peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB\n")
     return 0
 
 
