@@ -98,14 +98,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     built = time.perf_counter() - built
     dues = check_answers(fast, reference, starts)
 
-    print(
-        f"bench_calendar: {count} start instants 2020-2030 (seed {args.seed}), {args.repeats} repeats, "
-        f"Python {platform.python_version()}; fast calendar built 2019-2031 once in {built * 1000:.0f} ms"
-    )
-    print("answers: identical (add and between, every instant and target)\n")
-    header = f"{'target':>6}  {'op':<7}  {'fast µs/op (min-max)':>24}  {'baseline µs/op (min-max)':>28}  {'ratio':>7}"
-    print(header)
-    print("-" * len(header))
+    print("### Business time: add and between\n")
+    print(f"{count} start instants 2020-2030 (seed {args.seed}), {args.repeats} repeats, Python "
+          f"{platform.python_version()}; the fast calendar's years 2019-2031 built once first, in "
+          f"{built * 1000:.0f} ms. Baseline: the day-walking reference calendar. Answers identical (add and "
+          f"between, every instant and target).\n")
+    print("| target | op | fast µs/op (min-max) | day-walk µs/op (min-max) | ratio |")
+    print("|---:|---|---:|---:|---:|")
     for label, seconds in TARGETS.items():
         for op in ("add", "between"):
             if op == "add":
@@ -115,10 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             fast_us = time_per_op(getattr(fast, op), pairs, args.repeats)
             base_us = time_per_op(getattr(reference, op), pairs, args.repeats)
             fast_median, base_median = statistics.median(fast_us), statistics.median(base_us)
-            print(
-                f"{label:>6}  {op:<7}  {fast_median:>9.1f} ({min(fast_us):6.1f}-{max(fast_us):6.1f})  "
-                f"{base_median:>11.1f} ({min(base_us):7.1f}-{max(base_us):7.1f})  {base_median / fast_median:>6.0f}x"
-            )
+            print(f"| {label} | {op} | {fast_median:.1f} ({min(fast_us):.1f}-{max(fast_us):.1f}) | "
+                  f"{base_median:.1f} ({min(base_us):.1f}-{max(base_us):.1f}) | {base_median / fast_median:.0f}x |")
+    print()
     return 0
 
 
