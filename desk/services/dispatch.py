@@ -263,3 +263,18 @@ def _alert(session: Session, item: OutboxItem, code: str, now: datetime) -> None
                           target="triage", created_at=now, available_at=now,
                           payload={"failed_key": item.key, "failed_kind": item.kind, "target": item.target,
                                    "error": code, "ref": item.payload.get("ref")}))
+
+
+def record_progress(engine: Engine, item: OutboxItem, part: str, done: dict) -> None:
+    """Remember that Slack has accepted one part of a notification of several posts (a digest's text before
+    its chart, one manager's copy before the next), so a retry after a failure carries on from there and
+    never posts that part again. Kept in the row's payload, under "progress"."""
+    with unit_of_work(engine) as session:
+        row = session.get(OutboxRow, item.id)
+        if row is None:
+            return
+        progress = dict(row.payload.get("progress") or {})
+        progress[part] = {**progress.get(part, {}), **done}
+        row.payload = {**row.payload, "progress": progress}
+        session.add(row)
+    item.payload.setdefault("progress", {}).setdefault(part, {}).update(done)  # this attempt sees it too

@@ -1,7 +1,8 @@
 """Posting weekly digests: the council's in its digest channel, the managers' to each service manager.
 
 The text and chart are rendered at send time from the week's figures (`desk.rendering.digests`), exactly
-what `desk digest preview` prints; the chart goes up with the files upload API into the same channel.
+what `desk digest preview` prints; the chart goes up with the files upload API into the digest's thread.
+Each post is recorded on the outbox row as Slack accepts it, so a retry never posts a part twice.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from slack_sdk.models.blocks import SectionBlock
 
 from desk.db.engine import unit_of_work
 from desk.rendering.digests import RenderedDigest, render_council, render_managers
-from desk.services import digests
+from desk.services import digests, dispatch
 from desk.services.ports import DeliveryFailed, OutboxItem
 from desk.services.tenancy import support_definition
 from desk.slack.blocks import Message
@@ -23,11 +24,19 @@ def _message(rendered: RenderedDigest) -> Message:
     return Message(text=first_line[:300], blocks=dicts(blocks))
 
 
-def _post_with_chart(notifier, channel: str, rendered: RenderedDigest) -> str:
-    conversation, ts = notifier.post(channel, _message(rendered))
-    if rendered.chart_png:
+def _post_with_chart(notifier, item: OutboxItem, channel: str, rendered: RenderedDigest) -> str:
+    """The digest, then its chart in the digest's thread; each part recorded as Slack accepts it, so a
+    retry (the upload was refused, say) posts only what is missing, never the text twice."""
+    done = (item.payload.get("progress") or {}).get(channel) or {}
+    if "ts" in done:
+        conversation, ts = done["conversation"], done["ts"]
+    else:
+        conversation, ts = notifier.post(channel, _message(rendered))
+        dispatch.record_progress(notifier.deps.engine, item, channel, {"conversation": conversation, "ts": ts})
+    if rendered.chart_png and not done.get("chart"):
         notifier.client.files_upload_v2(channel=conversation, content=rendered.chart_png, filename="digest.png",
                                         title=rendered.chart_title, thread_ts=ts)
+        dispatch.record_progress(notifier.deps.engine, item, channel, {"chart": True})
     return ts
 
 
@@ -37,7 +46,7 @@ def deliver_council(notifier, item: OutboxItem) -> str:
                                                          week=item.payload["week"]))
     if not item.target:
         raise DeliveryFailed("the council has no digest channel", permanent=True)
-    return _post_with_chart(notifier, item.target, rendered)
+    return _post_with_chart(notifier, item, item.target, rendered)
 
 
 def deliver_managers(notifier, item: OutboxItem) -> str | None:
@@ -46,7 +55,7 @@ def deliver_managers(notifier, item: OutboxItem) -> str | None:
         managers = list(support_definition(session).get("service_managers") or [])
     first = None
     for person in notifier.people(managers):
-        ts = _post_with_chart(notifier, person, rendered)
+        ts = _post_with_chart(notifier, item, person, rendered)
         first = first or ts
     return first
 
