@@ -14,6 +14,7 @@ from desk.clock import Clock, system_clock
 from desk.config import Settings
 from desk.db import migrate
 from desk.db.engine import make_engine, read_only
+from desk.db.outage import Reachability, describe
 from desk.observability import metrics
 from desk.services.report_links import LinkMaker, derive_secret
 
@@ -38,9 +39,14 @@ class Wiring:
                 session.connection().execute(text("SELECT 1"))
             current = migrate.is_current(self.engine)
         except Exception as err:  # any failure to reach the database is "unhealthy", with its reason
-            return False, {"ok": False, "database": f"unreachable: {type(err).__name__}"}
+            return False, {"ok": False, "database": f"unreachable: {describe(err)}"}
         return current, {"ok": current, "database": "ok",
                          "migrations": "current" if current else "behind: run desk db upgrade"}
+
+    @cached_property
+    def reachability(self) -> Reachability:
+        """What this process last learned about reaching its database (the web front reads it per request)."""
+        return Reachability(self.engine)
 
     @cached_property
     def metrics(self) -> CollectorRegistry:
@@ -78,7 +84,8 @@ class Wiring:
         app = self.slack_app()  # refuses missing credentials, naming the variable
         assert secret is not None
         return DeskWsgi(app, secret.get_secret_value(), self.health, self.metrics, pages=self.web_pages(),
-                        api=self.council_api())
+                        api=self.council_api(), database=self.reachability.problem,
+                        notices=self.listener_executor)
 
     def council_api(self):
         """The council API (`/api/v1/...`): read-only, each council's bearer tokens, this wiring's clock."""

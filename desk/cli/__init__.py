@@ -12,6 +12,7 @@ import typer
 
 from desk.cli import admin, data, digest, report, report_link, serve, sla, tickets, worker
 from desk.cli.output import fail
+from desk.db.outage import describe, unreachable
 from desk.errors import DeskError, PlaybookInvalid
 
 app = typer.Typer(
@@ -44,3 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except DeskError as err:
         fail(str(err))
+    except Exception as err:
+        if not unreachable(err):
+            raise
+        fail(f"desk cannot reach its database: {describe(err)}")

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from desk.db import migrate
+from desk.db.outage import patiently
 from desk.errors import ConfigError
 from desk.wiring import Wiring
 
@@ -44,9 +45,13 @@ def fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-def require_schema(wiring: Wiring) -> None:
-    """Refuse to work on a database behind the code's migrations."""
-    if not migrate.is_current(wiring.engine):
+def require_schema(wiring: Wiring, *, patience: float = 0) -> None:
+    """Refuse to work on a database behind the code's migrations. With `patience`, a long-running process
+    (serve, worker) started while the database is unreachable waits that long for it instead of exiting."""
+    def current() -> bool:
+        return migrate.is_current(wiring.engine)
+
+    if not (patiently(current, what="checking the database schema", patience=patience) if patience else current()):
         raise ConfigError(
             f"the database schema is at {migrate.current(wiring.engine) or 'nothing'}, not "
             f"{migrate.head()}: run `desk db upgrade` first")

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from desk.cli.output import require_schema
+from desk.db.outage import PATIENCE_SECONDS
 from desk.errors import ConfigError
 from desk.observability.logs import configure_logging
 from desk.wiring import Wiring
@@ -24,7 +25,7 @@ def serve(
     wiring = Wiring.from_environ()
     settings = wiring.settings
     configure_logging(fmt=settings.log_format, level=settings.log_level, secrets=settings.secret_values)
-    require_schema(wiring)
+    require_schema(wiring, patience=PATIENCE_SECONDS)  # started during a database outage: wait, don't crash
     if http:
         from desk.server import serve_http
 

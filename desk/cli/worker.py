@@ -10,6 +10,7 @@ import typer
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from desk.cli.output import JsonOption, print_json, require_schema
+from desk.db.outage import PATIENCE_SECONDS
 from desk.observability.logs import configure_logging
 from desk.wiring import Wiring
 
@@ -31,7 +32,7 @@ def worker(
     wiring = Wiring.from_environ()
     settings = wiring.settings
     configure_logging(fmt=settings.log_format, level=settings.log_level, secrets=settings.secret_values)
-    require_schema(wiring)
+    require_schema(wiring, patience=0 if once else PATIENCE_SECONDS)  # a database outage: wait, don't crash
     work = wiring.worker()
     if once:
         result = work.run_once()

@@ -11,12 +11,17 @@ Every job re-reads state and writes under unique keys, so running one twice, lat
 once does no harm. `misfire_grace_time=None` with `coalesce=True`: after downtime a missed run happens
 once, late, instead of being dropped (APScheduler's default grace is one second). `stop()` (SIGTERM) lets
 each running job finish what it holds and starts nothing new.
+
+When the database is unreachable a job fails and runs again on its schedule: the first failure of each
+job is one log line naming the database, the rest are quiet, and the job's first success says how long
+it was away (no traceback per attempt). Nothing needs restarting.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +32,7 @@ from sqlalchemy import Engine
 
 from desk.clock import Clock
 from desk.db.engine import unit_of_work
+from desk.db.outage import describe, unreachable
 from desk.services import escalation
 from desk.services.dispatch import CHANNEL_PACE_SECONDS, LEASE, Dispatcher, DispatchReport
 from desk.services.ports import Notifier
@@ -60,6 +66,7 @@ class Worker:
         self.digests_every = timedelta(seconds=digests_every)
         self.enqueue_digests = enqueue_digests
         self.scheduler: BaseScheduler | None = None
+        self._unreachable_since: dict[str, float] = {}  # job id -> when it first failed on the database
 
     def jobs(self) -> list[Job]:
         """The whole schedule, in one place."""
@@ -137,9 +144,28 @@ class Worker:
 
     # -- scheduling --------------------------------------------------------------------------------------
 
+    def _patient(self, job: Job) -> Callable[[], object]:
+        """The job as scheduled: a database outage is one line when it starts and one when it ends."""
+        def run() -> object:
+            try:
+                result = job.run()
+            except Exception as err:
+                if not unreachable(err):
+                    raise
+                if job.id not in self._unreachable_since:
+                    self._unreachable_since[job.id] = time.monotonic()
+                    log.warning("%s: database unreachable (%s); trying again on schedule", job.id, describe(err))
+                return None
+            started = self._unreachable_since.pop(job.id, None)
+            if started is not None:
+                log.info("%s: database reachable again after %.1f s", job.id, time.monotonic() - started)
+            return result
+
+        return run
+
     def schedule(self, scheduler: BaseScheduler) -> BaseScheduler:
         for job in self.jobs():
-            scheduler.add_job(job.run, IntervalTrigger(seconds=job.every.total_seconds()), id=job.id,
+            scheduler.add_job(self._patient(job), IntervalTrigger(seconds=job.every.total_seconds()), id=job.id,
                               name=job.id, misfire_grace_time=None, coalesce=True, max_instances=1,
                               next_run_time=self.clock.now())
         self.scheduler = scheduler

@@ -30,6 +30,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from desk.db.engine import unit_of_work
+from desk.db.outage import patiently, unreachable
 from desk.db.tables import OutboxRow, TicketRow
 from desk.domain.lifecycle import OPEN_STATUSES
 from desk.domain.playbook import Metric
@@ -197,11 +198,17 @@ class Dispatcher:
             self._failed(item, failure, report)
             return
         except Exception as err:  # an adapter bug or an unexpected answer: transient, with a trace
+            if unreachable(err):  # the database went away while rendering: the lease brings the row back
+                raise
             log.exception("delivering %s failed", item.key)
             self._failed(item, DeliveryFailed(type(err).__name__), report)
             return
-        with unit_of_work(self.engine) as session:
-            _finish(session, item.id, status="sent", ts=ts, at=self.now())
+
+        def sent() -> None:  # Slack has it: recording that must outlast a database blip, or it is posted twice
+            with unit_of_work(self.engine) as session:
+                _finish(session, item.id, status="sent", ts=ts, at=self.now())
+
+        patiently(sent, what=f"recording {item.key} as sent", stopping=self.stopping)
         report.sent += 1
         metrics.NOTIFICATIONS.labels(kind=item.kind, outcome="sent").inc()
 

@@ -1,8 +1,10 @@
 """What every listener needs: who is acting, and one policy for errors.
 
 `guarded` is the single error handler of the lazy (after-ack) listeners: a `DeskError` becomes a message
-the person sees (ephemeral, or via the request's response_url); anything else is logged with the request's
-id and the person is told something went wrong, never left wondering.
+the person sees (ephemeral, or via the request's response_url); an unreachable database is one log line
+and, for a person waiting on a command or a button, "nothing was saved, try again" (work that must not be
+dropped, events and submissions, waits for the database first: `desk.db.outage.patiently`); anything else
+is logged with the request's id and the person is told something went wrong, never left wondering.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
+from desk.db.outage import describe, unreachable
 from desk.domain.tenancy import Actor
 from desk.errors import DeskError
 from desk.services import tenancy
@@ -26,6 +29,8 @@ from desk.slack.blocks import Message, replies
 log = logging.getLogger("desk.slack")
 
 
+UNREACHABLE_TEXT = ("desk cannot reach its database just now, so nothing was saved. "
+                    "Please try again in a minute.")
 TEAM_CACHE_SECONDS = 600  # people rarely change organisation
 UNKNOWN_USER = frozenset({"user_not_found", "user_not_visible", "account_inactive"})
 
@@ -69,7 +74,13 @@ def guarded(work: Callable[..., Any]) -> Callable[..., Any]:
         except DeskError as err:
             log.info("refused %s (%s): %s", work.__name__, request_id(body), err)
             tell(client, body, respond, str(err))
-        except Exception:
+        except Exception as err:
+            if unreachable(err):
+                log.warning("database unreachable: %s (%s) not done: %s", work.__name__, request_id(body),
+                            describe(err))
+                if not body.get("event_id"):  # nobody is waiting on an event's answer
+                    tell(client, body, respond, UNREACHABLE_TEXT)
+                return
             log.exception("failed %s (%s)", work.__name__, request_id(body))
             tell(client, body, respond, f"Sorry, that did not work (request {request_id(body)}). "
                                         "The support team has been told.")

@@ -9,6 +9,10 @@ timed-out connection), the work is handed to the outbox instead of being lost: a
 `resolution` row that the dispatcher posts with its retries and backoff, or gives up on visibly (row
 `failed`, an alert in the triage channel). Each step of an announcement is recorded as soon as Slack
 accepts it, so a retry carries on where the listener stopped and never posts a part twice.
+
+The ticket is already saved when these run, so they wait out a database that is briefly unreachable
+(`patiently`) rather than leave a ticket without its confirmation and card, or a post whose `ts` was never
+recorded (a card nobody could update, a confirmation posted twice by the retry).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sqlmodel import select
 
 from desk.db import queries
 from desk.db.engine import unit_of_work
+from desk.db.outage import patiently
 from desk.db.tables import OutboxRow
 from desk.observability import logs
 from desk.services import intake
@@ -59,14 +64,17 @@ def announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | No
 def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None) -> str | None:
     """Post whatever of the announcement is not posted yet, recording each part as Slack accepts it;
     the triage card's ts (or the confirmation's) for the outbox. Raises what the Web API raises."""
-    with unit_of_work(deps.engine) as session:
-        rendered_version = intake.ticket_version(session, ref)
-    t = summary(deps, ref)
-    with unit_of_work(deps.engine) as session:
-        council = queries.get_council(session, t.council_id)
-        triage = directory(session).triage_channel
-        ticket = queries.get_ticket(session, ref)
-        confirmation_ts, card_at = ticket.confirmation_ts, (ticket.card_channel, ticket.card_ts)
+    def look() -> tuple[int, TicketSummary, Any, str | None, str | None, tuple[str | None, str | None]]:
+        with unit_of_work(deps.engine) as session:
+            rendered_version = intake.ticket_version(session, ref)
+        t = summary(deps, ref)
+        with unit_of_work(deps.engine) as session:
+            council = queries.get_council(session, t.council_id)
+            triage = directory(session).triage_channel
+            ticket = queries.get_ticket(session, ref)
+            return rendered_version, t, council, triage, ticket.confirmation_ts, (ticket.card_channel, ticket.card_ts)
+
+    rendered_version, t, council, triage, confirmation_ts, card_at = patiently(look, what=f"reading {ref} to post it")
     channels = council.slack.get("channels", [])
     thread = (t.thread_channel, t.thread_ts) if t.thread_ts else None
     council_failure: BaseException | None = None
@@ -93,8 +101,7 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
         _record(deps, ref, card=(posted["channel"], posted["ts"]))
     if council_failure is not None:
         raise council_failure
-    with unit_of_work(deps.engine) as session:
-        changed = intake.ticket_version(session, ref) != rendered_version
+    changed = patiently(lambda: _version(deps, ref) != rendered_version, what=f"re-reading {ref}")
     log.info("announced: %s, %s", "thread confirmed" if confirmation_ts else "no council thread",
              "triage card posted" if card_at[1] else "no triage channel")
     if changed:  # someone acted on the ticket before its card's ts was recorded: bring the card up to date
@@ -103,15 +110,24 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
 
 
 def _record(deps: Deps, ref: str, **posts: Any) -> None:
+    """Where Slack put a post, recorded at once (waiting for the database if it is unreachable)."""
+    def record() -> None:
+        with unit_of_work(deps.engine) as session:
+            intake.record_posts(session, queries.get_ticket(session, ref), **posts)
+
+    patiently(record, what=f"recording where {ref} was posted")
+
+
+def _version(deps: Deps, ref: str) -> int:
     with unit_of_work(deps.engine) as session:
-        intake.record_posts(session, queries.get_ticket(session, ref), **posts)
+        return intake.ticket_version(session, ref)
 
 
 def refresh_card(client: WebClient, deps: Deps, ref: str) -> None:
     """Update the triage card in place after any change; the outbox retries what Slack does not take."""
     with logs.bind(ticket=ref):
-        try:
-            _refresh_card(client, deps, ref)
+        try:  # the same card again is harmless: the whole update is retried while the database is away
+            patiently(lambda: _refresh_card(client, deps, ref), what=f"updating the card of {ref}")
         except SLACK_FAILURES as err:
             with unit_of_work(deps.engine) as session:
                 version = intake.ticket_version(session, ref)
