@@ -12,7 +12,6 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from desk.db.engine import unit_of_work
-from desk.db.outage import patiently
 from desk.errors import InvalidInput, PermissionDenied
 from desk.services import intake, tickets
 from desk.slack import posting
@@ -27,10 +26,16 @@ REQUIRED = {View.INTAKE: (Block.TITLE,), View.PRIORITY: (Block.PRIORITY, Block.R
 
 
 def value(view: dict, block: str) -> str | None:
-    """A modal input's value by block id (text inputs and static selects alike)."""
-    field = ((view.get("state") or {}).get("values") or {}).get(block, {}).get(Input.VALUE) or {}
-    if field.get("selected_option"):
-        return field["selected_option"].get("value")
+    """A modal input's value by block id (text inputs and static selects alike); None when it is missing
+    or not shaped as Slack sends it (a crafted payload must not break the ack)."""
+    field: object = view
+    for key in ("state", "values", block, Input.VALUE):
+        field = field.get(key) if isinstance(field, dict) else None
+    if not isinstance(field, dict):
+        return None
+    option = field.get("selected_option")
+    if isinstance(option, dict) and isinstance(option.get("value"), str):
+        return option["value"]
     text = field.get("value")
     return text.strip() if isinstance(text, str) and text.strip() else None
 
@@ -54,25 +59,18 @@ def register(app: App, deps: Deps) -> None:
         user = body["user"]
         team = team_of(client, user["id"], user.get("team_id"), deps.teams)
         now = deps.clock.now()
-
-        def record() -> intake.Opened | None:
-            """One transaction: the view's id and the ticket (the modal has closed: this must not be dropped)."""
-            with unit_of_work(deps.engine) as session:
-                if not first_submission(session, view):
-                    return None
-                actor = actor_for(session, user=user["id"], team=team, channel=context.channel)
-                description = value(view, Block.DESCRIPTION) or ""
-                return intake.open_request(
-                    session, actor=actor, text=description, title=value(view, Block.TITLE), at=now,
-                    requester=context.author or user["id"],
-                    channel=context.channel if context.message_ts else None, ts=context.message_ts,
-                    category=value(view, Block.CATEGORY), impact=value(view, Block.IMPACT),
-                    urgency=value(view, Block.URGENCY))
-
-        opened = patiently(record, what=f"recording submission {view.get('id')}")
-        if opened is None:
-            return
-        posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
+        with unit_of_work(deps.engine) as session:
+            if not first_submission(session, view):
+                return
+            actor = actor_for(session, user=user["id"], team=team, channel=context.channel)
+            description = value(view, Block.DESCRIPTION) or ""
+            opened = intake.open_request(
+                session, actor=actor, text=description, title=value(view, Block.TITLE), at=now,
+                requester=context.author or user["id"], channel=context.channel if context.message_ts else None,
+                ts=context.message_ts, category=value(view, Block.CATEGORY), impact=value(view, Block.IMPACT),
+                urgency=value(view, Block.URGENCY))
+            ref = opened.ticket.ref
+        posting.announce(client, deps, ref, opens_at=opened.opens_at)
 
     def support_change(body: dict, client: WebClient, view: dict, apply) -> bool:
         """Apply a support-only change once; False for a second submission of the same view."""
