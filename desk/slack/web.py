@@ -9,6 +9,18 @@ Each Slack request runs under a request id (Slack's `event_id` or `trigger_id` w
 redelivery shares it; else `X-Request-Id` or a fresh one): every log line it causes carries it, including
 those of the work after the ack. It is counted in `desk_requests_total{type, outcome}` and, when Bolt
 answered it, timed in `desk_ack_seconds{type}`.
+
+While the database is known to be unreachable (`database()` names why; it never touches the database),
+a signed, well-formed request that would need it is answered here without Bolt, at once, with nothing
+written, and each kind so that nothing is lost:
+
+- an event gets 503, so Slack delivers it again later (its retries carry the same `event_id`);
+- a slash command gets an ephemeral "desk cannot reach its database, so nothing was saved" answer;
+- a modal submission gets that error on the form, which stays open with what was typed;
+- a button or shortcut is acked and the person is told, through `response_url` or a small modal.
+
+A request that arrives before desk has noticed is acked as usual; its work after the ack waits for the
+database (events and submissions, `desk.db.outage.patiently`) or tells the person it failed (the rest).
 """
 
 from __future__ import annotations
@@ -20,14 +32,18 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor
 from urllib.parse import parse_qs, urlsplit
 
 from prometheus_client import CollectorRegistry
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.webhook import WebhookClient
 
 from desk.observability import logs, metrics
+from desk.slack.context import UNREACHABLE_TEXT
+from desk.slack.ids import Action
 
 log = logging.getLogger("desk.web")
 
@@ -35,14 +51,19 @@ MAX_BODY = 1_000_000
 EVENTS_PATH = "/slack/events"
 
 Health = Callable[[], tuple[bool, dict]]
+DatabaseProblem = Callable[[], str | None]  # None while the database is reachable, else why not
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
 class DeskWsgi:
     def __init__(self, app: App, signing_secret: str, health: Health,
                  metrics_registry: CollectorRegistry | None = None, *,
-                 pages: Mapping[str, WsgiApp] | None = None, api: WsgiApp | None = None):
+                 pages: Mapping[str, WsgiApp] | None = None, api: WsgiApp | None = None,
+                 database: DatabaseProblem | None = None, notices: Executor | None = None):
         self.bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+        self.client = app.client
+        self.database = database
+        self.notices = notices  # where "desk cannot reach its database" notices are sent, after the ack
         self.verifier = SignatureVerifier(signing_secret)
         self.health = health
         self.metrics_registry = metrics_registry
@@ -118,12 +139,69 @@ class DeskWsgi:
             log.warning("rejected: malformed payload: %s", problem)
             answer = {"ok": False, "error": "malformed_payload", "detail": problem}
             return _reply(start_response, 400, answer), False
+        problem = self.database() if self.database is not None else None
+        if problem is not None:
+            answered = self._without_database(body, environ.get("CONTENT_TYPE", ""), start_response, problem)
+            if answered is not None:
+                return answered, False
         environ["wsgi.input"] = io.BytesIO(body)
         try:
             return self.bolt(environ, start_response), True
         except Exception:
             log.exception("rejected: Bolt could not handle the payload")
             return _reply(start_response, 400, {"ok": False, "error": "unhandled_payload"}), False
+
+    def _without_database(self, body: bytes, content_type: str, start_response: Callable,
+                          problem: str) -> Iterable[bytes] | None:
+        """The answer to a request that needs the database while it is unreachable; None if it needs none."""
+        if content_type.startswith("application/json"):
+            document = json.loads(body)
+            if document.get("type") != "event_callback":
+                return None  # url_verification and the like answer without the database
+            log.warning("database unreachable (%s): event answered 503 so that Slack delivers it again", problem)
+            return _reply(start_response, 503, {"ok": False, "error": "database_unavailable",
+                                                "detail": "desk cannot reach its database: deliver this again"})
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+        if "command" in form:
+            log.warning("database unreachable (%s): %s answered that nothing was saved", problem,
+                        form["command"][0])
+            return _reply(start_response, 200, {"response_type": "ephemeral", "text": UNREACHABLE_TEXT})
+        if "payload" not in form:
+            return None
+        payload = json.loads(form["payload"][0])
+        kind = payload.get("type")
+        if kind == "view_submission":
+            blocks = (payload.get("view") or {}).get("blocks")
+            block = next((b["block_id"] for b in (blocks if isinstance(blocks, list) else [])
+                          if isinstance(b, dict) and b.get("type") == "input" and isinstance(b.get("block_id"), str)),
+                         None)
+            log.warning("database unreachable (%s): modal submission refused on the form", problem)
+            if block is None:
+                return _reply(start_response, 503, {"ok": False, "error": "database_unavailable"})
+            return _reply(start_response, 200, {"response_action": "errors", "errors": {block: UNREACHABLE_TEXT}})
+        if kind not in ("block_actions", "shortcut", "message_action"):
+            return None  # view_closed and the like: nothing to save
+        actions = payload.get("actions") or [{}]
+        if kind == "block_actions" and actions[0].get("action_id") == Action.OPEN_TICKET:
+            return None  # a link button: Slack opens the link, desk does nothing
+        log.warning("database unreachable (%s): %s acked, the person told nothing was saved", problem, kind)
+        if self.notices is not None:
+            self.notices.submit(self._tell_unreachable, payload)
+        return _reply(start_response, 200, {"ok": True})
+
+    def _tell_unreachable(self, payload: dict) -> None:
+        """Tell the person who clicked: in the conversation (response_url) if there is one, else in a modal."""
+        try:
+            if payload.get("response_url"):
+                WebhookClient(payload["response_url"], timeout=5).send(
+                    text=UNREACHABLE_TEXT, response_type="ephemeral", replace_original=False)
+            elif payload.get("trigger_id"):
+                self.client.views_open(trigger_id=payload["trigger_id"], view={
+                    "type": "modal", "title": {"type": "plain_text", "text": "desk"},
+                    "close": {"type": "plain_text", "text": "Close"},
+                    "blocks": [{"type": "section", "text": {"type": "plain_text", "text": UNREACHABLE_TEXT}}]})
+        except Exception as err:  # Slack unreachable too, or the trigger expired: the log line is all there is
+            log.warning("could not tell the person the database is unreachable: %s", err)
 
     def _signed(self, body: bytes, headers: dict[str, str]) -> bool:
         timestamp = headers["x-slack-request-timestamp"]

@@ -1,7 +1,11 @@
 """Events: messages (intake and thread replies), the :ticket: reaction, App Home.
 
 Every event type the manifest subscribes to has a listener here, so Slack never gets a 404 to retry.
-Each event is acted on once: its `event_id` is recorded in the same transaction as its effect.
+Each event is acted on once: its `event_id` is recorded in the same transaction as its effect. Slack is
+told "got it" before that transaction runs, and will not send the event again: so when the database is
+unreachable the transaction is tried again until it is back (`patiently`, up to a minute), instead of
+dropping a council's message. (While desk knows the database is down, the web front answers events 503
+before the ack, and Slack delivers them again later.)
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from desk.db.engine import unit_of_work
+from desk.db.outage import patiently
+from desk.domain.tenancy import Actor
 from desk.services import intake, queues, tenancy
 from desk.slack import posting
 from desk.slack.blocks import home
@@ -44,21 +50,24 @@ def register(app: App, deps: Deps) -> None:
             return
         now = deps.clock.now()
         team = team_of(client, event["user"], event.get("user_team") or event.get("team"), deps.teams)
-        with unit_of_work(deps.engine) as session:
-            if not intake.first_time(session, f"event:{body.get('event_id') or ts}", "event", now):
-                return
-            actor = actor_for(session, user=event["user"], team=team, channel=channel)
-            if thread_ts and thread_ts != ts:
-                outcome = intake.thread_message(session, actor=actor, channel=channel, thread_ts=thread_ts,
-                                                text=text, at=now)
-                ref = outcome.ticket.ref if outcome else None
-                opened = None
-            elif actor.is_council and tenancy.is_council_channel(session, channel, actor.council_id):
-                opened = intake.open_request(session, actor=actor, text=text, at=now, requester=event["user"],
-                                             channel=channel, ts=ts)
-                ref = opened.ticket.ref
-            else:
-                return
+
+        def record() -> tuple[intake.Opened | None, str | None]:
+            """One transaction: the event's id and its effect (a new ticket, or a reply on one)."""
+            with unit_of_work(deps.engine) as session:
+                if not intake.first_time(session, f"event:{body.get('event_id') or ts}", "event", now):
+                    return None, None
+                actor = actor_for(session, user=event["user"], team=team, channel=channel)
+                if thread_ts and thread_ts != ts:
+                    outcome = intake.thread_message(session, actor=actor, channel=channel, thread_ts=thread_ts,
+                                                    text=text, at=now)
+                    return None, outcome.ticket.ref if outcome else None
+                if actor.is_council and tenancy.is_council_channel(session, channel, actor.council_id):
+                    opened = intake.open_request(session, actor=actor, text=text, at=now,
+                                                 requester=event["user"], channel=channel, ts=ts)
+                    return opened, opened.ticket.ref
+                return None, None
+
+        opened, ref = patiently(record, what=f"recording message {body.get('event_id') or ts}")
         if opened is not None:
             posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
         elif ref is not None:
@@ -72,22 +81,32 @@ def register(app: App, deps: Deps) -> None:
         channel, ts, author = item.get("channel"), item.get("ts"), event.get("item_user")
         now = deps.clock.now()
         team = team_of(client, event.get("user", ""), event.get("user_team"), deps.teams)
-        with unit_of_work(deps.engine) as session:
-            if not intake.first_time(session, f"event:{body.get('event_id')}", "event", now):
-                return
-            actor = actor_for(session, user=event.get("user", ""), team=team, channel=channel)
-            if not (actor.is_council or actor.is_support) or actor.council_id is None:
-                return  # not a partner, or not in a council's channel: nothing to say
-            if intake.find_ticket_for_message(session, channel, ts) is not None:
-                return  # one ticket per message
+
+        def first_look() -> Actor | None:
+            with unit_of_work(deps.engine) as session:
+                if not intake.first_time(session, f"event:{body.get('event_id')}", "event", now):
+                    return None
+                actor = actor_for(session, user=event.get("user", ""), team=team, channel=channel)
+                if not (actor.is_council or actor.is_support) or actor.council_id is None:
+                    return None  # not a partner, or not in a council's channel: nothing to say
+                if intake.find_ticket_for_message(session, channel, ts) is not None:
+                    return None  # one ticket per message
+                return actor
+
+        actor = patiently(first_look, what=f"recording reaction {body.get('event_id')}")
+        if actor is None:
+            return
         text = _message_text(client, channel, ts)
         if text is None:
             return
-        with unit_of_work(deps.engine) as session:
-            opened = intake.open_request(session, actor=actor, text=text, at=now, requester=author or actor.user,
-                                         channel=channel, ts=ts)
-            ref = opened.ticket.ref
-        posting.announce(client, deps, ref, opens_at=opened.opens_at)
+
+        def record() -> intake.Opened:
+            with unit_of_work(deps.engine) as session:
+                return intake.open_request(session, actor=actor, text=text, at=now,
+                                           requester=author or actor.user, channel=channel, ts=ts)
+
+        opened = patiently(record, what=f"opening a ticket for reaction {body.get('event_id')}")
+        posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
 
     @guarded
     def on_home(body: dict, client: WebClient, event: dict, **_: Any) -> None:

@@ -12,6 +12,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from desk.db.engine import unit_of_work
+from desk.db.outage import patiently
 from desk.errors import InvalidInput, PermissionDenied
 from desk.services import intake, tickets
 from desk.slack import posting
@@ -59,18 +60,25 @@ def register(app: App, deps: Deps) -> None:
         user = body["user"]
         team = team_of(client, user["id"], user.get("team_id"), deps.teams)
         now = deps.clock.now()
-        with unit_of_work(deps.engine) as session:
-            if not first_submission(session, view):
-                return
-            actor = actor_for(session, user=user["id"], team=team, channel=context.channel)
-            description = value(view, Block.DESCRIPTION) or ""
-            opened = intake.open_request(
-                session, actor=actor, text=description, title=value(view, Block.TITLE), at=now,
-                requester=context.author or user["id"], channel=context.channel if context.message_ts else None,
-                ts=context.message_ts, category=value(view, Block.CATEGORY), impact=value(view, Block.IMPACT),
-                urgency=value(view, Block.URGENCY))
-            ref = opened.ticket.ref
-        posting.announce(client, deps, ref, opens_at=opened.opens_at)
+
+        def record() -> intake.Opened | None:
+            """One transaction: the view's id and the ticket (the modal has closed: this must not be dropped)."""
+            with unit_of_work(deps.engine) as session:
+                if not first_submission(session, view):
+                    return None
+                actor = actor_for(session, user=user["id"], team=team, channel=context.channel)
+                description = value(view, Block.DESCRIPTION) or ""
+                return intake.open_request(
+                    session, actor=actor, text=description, title=value(view, Block.TITLE), at=now,
+                    requester=context.author or user["id"],
+                    channel=context.channel if context.message_ts else None, ts=context.message_ts,
+                    category=value(view, Block.CATEGORY), impact=value(view, Block.IMPACT),
+                    urgency=value(view, Block.URGENCY))
+
+        opened = patiently(record, what=f"recording submission {view.get('id')}")
+        if opened is None:
+            return
+        posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
 
     def support_change(body: dict, client: WebClient, view: dict, apply) -> bool:
         """Apply a support-only change once; False for a second submission of the same view."""
