@@ -87,7 +87,12 @@ def _dump_stacks_on_sigusr1() -> None:
 
 def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: int) -> None:
     wiring.wsgi_app()  # build once up front: a missing setting fails here, loudly, before forking
-    options = {
+    _Gunicorn(wiring, gunicorn_options(host=host, port=port, workers=workers, threads=threads)).run()
+
+
+def gunicorn_options(*, host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    """Gunicorn's settings for desk's web process (bench/ serves its baselines with the same ones)."""
+    return {
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": "gthread",
@@ -98,7 +103,6 @@ def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: i
         "errorlog": "-",
         "loglevel": "info",
     }
-    _Gunicorn(wiring, options).run()
 
 
 def serve_socket_mode(wiring: Wiring) -> None:

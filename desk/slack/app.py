@@ -73,14 +73,18 @@ def counting_client(context: BoltContext, next: Callable[[], BoltResponse]) -> B
     return next()
 
 
-def build_app(settings: Settings, deps: Deps, executor: ThreadPoolExecutor | None = None) -> App:
+def build_app(settings: Settings, deps: Deps, executor: ThreadPoolExecutor | None = None, *,
+              process_before_response: bool = True) -> App:
+    """desk's Bolt app. `process_before_response=False` is Bolt's default mode (each ack runs on the
+    listener executor and the request waits for it in a 10 ms polling loop): only for comparison in
+    bench/bench_ingress.py; desk always runs with True."""
     if settings.slack_signing_secret is None:
         raise ConfigError("SLACK_SIGNING_SECRET is not set: desk cannot verify requests from Slack")
     try:
         app = App(
             client=web_client(settings),
             signing_secret=settings.slack_signing_secret.get_secret_value(),
-            process_before_response=True,
+            process_before_response=process_before_response,
             # auth.test once, at start-up: otherwise the first request pays for it before its ack
             token_verification_enabled=True,
             listener_executor=executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="desk-listener"),

@@ -1,0 +1,230 @@
+"""Benchmark: acking Slack's requests under the production server, beside the ceiling and Bolt's default mode.
+
+Signed requests (a `message` event in a council channel, which opens a ticket after the ack; a claim
+button on a ticket's triage card; `/desk list`) go to `desk serve --http` (gunicorn gthread, desk's
+settings, default workers and threads) at several concurrencies, and the load generator measures each
+ack: requests/s, p50/p99/max latency, errors. In the same run, the same requests go to
+
+- the ceiling: a bare WSGI app doing only the same signature check under the same gunicorn settings; no
+  Slack app can ack faster on this server, so desk/ceiling is the share of the server desk keeps;
+- Bolt's default listener mode (`process_before_response=False`): the same desk app and server, with each
+  ack run on the listener executor while the request waits in Bolt's 10 ms polling loop; desk's choice of
+  lazy listeners is measured against exactly what it replaced.
+
+After each desk server's run, the tickets opened must equal the distinct message events sent, and the
+Slack stand-in must have recorded no violations (exit status 1 otherwise).
+
+    .venv/bin/python bench/bench_ingress.py --quick     # well under a minute
+    .venv/bin/python bench/bench_ingress.py             # about 3 minutes
+    .venv/bin/python bench/bench_ingress.py --database postgresql+psycopg://postgres@127.0.0.1:55432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+
+from seeding import fresh_database
+from servers import (
+    KINDS,
+    SERVERS,
+    Load,
+    Result,
+    desk_env,
+    prepare_database,
+    run_load,
+    serve_defaults,
+    serving,
+    stand_in,
+)
+from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
+
+from desk.db.engine import make_engine
+from desk.db.tables import TicketRow
+from desk.sandbox.slack_api import SlackStandIn
+
+TICKETS = TicketRow.__table__
+P99_TARGET_MS = 100.0
+CEILING_SHARE_TARGET = 0.5
+WHAT = {
+    "message": "`message` event: a council member asks in their channel (a ticket opens after the ack)",
+    "claim": "button: an engineer claims a ticket on its triage card (it moves between two engineers)",
+    "command": "bare `/desk` from a council member (the form to raise a request: views.open after the ack)",
+}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def ticket_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(TICKETS)).scalar_one()
+
+
+def ticket_refs(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.execute(select(TICKETS.c.ref).order_by(TICKETS.c.id)).scalars())
+
+
+def settle(slack: SlackStandIn, engine: Engine | None, tickets: int, *, timeout: float = 120) -> None:
+    """Wait for the work desk started after its acks: every ticket opened, and the stand-in quiet for 0.5 s."""
+    deadline = time.monotonic() + timeout
+    last, quiet_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        calls = len(slack.calls)
+        if calls != last:
+            last, quiet_since = calls, time.monotonic()
+        elif time.monotonic() - quiet_since >= 0.5 and (engine is None or ticket_count(engine) >= tickets):
+            return
+        time.sleep(0.05)
+    log(f"settle: still busy after {timeout} s ({len(slack.calls)} Slack calls so far)")
+
+
+def run_server(server: str, args: argparse.Namespace, slack: SlackStandIn, log_dir: Path,
+               results: dict[tuple[str, str, int], Result]) -> list[str]:
+    """Every kind at every concurrency against one server; the problems its correctness checks found."""
+    problems: list[str] = []
+    with fresh_database(args.database if server != "ceiling" else None) as url:
+        env = desk_env(url, slack)
+        if server != "ceiling":
+            prepared = time.monotonic()
+            prepare_database(env)
+            log(f"{server}: database ready in {time.monotonic() - prepared:.1f} s")
+        engine = make_engine(url) if server != "ceiling" else None
+        slack.reset()
+        with serving(server, env, log_dir) as served:
+            messages = claims = 0
+            for kind in KINDS:
+                refs = ticket_refs(engine) if engine is not None else ["CHW-1"]
+                for concurrency in args.concurrency:
+                    count = args.messages if kind == "message" else args.count
+                    load = Load(port=served.port, kind=kind, concurrency=concurrency, count=count,
+                                warmup=max(args.warmup, concurrency), rounds=args.rounds,
+                                hooks_url=slack.hooks_url, refs=refs, offset=claims, tag=f"{server}/{concurrency}")
+                    result = run_load(load)
+                    sent = load.warmup + load.count * load.rounds
+                    messages += sent if kind == "message" else 0
+                    claims += sent if kind == "claim" else 0
+                    results[server, kind, concurrency] = result
+                    rps = statistics.median(r.per_second for r in result.rounds)
+                    log(f"{server:>12} {kind:>8} c={concurrency:<3} {rps:7.0f} req/s  "
+                        f"p99 {statistics.median(r.percentile(0.99) for r in result.rounds):6.1f} ms  "
+                        f"errors {result.errors} {result.statuses}")
+                    if server != "ceiling":
+                        settled = time.monotonic()
+                        settle(slack, engine, messages)
+                        log(f"{'':>12} settled in {time.monotonic() - settled:.1f} s")
+            if engine is not None:
+                opened = ticket_count(engine)
+                if opened != messages:
+                    problems.append(f"{server}: {opened} tickets opened for {messages} distinct message events")
+                engine.dispose()
+        if server != "ceiling" and slack.violations:
+            problems += [f"{server}: stand-in violation: {v}" for v in slack.violations]
+    return problems
+
+
+def spread(values: Sequence[float], digits: int = 1) -> str:
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def report(args: argparse.Namespace, results: dict[tuple[str, str, int], Result], database: str) -> list[str]:
+    """The Markdown tables; returns the findings."""
+    workers, threads = serve_defaults()
+    print("### Ingress: ack latency and throughput under the production server\n")
+    print(f"`desk serve --http` (gunicorn {version('gunicorn')} gthread, {workers} worker x {threads} threads), "
+          f"Bolt {version('slack_bolt')}, Python {platform.python_version()}, {database}; per cell "
+          f"{args.rounds} rounds of {args.count} requests ({args.messages} for messages) after a warm-up, "
+          f"keep-alive connections = concurrency. Load generator, server and Slack stand-in share the "
+          f"machine's {_cores()} cores.\n")
+    findings = []
+    for kind in KINDS:
+        print(f"{WHAT[kind]}:\n")
+        print("| concurrency | server | req/s (min-max) | p50 ms (min-max) | p99 ms (min-max) | max ms | errors "
+              "| req/s ÷ ceiling | p50 ÷ desk | p99 ÷ desk |")
+        print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for concurrency in args.concurrency:
+            ceiling = statistics.median(r.per_second for r in results["ceiling", kind, concurrency].rounds)
+            desk = results["desk", kind, concurrency]
+            desk_p50 = statistics.median(r.percentile(0.5) for r in desk.rounds)
+            desk_p99 = statistics.median(r.percentile(0.99) for r in desk.rounds)
+            for server in SERVERS:
+                result = results[server, kind, concurrency]
+                rps = [r.per_second for r in result.rounds]
+                p50 = [r.percentile(0.5) for r in result.rounds]
+                p99 = [r.percentile(0.99) for r in result.rounds]
+                print(f"| {concurrency} | {server} | {spread(rps, 0)} | {spread(p50)} | {spread(p99)} "
+                      f"| {max(result.latencies_ms):.1f} | {result.errors} "
+                      f"| {statistics.median(rps) / ceiling:.2f} | {statistics.median(p50) / desk_p50:.2f} "
+                      f"| {statistics.median(p99) / desk_p99:.2f} |")
+        print()
+        top = max(args.concurrency)
+        desk = results["desk", kind, top]
+        p99 = statistics.median(r.percentile(0.99) for r in desk.rounds)
+        share = (statistics.median(r.per_second for r in desk.rounds)
+                 / statistics.median(r.per_second for r in results["ceiling", kind, top].rounds))
+        findings.append(f"{kind}: p99 ack at concurrency {top} is {p99:.1f} ms, target under {P99_TARGET_MS:.0f} "
+                        f"ms: {'met' if p99 < P99_TARGET_MS else 'NOT met'}; throughput {share:.2f} of the "
+                        f"ceiling's, target at least {CEILING_SHARE_TARGET}: "
+                        f"{'met' if share >= CEILING_SHARE_TARGET else 'NOT met'}")
+    return findings
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests per cell (well under a minute)")
+    parser.add_argument("--database", help="SQLAlchemy URL of a server: each desk run gets a new database on "
+                                           "it (default: a temporary SQLite file per run)")
+    parser.add_argument("--concurrency", type=int, nargs="+", help="connections (default 1 16 64; quick 16 64)")
+    parser.add_argument("--count", type=int, help="requests per round for claims and commands")
+    parser.add_argument("--messages", type=int, help="requests per round for message events")
+    parser.add_argument("--rounds", type=int, help="measured rounds per cell")
+    parser.add_argument("--warmup", type=int, default=20, help="warm-up requests per cell (at least one per "
+                                                               "connection)")
+    parser.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.concurrency = args.concurrency or ([16, 64] if args.quick else [1, 16, 64])
+    args.count = args.count or (30 if args.quick else 150)
+    args.messages = args.messages or (10 if args.quick else 40)
+    args.rounds = args.rounds or (2 if args.quick else 3)
+
+    results: dict[tuple[str, str, int], Result] = {}
+    problems: list[str] = []
+    slack = stand_in()
+    began = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench_ingress_") as directory:
+            for server in args.servers:
+                problems += run_server(server, args, slack, Path(directory), results)
+    finally:
+        slack.stop()
+    database = (make_url(args.database).get_backend_name() if args.database else "SQLite (temporary file)")
+    log(f"ran in {time.monotonic() - began:.0f} s")
+    if set(args.servers) == set(SERVERS):
+        findings = report(args, results, database)
+        for line in findings:
+            print(f"- {line}")
+    print(f"- correctness: tickets opened = distinct message events sent, no Slack stand-in violations: "
+          f"{'yes' if not problems else 'NO'}")
+    for problem in problems:
+        print(f"- FAILED: {problem}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
