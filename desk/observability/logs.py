@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -150,13 +151,52 @@ class TextFormatter(logging.Formatter):
         return self.redact(line)
 
 
+class LineHandler(logging.StreamHandler):
+    """A `StreamHandler` that, on a stream backed by a file descriptor, formats each record before any
+    lock and writes the whole line with one `write(2)`, holding no Python lock across it.
+
+    The standard handler formats and writes while holding its lock. The write is a system call, which lets
+    go of the GIL; under load the writing thread then waits up to the interpreter's switch interval (5 ms)
+    to get it back, and every other thread that logs queues behind the lock meanwhile. In the web process,
+    where every request logs a line, that capped acks at a few hundred a second (bench/bench_ingress.py).
+    One `write(2)` per line keeps lines whole on a pipe or a file. Streams without a descriptor (a
+    `StringIO` in tests) are written as the standard handler does.
+    """
+
+    def __init__(self, stream: IO[str]):
+        super().__init__(stream)
+        self._fd = _fileno(stream)
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        if self._fd is None:
+            return bool(super().handle(record))
+        if not self.filter(record):
+            return False
+        try:
+            line = (self.format(record) + self.terminator).encode(self._encoding, "backslashreplace")
+            while line:
+                line = line[os.write(self._fd, line):]
+        except Exception:
+            self.handleError(record)
+        return True
+
+
+def _fileno(stream: IO[str]) -> int | None:
+    try:
+        stream.flush()  # anything already buffered goes first
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both an OSError and a ValueError
+        return None
+
+
 def handler(stream: IO[str] | None = None, *, fmt: str | None = None) -> logging.Handler:
     """A handler writing desk's log lines to `stream` (stderr): JSON unless `fmt` is "text" or, with no
     `fmt`, the stream is a terminal."""
     stream = stream if stream is not None else sys.stderr
     if fmt is None:
         fmt = "text" if _is_terminal(stream) else "json"
-    built = logging.StreamHandler(stream)
+    built = LineHandler(stream)
     built.addFilter(ContextFilter())
     built.addFilter(RedactingFilter())
     built.setFormatter(TextFormatter() if fmt == "text" else JsonFormatter())
