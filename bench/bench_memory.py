@@ -143,7 +143,8 @@ def touch(served: Served, slack: SlackStandIn, engine: Engine, councils: list[st
     log(f"/api/v1/sla served ({time.monotonic() - began:.1f} s)")
     if not listed.get("tickets") or not sla:
         raise RuntimeError(f"/api/v1 answered nothing: {str(listed)[:200]} {str(sla)[:200]}")
-    escalated(engine, due, "the in-process sweep")
+    if engine.dialect.name == "sqlite":  # elsewhere the web process runs no jobs: `desk worker` sweeps them
+        escalated(engine, due, "the in-process sweep")
     quiet(slack)
 
 
@@ -265,13 +266,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     touched = time.monotonic()
                     touch(desk, slack, seeder.engine, councils, token.secret, serve_due)
                     log(f"requests and the sweep took {time.monotonic() - touched:.0f} s")
-                    rows.append((f"`desk serve --http`, {total:,} open tickets, after App Home, lists, report, API, "
-                                 f"a sweep escalating {DUE}", *sample(desk.pids)))
+                    swept = f", a sweep escalating {DUE}" if seeder.engine.dialect.name == "sqlite" else ""
+                    rows.append((f"`desk serve --http`, {total:,} open tickets, after App Home, lists, report, "
+                                 f"API{swept}", *sample(desk.pids)))
                 make_due(seeder, worker_due)
                 with serving("worker", env, log_dir) as worker:
-                    escalated(seeder.engine, worker_due, "`desk worker`'s sweep")
+                    in_web = seeder.engine.dialect.name == "sqlite"
+                    escalated(seeder.engine, worker_due + ([] if in_web else serve_due), "`desk worker`'s sweep")
                     quiet(slack)
-                    rows.append((f"`desk worker`, {total:,} open tickets, idle after a sweep escalating {DUE}",
+                    rows.append((f"`desk worker`, {total:,} open tickets, idle after a sweep escalating "
+                                 f"{DUE if in_web else 2 * DUE}",
                                  *sample(worker.pids)))
                 seeder.engine.dispose()
             problems += [f"stand-in violation: {v}" for v in slack.violations]
@@ -295,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"| {what} | {spread(rss)} | {spread(pss)} | {statistics.median(rss) / floor_rss:.2f} "
                   f"| {statistics.median(pss) / floor_pss:.2f} |")
         print()
-    print(f"- checks (every request answered, each sweep escalated exactly {DUE} tickets and its notifications "
+    print(f"- checks (every request answered, each sweep escalated exactly the {DUE} due tickets and their notifications "
           f"were posted, no Slack stand-in violations): {'passed' if not problems else 'FAILED'}")
     for problem in problems:
         print(f"- FAILED: {problem}")
