@@ -23,15 +23,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,10 +40,9 @@ from desk.sandbox.driver import Response, SlackDriver
 from desk.sandbox.slack_api import SlackStandIn
 from desk.slack.ids import Action, Block, Input, View
 from desk.slack.metadata import TicketRef
-from tests.processes import desk_cli, free_port, wait_healthy
+from tests.processes import FAST_PLAYBOOKS, DeskProcesses, desk_env, eventually, free_port
 from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, ENGINEER, SECRET, SUPPORT, USERS
 
-FAST_PLAYBOOKS = Path(__file__).parents[1] / "fixtures" / "fast-playbooks"
 UNREACHABLE = "cannot reach its database"
 ACK_LIMIT = 3.0  # Slack's: an answer later than this is a failure (and, for events, a redelivery)
 
@@ -124,68 +120,37 @@ class Rig:
         return self.driver.send_event(body)
 
 
-def eventually(check: Callable[[], object], what: str, timeout: float = 60) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"not within {timeout} s: {what}")
-
-
 @pytest.fixture
 def rig(tmp_path: Path) -> Iterator[Rig]:
     bindir = _bindir()
     if bindir is None:
         pytest.skip("no PostgreSQL server binaries (pg_ctl) on this machine")
     pg = Postgres(bindir)
-    processes: list[tuple[subprocess.Popen, Path]] = []
+    processes: DeskProcesses | None = None
     try:
         pg.start()
         with SlackStandIn() as slack:
             slack.users = {u: {"id": u, "team_id": t, "name": u.lower(), "tz": "Europe/London"}
                            for u, t in USERS.items()}
-            env = {**os.environ, "DESK_DATABASE_URL": pg.url, "DESK_PLAYBOOKS_DIR": str(FAST_PLAYBOOKS),
-                   "SLACK_BOT_TOKEN": "xoxb-db-outage", "SLACK_SIGNING_SECRET": SECRET,
-                   "DESK_SLACK_API_URL": slack.api_url, "DESK_LOG_FORMAT": "json"}
-            for command in (("db", "upgrade"), ("playbooks", "sync")):
-                done = desk_cli(env, *command)
-                assert done.returncode == 0, done.stderr
-
-            def start(name: str, *args: str) -> subprocess.Popen:
-                log = tmp_path / f"{name}.log"
-                process = subprocess.Popen([sys.executable, "-m", "desk", *args], env=env, stdout=log.open("w"),
-                                           stderr=subprocess.STDOUT)
-                processes.append((process, log))
-                return process
-
-            port = free_port()
-            web = start("web", "serve", "--http", "--host", "127.0.0.1", "--port", str(port))
-            worker = start("worker", "worker")  # both start at once: two cores
-            wait_healthy(port, web, tmp_path / "web.log")
-            eventually(lambda: "worker running" in (tmp_path / "worker.log").read_text() or worker.poll() is not None,
+            env = desk_env(pg.url, slack, playbooks=FAST_PLAYBOOKS, token="xoxb-db-outage", DESK_LOG_FORMAT="json")
+            processes = DeskProcesses(env, tmp_path)
+            port = processes.serve("web")
+            worker = processes.start("worker", "worker")  # both start at once: two cores
+            processes.wait_healthy("web", port)
+            eventually(lambda: "worker running" in processes.log("worker").read_text() or worker.poll() is not None,
                        "the worker to start", timeout=60)
-            assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+            assert worker.poll() is None, processes.log("worker").read_text()
             engine = create_engine(pg.url, pool_pre_ping=True)
             driver = SlackDriver(f"http://127.0.0.1:{port}/slack/events", SECRET, hooks_url=slack.hooks_url)
             try:
-                yield Rig(pg, slack, driver, port, web, worker, {n: log for (_, log), n in
-                                                                  zip(processes, ("web", "worker"), strict=True)},
-                          engine)
+                yield Rig(pg, slack, driver, port, processes.started["web"], worker,
+                          {name: processes.log(name) for name in ("web", "worker")}, engine)
             finally:
                 engine.dispose()
-                for process, _ in processes:
-                    process.send_signal(signal.SIGTERM)
-                for process, log in processes:
-                    try:
-                        assert process.wait(timeout=30) == 0, log.read_text()[-3000:]
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        raise
+                processes.stop()
             assert slack.violations == []
     finally:
-        for process, _ in processes:
+        for process in (processes.started.values() if processes else ()):
             if process.poll() is None:
                 process.kill()
         pg.remove()

@@ -27,9 +27,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -53,10 +50,9 @@ from desk.sandbox.slack_api import RESPONSE_URL, SlackStandIn
 from desk.slack.app import web_client
 from desk.slack.ids import Action, Block, Input, View
 from desk.slack.metadata import TicketRef
-from tests.processes import desk_cli, free_port, wait_healthy
+from tests.processes import FAST_PLAYBOOKS, DeskProcesses, desk_env, eventually
 from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, ENGINEER, SECRET, SUPPORT, TRIAGE, USERS
 
-FAST_PLAYBOOKS = Path(__file__).parents[1] / "fixtures" / "fast-playbooks"
 BELFAST, BELFAST_CHANNEL, NIAMH = "T0BELFAST1", "C0BELFAST1", "U0NIAMH001"  # the bot was removed from here
 DUTY_LEAD = "U0DUTYLEAD"  # whose DMs fail for good (tests/fixtures/fast-playbooks/councils.yaml)
 PERMANENT = {"not_in_channel", "channel_not_found"}
@@ -129,52 +125,20 @@ def rig(database_url: str, tmp_path: Path) -> Iterator[Rig]:
     with SlackStandIn() as slack:
         people = {**USERS, NIAMH: BELFAST}
         slack.users = {u: {"id": u, "team_id": t, "name": u.lower(), "tz": "Europe/London"} for u, t in people.items()}
-        env = {**os.environ, "DESK_DATABASE_URL": database_url, "DESK_PLAYBOOKS_DIR": str(FAST_PLAYBOOKS),
-               "SLACK_BOT_TOKEN": "xoxb-outage", "SLACK_SIGNING_SECRET": SECRET, "DESK_SLACK_API_URL": slack.api_url,
-               "DESK_LOG_FORMAT": "json"}
-        for command in (("db", "upgrade"), ("playbooks", "sync")):
-            done = desk_cli(env, *command)
-            assert done.returncode == 0, done.stderr
-        processes: list[tuple[subprocess.Popen, Path]] = []
-
-        def start(name: str, *args: str) -> subprocess.Popen:
-            log = tmp_path / f"{name}.log"
-            process = subprocess.Popen([sys.executable, "-m", "desk", *args], env=env, stdout=log.open("w"),
-                                       stderr=subprocess.STDOUT)
-            processes.append((process, log))
-            return process
-
-        port = free_port()
+        env = desk_env(database_url, slack, playbooks=FAST_PLAYBOOKS, token="xoxb-outage", DESK_LOG_FORMAT="json")
+        processes = DeskProcesses(env, tmp_path)
         engine = make_engine(database_url)
         try:
-            web = start("web", "serve", "--http", "--host", "127.0.0.1", "--port", str(port))
-            wait_healthy(port, web, tmp_path / "web.log")
+            port = processes.serve("web")
+            processes.wait_healthy("web", port)
             if not database_url.startswith("sqlite"):  # on SQLite the web process runs the worker's jobs
-                start("worker", "worker")
+                processes.start("worker", "worker")
             driver = SlackDriver(f"http://127.0.0.1:{port}/slack/events", SECRET, hooks_url=slack.hooks_url)
-            yield Rig(driver, slack, engine, [log for _, log in processes])
+            yield Rig(driver, slack, engine, [processes.log(name) for name in processes.started])
         finally:
-            for process, _ in processes:
-                process.send_signal(signal.SIGTERM)
-            for process, log in processes:
-                try:
-                    assert process.wait(timeout=40) == 0, log.read_text()[-3000:]
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    raise
+            processes.stop(timeout=40)
             engine.dispose()
         assert slack.violations == [], REPLAY
-
-
-def eventually(check: Callable[[], object], what: str | Callable[[], str], timeout: float = EVENTUALLY) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what if isinstance(what, str) else what()} {REPLAY}")
-        time.sleep(0.5)
 
 
 def delivered_once(calls: list[Call], timeout: float, what: str) -> Call:
@@ -201,7 +165,8 @@ def test_slack_having_a_bad_spell(rig: Rig) -> None:
         body = driver.message(f"We cannot take card payments at site {n}", user=ALICE, user_team=CHERWELL,
                               channel=CHERWELL_CHANNEL)
         rig.send("message", lambda body=body: driver.send_event(body))
-    eventually(lambda: sum(t.card_ts is not None for t in rig.tickets().values()) == 3, "the first three cards")
+    eventually(lambda: sum(t.card_ts is not None for t in rig.tickets().values()) == 3, f"the first three cards {REPLAY}",
+               timeout=EVENTUALLY, interval=0.5)
     urgent = rig.tickets()
     thread_of_first = urgent["CHW-1"].slack_ts
     assert thread_of_first is not None
@@ -248,7 +213,7 @@ def test_slack_having_a_bad_spell(rig: Rig) -> None:
     for what, send in actions:
         rig.send(what, send)
         time.sleep(pause)
-    eventually(lambda: not storm.active, "the storm to blow over", timeout=STORM_SECONDS + 5)
+    eventually(lambda: not storm.active, f"the storm to blow over {REPLAY}", timeout=STORM_SECONDS + 5, interval=0.5)
     storm_ended = datetime.now(UTC)
 
     # Recovery: wait until every call made in the storm has been answered or timed out, the outbox is empty
@@ -268,7 +233,8 @@ def test_slack_having_a_bad_spell(rig: Rig) -> None:
                 and all(when > horizon for when in due))
 
     missing = {"now": ""}
-    eventually(settled, lambda: f"every notification sent or given up, no SLA step due soon: {missing['now']}")
+    eventually(settled, lambda: f"every notification sent or given up, no SLA step due soon: {missing['now']} {REPLAY}",
+               timeout=EVENTUALLY, interval=0.5)
     time.sleep(1)
     assert not [row for row in rig.outbox() if row.status == "pending"], REPLAY
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -22,10 +19,9 @@ from sqlalchemy import create_engine, text
 
 from desk.sandbox.driver import SlackDriver
 from desk.sandbox.slack_api import SlackStandIn
-from tests.processes import desk_cli, free_port, wait_healthy
+from tests.processes import FAST_PLAYBOOKS, DeskProcesses, desk_env
 from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, SECRET, USERS
 
-FAST_PLAYBOOKS = Path(__file__).parents[1] / "fixtures" / "fast-playbooks"
 TICKETS = 16
 STEPS_PER_TICKET = 3  # respond 50 % (triage), respond 100 % (duty lead), resolve 100 % (service manager)
 
@@ -37,40 +33,18 @@ pytestmark = pytest.mark.skipif(not os.environ.get("DESK_TEST_DATABASE_URL", "")
 def cluster(database_url: str, tmp_path: Path) -> Iterator[tuple[list[SlackDriver], SlackStandIn, str]]:
     with SlackStandIn() as slack:
         slack.users = {u: {"id": u, "team_id": t, "name": u.lower(), "tz": "Europe/London"} for u, t in USERS.items()}
-        env = {**os.environ, "DESK_DATABASE_URL": database_url, "DESK_PLAYBOOKS_DIR": str(FAST_PLAYBOOKS),
-               "SLACK_BOT_TOKEN": "xoxb-replicas", "SLACK_SIGNING_SECRET": SECRET, "DESK_SLACK_API_URL": slack.api_url}
-        for command in (("db", "upgrade"), ("playbooks", "sync")):
-            done = desk_cli(env, *command)
-            assert done.returncode == 0, done.stderr
-        processes: list[tuple[subprocess.Popen, Path]] = []
-
-        def start(name: str, *args: str) -> subprocess.Popen:
-            log = tmp_path / f"{name}.log"
-            process = subprocess.Popen([sys.executable, "-m", "desk", *args], env=env, stdout=log.open("w"),
-                                       stderr=subprocess.STDOUT)
-            processes.append((process, log))
-            return process
-
-        ports = [free_port(), free_port()]
+        env = desk_env(database_url, slack, playbooks=FAST_PLAYBOOKS, token="xoxb-replicas")
+        processes = DeskProcesses(env, tmp_path)
         try:
-            webs = [start(f"web{i}", "serve", "--http", "--host", "127.0.0.1", "--port", str(p))
-                    for i, p in enumerate(ports)]
-            for i, (web, port) in enumerate(zip(webs, ports, strict=True)):
-                wait_healthy(port, web, tmp_path / f"web{i}.log")
-            start("worker0", "worker")
-            start("worker1", "worker")
-            drivers = [SlackDriver(f"http://127.0.0.1:{p}/slack/events", SECRET, hooks_url=slack.hooks_url)
-                       for p in ports]
-            yield drivers, slack, database_url
+            ports = [processes.serve("web0"), processes.serve("web1")]
+            for i, port in enumerate(ports):
+                processes.wait_healthy(f"web{i}", port)
+            processes.start("worker0", "worker")
+            processes.start("worker1", "worker")
+            yield ([SlackDriver(f"http://127.0.0.1:{p}/slack/events", SECRET, hooks_url=slack.hooks_url)
+                    for p in ports], slack, database_url)
         finally:
-            for process, _ in processes:
-                process.send_signal(signal.SIGTERM)
-            for process, log in processes:
-                try:
-                    assert process.wait(timeout=30) == 0, log.read_text()[-3000:]
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    raise
+            processes.stop()
         assert slack.violations == []
 
 

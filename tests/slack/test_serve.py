@@ -19,7 +19,7 @@ from desk.sandbox.slack_api import SlackStandIn
 from desk.slack.ids import Action, Block, Input, View
 from desk.slack.metadata import TicketRef
 from tests.conftest import TEST_PLAYBOOKS
-from tests.processes import desk_cli, free_port, wait_healthy
+from tests.processes import desk_cli, desk_env, free_port, wait_healthy
 from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, ENGINEER, SECRET, SUPPORT, TRIAGE, USERS
 
 
@@ -28,12 +28,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[tuple[SlackDriver, Sla
     with SlackStandIn() as slack:
         slack.users = {u: {"id": u, "team_id": t, "name": u.lower(), "tz": "Europe/London"} for u, t in USERS.items()}
         port = free_port()
-        env = {**os.environ, "DESK_DATABASE_URL": database_url, "DESK_PLAYBOOKS_DIR": str(TEST_PLAYBOOKS),
-               "SLACK_BOT_TOKEN": "xoxb-e2e", "SLACK_SIGNING_SECRET": SECRET,
-               "DESK_SLACK_API_URL": slack.api_url}
-        for command in (("db", "upgrade"), ("playbooks", "sync")):
-            done = desk_cli(env, *command)
-            assert done.returncode == 0, done.stderr
+        env = desk_env(database_url, slack, playbooks=TEST_PLAYBOOKS, token="xoxb-e2e")
         log = (tmp_path / "serve.log").open("w")
         process = subprocess.Popen([sys.executable, "-m", "desk", "serve", "--http", "--host", "127.0.0.1",
                                     "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
