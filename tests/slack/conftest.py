@@ -7,8 +7,7 @@ a clock the test moves by hand (time is an argument in desk, so no patching is n
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from socketserver import ThreadingMixIn
@@ -70,17 +69,6 @@ class Desk:
     def settle(self, timeout: float = 10) -> None:
         """Wait for the work started after each ack (lazy listeners) to finish."""
         assert self.wiring.listener_executor.drain(timeout), f"listener work did not finish in {timeout} s"
-
-
-def eventually(check: Callable[[], object], timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still false after {timeout}s: {check}")
-        time.sleep(0.02)
 
 
 @pytest.fixture
