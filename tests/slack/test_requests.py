@@ -25,10 +25,12 @@ def a_message(desk: Desk, text: str = "Refund to a resident failed with error 51
 
 @pytest.mark.parametrize("forgery", [
     {"secret": "not-the-signing-secret"},
-    {"timestamp": int(time.time()) - 60 * 10},  # replayed ten minutes later
-    {"timestamp": int(time.time()) + 60 * 10},
+    {"skew": -60 * 10},  # replayed ten minutes later
+    {"skew": 60 * 10},
 ])
 def test_bad_or_stale_signatures_get_401_and_change_nothing(desk: Desk, forgery: dict) -> None:
+    if "skew" in forgery:  # from the moment of sending: the suite may run long after it was collected
+        forgery = {"timestamp": int(time.time()) + forgery["skew"]}
     response = desk.driver.send_event(a_message(desk), **forgery)
     assert response.status == 401
     desk.settle()
