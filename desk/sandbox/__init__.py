@@ -3,7 +3,7 @@
     SlackStandIn   the Web API on 127.0.0.1: checks every call against Slack's method reference and
                    Block Kit limits, records it, answers from a small workspace, injects failures
     SlackDriver    sends the app requests signed as Slack signs them (events, commands, interactivity)
-    payloads       pure builders of those request bodies, shaped like ../shared/slack-fixtures/
+    payloads       pure builders of those request bodies, shaped like Slack's own (fixtures in tests/)
 
 Nothing here imports desk beyond `desk.errors`: the sandbox plays Slack, it is not part of the app.
 """

@@ -1,4 +1,4 @@
-"""The machine-readable Web API reference (`../shared/slack-api-ref/methods/*.json`) as an argument checker.
+"""The machine-readable Web API reference (`desk/sandbox/slack_api_ref/methods/*.json`) as an argument checker.
 
 The stand-in answers any method Slack has, but only after checking the call the way Slack would: a real
 method, every required argument, nothing it would silently ignore. A typo'd argument is the bug that passes
@@ -22,23 +22,18 @@ ENV_VARIABLE = "DESK_SLACK_API_REF"
 UNIVERSAL_ARGS = frozenset({"token", "team_id"})
 
 
-def candidate_paths(cwd: Path | None = None) -> list[Path]:
-    """Where the reference is looked for when neither an argument nor the environment names it."""
-    repo_root = Path(__file__).resolve().parents[2]
-    return [
-        (cwd or Path.cwd()) / ".." / "shared" / "slack-api-ref",
-        repo_root / ".." / "shared" / "slack-api-ref",
-    ]
+# The methods desk uses, carried in the package with their MIT notice (see its README.md).
+BUNDLED = Path(__file__).resolve().parent / "slack_api_ref"
 
 
 def resolve_reference_dir(api_ref: Path | str | None = None) -> Path:
-    """The argument, else `$DESK_SLACK_API_REF`, else the first existing candidate path."""
+    """The argument, else `$DESK_SLACK_API_REF` (a fuller copy of the reference), else the bundled one."""
     if api_ref is not None:
         looked = [Path(api_ref)]
     elif os.environ.get(ENV_VARIABLE):
         looked = [Path(os.environ[ENV_VARIABLE])]
     else:
-        looked = candidate_paths()
+        looked = [BUNDLED]
     for path in looked:
         if (path / "methods").is_dir():
             return path.resolve()

@@ -1,4 +1,4 @@
-"""Events API bodies as Slack delivers them, shaped like `../shared/slack-fixtures/event_*.json`.
+"""Events API bodies as Slack delivers them, shaped like `tests/fixtures/slack/event_*.json`.
 
 Pure functions returning the `event_callback` envelope (or, `message_event`, the inner event), with fresh
 `event_id`s and `ts`s, so a test can tweak a body before `SlackDriver.send_event` signs it. They keep the

@@ -1,4 +1,4 @@
-"""Slash command and interactivity bodies, shaped like `../shared/slack-fixtures/` (commands, actions,
+"""Slash command and interactivity bodies, shaped like `tests/fixtures/slack/` (commands, actions,
 views, shortcuts).
 
 Pure functions returning what Slack posts (form fields for a slash command, the `payload` JSON for the

@@ -1,6 +1,6 @@
 """Hypothesis strategies for hostile Slack requests, built from the shapes desk really receives.
 
-Every payload starts as what `desk.sandbox.payloads` builds (the shapes of `/work/shared/slack-fixtures/`),
+Every payload starts as what `desk.sandbox.payloads` builds (the shapes of `tests/fixtures/slack/`),
 aimed at desk's own listeners (`desk/slack/ids.py`), then is made hostile in two ways:
 
 - content: huge, unicode and control-character strings, mrkdwn and HTML injection, other councils' ticket

@@ -25,7 +25,7 @@ from desk.sandbox import BOT_ID, BOT_USER_ID, SlackDriver, SlackStandIn, payload
 from desk.sandbox.ids import wall_time
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "slack-fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
 COUNCIL_TEAM, COUNCIL_USER, COUNCIL_CHANNEL = "T0CHW", "U0CHW1", "C0CHW"
 
 
@@ -67,10 +67,7 @@ def key_paths(value: object, prefix: str = "") -> set[str]:
 
 
 def fixture(name: str) -> Any:
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"shared fixtures not checked out at {FIXTURES}")
-    text = path.read_text()
+    text = (FIXTURES / name).read_text()
     return json.loads(text) if name.endswith(".json") else dict(parse_qsl(text.strip()))
 
 

@@ -34,7 +34,7 @@ from slack_sdk.webhook import WebhookClient
 
 from desk.errors import ConfigError
 from desk.sandbox import SlackStandIn, blockkit, payloads
-from desk.sandbox.api_reference import ENV_VARIABLE, resolve_reference_dir
+from desk.sandbox.api_reference import BUNDLED, ENV_VARIABLE, resolve_reference_dir
 
 QUICK = FixedValueRetryIntervalCalculator(0.01)
 QUICK_5XX = ServerErrorRetryHandler(max_retry_count=1, interval_calculator=QUICK)
@@ -352,9 +352,12 @@ def test_response_url_messages_are_recorded_and_checked(stand_in: SlackStandIn) 
 # --- finding the reference --------------------------------------------------------------------------
 
 
-def test_the_reference_comes_from_the_argument_the_environment_or_the_shared_checkout(
+def test_the_reference_is_bundled_unless_an_argument_or_the_environment_names_another(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv(ENV_VARIABLE, raising=False)
+    assert resolve_reference_dir() == BUNDLED
+    assert (BUNDLED / "LICENSE.md").read_text().startswith("MIT License")
     (tmp_path / "ref" / "methods").mkdir(parents=True)
     assert resolve_reference_dir(tmp_path / "ref") == (tmp_path / "ref").resolve()
     monkeypatch.setenv(ENV_VARIABLE, str(tmp_path / "ref"))
