@@ -1,25 +1,99 @@
-"""The checks a request to `POST /slack/events` passes before anything trusts it: size, signature, shape.
+"""The checks a request to `POST /slack/events` passes before anything trusts it: size, deadline, signature,
+then shape, in that order.
 
-`DeskWsgi` (desk/slack/web.py) routes; this module only judges. Each check answers in plain values (a
-reason, or None) and never raises on hostile input, so a bad request becomes one 4xx and one log line.
+`DeskWsgi` (desk/slack/web.py) routes; this module only judges. Nothing of an unsigned body is parsed: the
+body is read as bytes (at most `MAX_BODY`, within a deadline), its signature checked against those bytes,
+and only a signed body is decoded as JSON or a form. Each check answers in plain values (a reason, or
+None) and never raises on hostile input, so a bad request becomes one 4xx and one log line.
+
+    BodyRefused    the body could not be read: too large (413), too slow (408), length unreadable (400/411)
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
-from slack_sdk.signature import SignatureVerifier
+MAX_BODY = 1_000_000  # Slack's largest payloads (a modal's state) are a few tens of kilobytes
+MAX_FORM_FIELDS = 100  # Slack sends at most a dozen form fields (a slash command)
+SIGNATURE_WINDOW_SECONDS = 300  # Slack's rule: a request signed more than five minutes away is refused
+CHUNK = 64 * 1024
 
-MAX_BODY = 1_000_000
+# ASCII only: `str.isdigit()` is true for "²" and other digits `int()` may refuse or read differently.
+TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
+SIGNATURE = re.compile(r"v0=[0-9a-f]{64}", re.ASCII)
 
 
-def signed(verifier: SignatureVerifier, body: bytes, headers: dict[str, str]) -> bool:
-    timestamp = headers["x-slack-request-timestamp"]
-    if not timestamp.isdigit() or not headers["x-slack-signature"].startswith("v0="):
+class BodyRefused(Exception):
+    """A body that was not read whole: `status` is the answer (408, 411, 413 or 400)."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def read_body(environ: dict, *, deadline_seconds: float, limit: int = MAX_BODY) -> bytes:
+    """The request body, read in chunks until its announced length, refused if it is longer than `limit`
+    or does not arrive within `deadline_seconds` (a slow or idle client must not hold a thread).
+
+    Under gunicorn each read is bounded by the time left (the client socket's timeout); the worker
+    (`desk.buffering`) normally has the whole request in memory before this runs, so this is the second
+    line, for any WSGI server."""
+    if environ.get("HTTP_TRANSFER_ENCODING"):
+        raise BodyRefused(411, "a body without Content-Length (chunked) is not accepted")
+    announced = environ.get("CONTENT_LENGTH") or "0"
+    if not re.fullmatch(r"[0-9]{1,12}", announced, re.ASCII):
+        raise BodyRefused(400, f"unreadable Content-Length {announced[:20]!r}")
+    length = int(announced)
+    if length > limit:
+        raise BodyRefused(413, f"body of {length} bytes (at most {limit})")
+    stream, sock = environ["wsgi.input"], environ.get("gunicorn.socket")
+    deadline = time.monotonic() + deadline_seconds
+    parts: list[bytes] = []
+    received = 0
+    try:
+        while received < length:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BodyRefused(408, f"body not received within {deadline_seconds:g} s "
+                                       f"({received} of {length} bytes)")
+            if sock is not None:
+                sock.settimeout(left)
+            chunk = stream.read(min(CHUNK, length - received))
+            if not chunk:
+                raise BodyRefused(400, f"body ended after {received} of {length} bytes")
+            parts.append(chunk)
+            received += len(chunk)
+    except TimeoutError:
+        raise BodyRefused(408, f"body not received within {deadline_seconds:g} s "
+                               f"({received} of {length} bytes)") from None
+    except OSError as err:  # the client went away mid-body
+        raise BodyRefused(400, f"body unreadable: {type(err).__name__}") from None
+    finally:
+        if sock is not None:
+            sock.settimeout(None)
+    return b"".join(parts)
+
+
+def signed(secret: bytes, body: bytes, timestamp: str, signature: str, *, now: float) -> bool:
+    """Whether `body` carries Slack's signature: `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{body}`, with a
+    timestamp (ASCII digits) within five minutes of `now`, compared in constant time. Reads nothing else."""
+    if not TIMESTAMP.fullmatch(timestamp) or not SIGNATURE.fullmatch(signature):
         return False
-    return verifier.is_valid_request(body, headers)
+    if abs(now - int(timestamp)) > SIGNATURE_WINDOW_SECONDS:
+        return False
+    expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode("ascii") + b":" + body,
+                                hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def parse_form(text: str) -> dict[str, list[str]]:
+    """A url-encoded body, at most `MAX_FORM_FIELDS` fields (a signed body, but still bounded)."""
+    return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
 
 
 PAYLOAD_TYPES = {"block_actions", "view_submission", "shortcut", "message_action"}
@@ -37,7 +111,7 @@ def describe(body: bytes, content_type: str) -> tuple[str, str | None]:
             kind = {"event_callback": "event", "url_verification": "url_verification"}.get(
                 str(document.get("type")), "other")
             return kind, _id(document.get("event_id"))
-        form = parse_qs(text, keep_blank_values=True)
+        form = parse_form(text)
         if "payload" in form:
             payload = json.loads(form["payload"][0])
             if not isinstance(payload, dict):
@@ -46,7 +120,7 @@ def describe(body: bytes, content_type: str) -> tuple[str, str | None]:
             return (kind if kind in PAYLOAD_TYPES else "other"), _id(payload.get("trigger_id"))
         if "command" in form:
             return "command", _id(form.get("trigger_id", [None])[0])
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         pass
     return "other", None
 
@@ -59,7 +133,17 @@ def _id(value: object) -> str | None:
 
 
 def malformed(body: bytes, content_type: str) -> str | None:
-    """What is wrong with a signed body, or None if it has the shape of something Slack sends."""
+    """What is wrong with a signed body, or None if it has the shape of something Slack sends; never raises
+    (JSON nested too deep for the parser, or a form of too many fields, is a reason like any other)."""
+    try:
+        return _malformed(body, content_type)
+    except RecursionError:
+        return "JSON nested too deeply"
+    except ValueError as err:
+        return f"unreadable: {str(err)[:200]}"
+
+
+def _malformed(body: bytes, content_type: str) -> str | None:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -79,7 +163,7 @@ def malformed(body: bytes, content_type: str) -> str | None:
                 return f"an event_id that is not a string of at most {ID_MAX} characters"
             return _event_problem(document["event"])
         return None
-    form = parse_qs(text, keep_blank_values=True)
+    form = parse_form(text)
     if "payload" in form:
         try:
             payload = json.loads(form["payload"][0])

@@ -38,11 +38,11 @@ from urllib.parse import parse_qs
 from prometheus_client import CollectorRegistry
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
+from desk.clock import wall_seconds
 from desk.observability import logs, metrics
-from desk.slack.checks import MAX_BODY, describe, malformed, signed
+from desk.slack.checks import BodyRefused, describe, malformed, read_body, signed
 from desk.slack.context import UNREACHABLE_TEXT
 from desk.slack.ids import Action
 
@@ -54,28 +54,68 @@ Health = Callable[[], tuple[bool, dict]]
 DatabaseProblem = Callable[[], str | None]  # None while the database is reachable, else why not
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 
+BODY_DEADLINE_SECONDS = 10.0  # Slack sends a body in milliseconds; a client slower than this is refused (408)
+REFUSALS = {400: "malformed_request", 408: "request_timeout", 411: "length_required", 413: "payload_too_large"}
+
+
+def local_port(environ: dict) -> int | None:
+    """The port this request arrived on (the listening socket's, not the Host header's)."""
+    sock = environ.get("gunicorn.socket")
+    try:
+        return int(sock.getsockname()[1]) if sock is not None else int(environ.get("SERVER_PORT") or 0)
+    except (OSError, ValueError, TypeError, IndexError):
+        return None
+
+
+def _request_id(slack_id: str | None, given: str) -> str:
+    """Slack's id for the request if it has one, else the caller's X-Request-Id (bounded: it is logged)."""
+    if slack_id:
+        return slack_id
+    return given if 0 < len(given) <= 64 and given.replace("-", "").isalnum() else uuid.uuid4().hex[:12]
+
 
 class DeskWsgi:
+    """Routes each request: Slack's endpoint, the council API, signed pages, and the operations endpoints
+    (`/healthz`, `/metrics`), which move to their own port when `ops_port` is set (DESK_OPS_PORT)."""
+
     def __init__(self, app: App, signing_secret: str, health: Health,
                  metrics_registry: CollectorRegistry | None = None, *,
                  pages: Mapping[str, WsgiApp] | None = None, api: WsgiApp | None = None,
-                 database: DatabaseProblem | None = None, notices: Executor | None = None):
+                 database: DatabaseProblem | None = None, notices: Executor | None = None,
+                 ops_port: int | None = None, body_deadline_seconds: float = BODY_DEADLINE_SECONDS,
+                 wall: Callable[[], float] = wall_seconds):
         self.bolt = SlackRequestHandler(app, path=EVENTS_PATH)
         self.client = app.client
         self.database = database
         self.notices = notices  # where "desk cannot reach its database" notices are sent, after the ack
-        self.verifier = SignatureVerifier(signing_secret)
+        self.secret = signing_secret.encode()
+        self.wall = wall  # Slack's signature timestamps are wall time
+        self.body_deadline_seconds = body_deadline_seconds
         self.health = health
         self.metrics_registry = metrics_registry
         self.pages = dict(pages or {})  # path -> a WSGI app with its own authority (signed report links)
         self.api = api  # everything under /api/: the council API (desk/api/app.py), bearer tokens
+        self.ops_port = ops_port  # None: /healthz and /metrics on the main port, beside Slack's endpoint
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        on_ops_port = self.ops_port is not None and local_port(environ) == self.ops_port
+        if on_ops_port or self.ops_port is None:
+            answered = self._operations(path, method, start_response)
+            if answered is not None or on_ops_port:  # the ops port serves nothing else
+                return answered or _reply(start_response, 404, {"ok": False, "error": "not_found"})
         if path in self.pages:  # not from Slack, so not Slack-signed: each page checks its own credential
             return self.pages[path](environ, start_response)
         if path.startswith("/api/") and self.api is not None:  # the council API checks its own tokens
             return self.api(environ, start_response)
+        if path != EVENTS_PATH:
+            return _reply(start_response, 404, {"ok": False, "error": "not_found"})
+        if method != "POST":
+            return _reply(start_response, 405, {"ok": False, "error": "method_not_allowed"})
+        return self._slack(environ, start_response)
+
+    def _operations(self, path: str, method: str, start_response: Callable) -> Iterable[bytes] | None:
+        """`/healthz` and `/metrics`, for the platform (load balancer, Prometheus); None for other paths."""
         if path == "/healthz" and method == "GET":
             ok, detail = self.health()
             return _reply(start_response, 200 if ok else 503, detail)
@@ -83,30 +123,37 @@ class DeskWsgi:
             body, content_type = metrics.exposition(self.metrics_registry)
             start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
             return [body]
-        if path != EVENTS_PATH:
-            return _reply(start_response, 404, {"ok": False, "error": "not_found"})
-        if method != "POST":
-            return _reply(start_response, 405, {"ok": False, "error": "method_not_allowed"})
-        return self._slack(environ, start_response)
+        return None
 
     def _slack(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        """One request from Slack: checked, handed to Bolt, counted, timed, logged under its request id."""
+        """One request from Slack: read (bounded), its signature checked before anything of it is parsed,
+        then checked for shape, handed to Bolt, counted, timed, logged under its request id."""
         started = time.perf_counter()
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = -1
-        body = environ["wsgi.input"].read(length) if 0 < length <= MAX_BODY else b""
-        kind, slack_id = describe(body, environ.get("CONTENT_TYPE", ""))
-        request_id = slack_id or environ.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex[:12]
+        kind, request_id = "other", environ.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex[:12]
         status: list[int] = []
 
         def recording_start_response(status_line: str, headers: list, exc_info=None):
             status.append(int(status_line.split(" ", 1)[0]))
             return start_response(status_line, headers, exc_info)
 
-        with logs.bind(request_id=request_id):
-            result, acked = self._check_and_handle(environ, recording_start_response, body, length)
+        acked, is_signed = False, False
+        try:
+            body = read_body(environ, deadline_seconds=self.body_deadline_seconds)
+        except BodyRefused as err:
+            body, refused = b"", err
+        else:
+            refused = None
+            is_signed = self._signed(environ, body)
+            if is_signed:  # only now is anything of the body read
+                kind, slack_id = describe(body, environ.get("CONTENT_TYPE", ""))
+                request_id = _request_id(slack_id, request_id)
+        with logs.bind(request_id=_request_id(None, request_id)):
+            if refused is not None:
+                log.warning("rejected: %s", refused.reason)
+                result = _reply(recording_start_response, refused.status,
+                                {"ok": False, "error": REFUSALS.get(refused.status, "bad_request")})
+            else:
+                result, acked = self._check_and_handle(environ, recording_start_response, body, is_signed)
             elapsed = time.perf_counter() - started
             code = status[-1] if status else 500
             outcome = metrics.outcome_of(code)
@@ -115,24 +162,18 @@ class DeskWsgi:
                 metrics.ACK_SECONDS.labels(type=kind).observe(elapsed)
             retry = environ.get("HTTP_X_SLACK_RETRY_NUM")
             log.info("%s %s %s in %.1f ms%s", kind, code, outcome, elapsed * 1000,
-                     f" (Slack retry {retry})" if retry else "")
+                     f" (Slack retry {str(retry)[:8]})" if retry else "")
         return result
 
+    def _signed(self, environ: dict, body: bytes) -> bool:
+        return signed(self.secret, body, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
+                      environ.get("HTTP_X_SLACK_SIGNATURE", ""), now=self.wall())
+
     def _check_and_handle(self, environ: dict, start_response: Callable, body: bytes,
-                          length: int) -> tuple[Iterable[bytes], bool]:
+                          is_signed: bool) -> tuple[Iterable[bytes], bool]:
         """The answer, and whether Bolt gave it (the request was signed and well formed)."""
-        if length < 0 or length > MAX_BODY:
-            log.warning("rejected: body length %s", environ.get("CONTENT_LENGTH"))
-            return _reply(start_response, 413, {"ok": False, "error": "payload_too_large"}), False
-        headers = {"x-slack-request-timestamp": environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
-                   "x-slack-signature": environ.get("HTTP_X_SLACK_SIGNATURE", "")}
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            log.warning("rejected: body is not UTF-8")
-            return _reply(start_response, 400, {"ok": False, "error": "malformed_payload"}), False
-        if not signed(self.verifier, body, headers):
-            log.warning("rejected: bad or stale signature")
+        if not is_signed:
+            log.warning("rejected: bad, stale or missing signature")
             return _reply(start_response, 401, {"ok": False, "error": "invalid_signature"}), False
         problem = malformed(body, environ.get("CONTENT_TYPE", ""))
         if problem:
@@ -205,7 +246,7 @@ class DeskWsgi:
 
 def _reply(start_response: Callable, status: int, document: dict) -> list[bytes]:
     reasons = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-               413: "Payload Too Large", 503: "Service Unavailable"}
+               408: "Request Timeout", 411: "Length Required", 413: "Payload Too Large", 503: "Service Unavailable"}
     body = json.dumps(document).encode()
     start_response(f"{status} {reasons.get(status, 'Error')}",
                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
