@@ -55,6 +55,7 @@ def read_body(environ: dict, *, deadline_seconds: float, limit: int = MAX_BODY) 
     deadline = time.monotonic() + deadline_seconds
     parts: list[bytes] = []
     received = 0
+    previous = sock.gettimeout() if sock is not None else None
     try:
         while received < length:
             left = deadline - time.monotonic()
@@ -75,7 +76,7 @@ def read_body(environ: dict, *, deadline_seconds: float, limit: int = MAX_BODY) 
         raise BodyRefused(400, f"body unreadable: {type(err).__name__}") from None
     finally:
         if sock is not None:
-            sock.settimeout(None)
+            sock.settimeout(previous)
     return b"".join(parts)
 
 
