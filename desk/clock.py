@@ -18,3 +18,11 @@ class SystemClock:
 
 
 system_clock = SystemClock()
+
+
+def wall_seconds() -> float:
+    """Seconds since the epoch, unrounded: Slack stamps its signed requests with its own wall time, so the
+    five-minute window of a request signature is measured against this, not against a desk `Clock`."""
+    import time
+
+    return time.time()

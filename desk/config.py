@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] | None = Field(None, alias="DESK_LOG_FORMAT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="DESK_LOG_LEVEL")
     metrics_port: int | None = Field(None, alias="DESK_METRICS_PORT", ge=1, le=65535)
+    # `desk serve --http`: /healthz and /metrics on this internal port instead of PORT (None: on PORT)
+    ops_port: int | None = Field(None, alias="DESK_OPS_PORT", ge=1, le=65535)
+    # How long a client has to send a whole request (headers and body) before it is answered 408
+    request_timeout_seconds: float = Field(10.0, alias="DESK_REQUEST_TIMEOUT_SECONDS", gt=0, le=120)
     # How long a dispatcher holds a claimed notification: after a crash, others wait this long to post it
     outbox_lease_seconds: int = Field(60, alias="DESK_OUTBOX_LEASE_SECONDS", ge=1, le=3600)
 

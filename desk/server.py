@@ -1,7 +1,10 @@
 """Running desk's web process under gunicorn (threads), or the Bolt app over Socket Mode.
 
-Never Bolt's development server: gunicorn's `gthread` workers give real concurrency, timeouts and a
-graceful shutdown.
+Never Bolt's development server: gunicorn's threaded workers give real concurrency, timeouts and a
+graceful shutdown. desk's worker class (`desk.http_worker.BufferingWorker`) is gthread plus one stage: a
+request is read whole, without a thread, before a thread sees it, so idle or slow clients cannot hold the
+threads (they get 408 after DESK_REQUEST_TIMEOUT_SECONDS). With DESK_OPS_PORT set, gunicorn also listens
+there, and only there are `/healthz` and `/metrics` served (`DeskWsgi` tells the ports apart).
 
 **SIGTERM** (a deploy, a scale-down) stops desk gracefully. Gunicorn stops accepting connections and
 finishes the requests in flight (up to `graceful_timeout`); then, in the worker's `worker_exit` hook,
@@ -19,6 +22,8 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
 
+from desk.errors import ConfigError
+from desk.http_worker import worker_class
 from desk.scheduling.worker import Worker
 from desk.wiring import Wiring
 
@@ -86,12 +91,23 @@ def _dump_stacks_on_sigusr1() -> None:
 
 
 def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: int) -> None:
+    settings = wiring.settings
+    if settings.ops_port is not None and settings.ops_port == port:
+        raise ConfigError(f"DESK_OPS_PORT ({settings.ops_port}) must differ from the HTTP port ({port}): "
+                          "the operations endpoints are meant to be reachable only from inside")
     wiring.wsgi_app()  # build once up front: a missing setting fails here, loudly, before forking
-    _Gunicorn(wiring, gunicorn_options(host=host, port=port, workers=workers, threads=threads)).run()
+    options = gunicorn_options(host=host, port=port, workers=workers, threads=threads)
+    if settings.ops_port is not None:
+        options["bind"] = [options["bind"], f"{host}:{settings.ops_port}"]
+    options["worker_class"] = worker_class(request_timeout=settings.request_timeout_seconds)
+    log.info("serving Slack on %s:%s%s", host, port,
+             f", /healthz and /metrics on {host}:{settings.ops_port}" if settings.ops_port else "")
+    _Gunicorn(wiring, options).run()
 
 
 def gunicorn_options(*, host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
-    """Gunicorn's settings for desk's web process (bench/ serves its baselines with the same ones)."""
+    """Gunicorn's settings for desk's web process (bench/ serves its baselines with the same ones, under
+    plain gthread: `serve_http` swaps in desk's buffering worker class and adds the ops port)."""
     return {
         "bind": f"{host}:{port}",
         "workers": workers,

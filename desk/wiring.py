@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,8 @@ from desk.db.outage import Reachability, describe
 from desk.observability import metrics
 from desk.services.report_links import LinkMaker, derive_secret
 
+log = logging.getLogger("desk.health")
+
 
 @dataclass
 class Wiring:
@@ -33,13 +36,15 @@ class Wiring:
         return make_engine(self.settings.database_url)
 
     def health(self) -> tuple[bool, dict]:
-        """Database reachable and migrations current: what `GET /healthz` reports."""
+        """Database reachable and migrations current: what `GET /healthz` reports. The driver's words (host,
+        port, user on PostgreSQL) go to the log only: the answer says "unreachable" and nothing more."""
         try:
             with read_only(self.engine) as session:
                 session.connection().execute(text("SELECT 1"))
             current = migrate.is_current(self.engine)
-        except Exception as err:  # any failure to reach the database is "unhealthy", with its reason
-            return False, {"ok": False, "database": f"unreachable: {describe(err)}"}
+        except Exception as err:  # any failure to reach the database is "unhealthy"; why, in the log
+            log.warning("health check: database unreachable: %s", describe(err))
+            return False, {"ok": False, "database": "unreachable"}
         return current, {"ok": current, "database": "ok",
                          "migrations": "current" if current else "behind: run desk db upgrade"}
 
@@ -50,8 +55,11 @@ class Wiring:
 
     @cached_property
     def metrics(self) -> CollectorRegistry:
-        """What `/metrics` exposes for this wiring: the process's counters, and the backlog read at scrape time."""
-        return metrics.registry(metrics.BacklogCollector(self.backlog))
+        """What `/metrics` exposes for this wiring: the process's counters, and the backlog read at scrape time
+        (from the database at most once every few seconds of this wiring's clock)."""
+        backlog = metrics.BacklogCollector(self.backlog, every=metrics.BACKLOG_EVERY_SECONDS,
+                                           seconds=lambda: self.clock.now().timestamp())
+        return metrics.registry(backlog)
 
     def backlog(self) -> metrics.Backlog:
         """What the worker has yet to catch up with, read in one short read-only transaction."""
@@ -85,7 +93,8 @@ class Wiring:
         assert secret is not None
         return DeskWsgi(app, secret.get_secret_value(), self.health, self.metrics, pages=self.web_pages(),
                         api=self.council_api(), database=self.reachability.problem,
-                        notices=self.listener_executor)
+                        notices=self.listener_executor, ops_port=self.settings.ops_port,
+                        body_deadline_seconds=self.settings.request_timeout_seconds)
 
     def council_api(self):
         """The council API (`/api/v1/...`): read-only, each council's bearer tokens, this wiring's clock."""

@@ -9,7 +9,8 @@ scoped to that council, a ref of another council is "not found" exactly like a r
 exist, and a `council` parameter is refused. Paths are matched whole against fixed patterns and never
 normalised, so `..`, encoded slashes, NUL bytes and overlong refs simply match no route.
 
-Order of checks: method (405), token (401), route (404), parameters (400). Every answer is JSON,
+Order of checks: method (405), token (401; 403 if its council is no longer in the registry), route (404),
+parameters (400). Every answer is JSON,
 `Cache-Control: no-store`; instants are ISO 8601 with an offset. Nothing is ever written but a
 token's `last_used_at`.
 """
@@ -31,6 +32,7 @@ from desk.api.params import BadRequest
 from desk.clock import Clock
 from desk.db import queries
 from desk.db.engine import read_only, unit_of_work
+from desk.db.tables import CouncilRow
 from desk.services import api_tokens, council_data
 from desk.services.council_data import TicketFilter
 
@@ -39,8 +41,8 @@ log = logging.getLogger("desk.api")
 PREFIX = "/api/"
 REF = re.compile(r"[A-Za-z]{2,6}-[1-9][0-9]{0,9}", re.ASCII)
 READ_TIMEOUT_SECONDS = 10.0  # PostgreSQL statement timeout for one request's reads
-REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-           500: "Internal Server Error"}
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+           405: "Method Not Allowed", 500: "Internal Server Error"}
 
 Response = tuple[int, dict, list[tuple[str, str]]]
 
@@ -95,12 +97,18 @@ class CouncilApi:
             return 200, self._ticket(session, council_id, ref, now), []
 
     def _authenticate(self, secret: str, now: datetime) -> str:
-        """The token's council, or 401. Reads without the write lock; notes the use at most once a minute."""
-        token = None
+        """The token's council, or 401 (no live token) or 403 (the council is no longer served: its data
+        access follows the registry). Reads without the write lock; notes the use at most once a minute."""
+        token, active = None, False
         if secret:
             with read_only(self.engine) as session:
-                token = api_tokens.authenticate(session, secret)
-        if token is None or token.id is None:
+                token = api_tokens.find(session, secret)
+                council = session.get(CouncilRow, token.council_id) if token is not None else None
+                active = council is not None and council.active
+        if token is not None and not active:
+            raise ApiError(403, "council_inactive", f"council {token.council_id} is no longer served by desk "
+                           "(it is not in the registry): its API tokens give no access")
+        if token is None or token.id is None or token.revoked_at is not None:
             code = "invalid_token" if secret else "missing_token"
             raise ApiError(401, code, "send Authorization: Bearer <token> with a live token of your council",
                            [("WWW-Authenticate", f'Bearer realm="desk", error="{code}"')])

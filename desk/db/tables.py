@@ -109,7 +109,8 @@ class TicketEventRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     council_id: str = Field(foreign_key="council.id", max_length=64)
     seq: int
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    # None (and ticket_ref "") for an event about the council itself, e.g. its deactivation
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     ticket_ref: str = Field(max_length=32)
     type: str = Field(max_length=32)
     actor: str

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -26,6 +28,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 log = logging.getLogger("desk.metrics")
 
 PROCESS = CollectorRegistry(auto_describe=True)
+BACKLOG_EVERY_SECONDS = 5.0  # the backlog gauges are read from the database at most this often
 
 # Slack wants an ack within 3 s; most are a few milliseconds.
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0)
@@ -69,24 +72,37 @@ class Backlog:
 
 
 class BacklogCollector:
-    """`desk_outbox_depth`, `desk_outbox_oldest_age_seconds` and `desk_sla_steps_due`, read at scrape time.
+    """`desk_outbox_depth`, `desk_outbox_oldest_age_seconds` and `desk_sla_steps_due`, read at scrape time,
+    from the database at most once every `every` seconds (scrapes in between, however many and whoever
+    sends them, get the last reading), so `/metrics` cannot be used to load the database.
 
     A scrape must never fail because the database does: then the gauges are NaN and the reason is logged.
     """
 
-    def __init__(self, read: Callable[[], Backlog]):
-        self.read = read
+    def __init__(self, read: Callable[[], Backlog], *, every: float = 0.0,
+                 seconds: Callable[[], float] = time.monotonic):
+        self.read, self.every, self.seconds = read, every, seconds  # `seconds`: the caller's clock
+        self._lock = threading.Lock()
+        self._read_at: float | None = None
+        self._values: tuple[float, float, float] = (math.nan, math.nan, math.nan)
 
     def describe(self) -> Iterable[Metric]:
         return self._families(None)  # registering must not touch the database
 
     def collect(self) -> Iterable[Metric]:
+        with self._lock:  # concurrent scrapes: one reads, the others wait for its reading
+            now = self.seconds()
+            if self._read_at is None or now - self._read_at >= self.every:
+                self._values, self._read_at = self._reading(), now
+            return self._families(self._values)
+
+    def _reading(self) -> tuple[float, float, float]:
         try:
             backlog = self.read()
         except Exception as err:  # any database failure: report NaN rather than break /metrics
             log.warning("backlog metrics unavailable: %s: %s", type(err).__name__, err)
-            return self._families((math.nan, math.nan, math.nan))
-        return self._families((backlog.outbox_depth, backlog.outbox_oldest_age_seconds, backlog.sla_steps_due))
+            return math.nan, math.nan, math.nan
+        return float(backlog.outbox_depth), backlog.outbox_oldest_age_seconds, float(backlog.sla_steps_due)
 
     @staticmethod
     def _families(values: tuple[float, float, float] | None) -> list[Metric]:

@@ -40,6 +40,8 @@ def token_hash(secret: str) -> str:
 
 def create(session: Session, *, council_id: str, name: str | None, at: datetime) -> IssuedToken:
     council = queries.get_council(session, council_id)
+    if not council.active:
+        raise InvalidInput(f"council {council.id} is inactive (no longer in councils.yaml): it gets no API tokens")
     label = (name or "").strip() or f"{council.id} API token"
     if len(label) > NAME_MAX:
         raise InvalidInput(f"a token name is at most {NAME_MAX} characters")
@@ -71,15 +73,33 @@ def revoke(session: Session, *, token_id: int, at: datetime) -> ApiTokenRow:
     return row
 
 
-def authenticate(session: Session, secret: str) -> ApiTokenRow | None:
-    """The live token `secret` is, or None for a malformed, unknown or revoked one. Reads only."""
+def revoke_council(session: Session, *, council_id: str, at: datetime) -> list[ApiTokenRow]:
+    """Revoke every live token of a council (it left the registry); the tokens revoked, oldest first."""
+    rows = session.exec(select(ApiTokenRow).where(ApiTokenRow.council_id == council_id,
+                                                  col(ApiTokenRow.revoked_at).is_(None))
+                        .order_by(col(ApiTokenRow.id))).all()
+    for row in rows:
+        row.revoked_at = at
+        session.add(row)
+    session.flush()
+    return list(rows)
+
+
+def find(session: Session, secret: str) -> ApiTokenRow | None:
+    """The token `secret` is, live or revoked, or None for a malformed or unknown one. Reads only."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     digest = token_hash(secret)
     row = session.exec(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest)).first()
-    if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
+    if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
     return row
+
+
+def authenticate(session: Session, secret: str) -> ApiTokenRow | None:
+    """The live token `secret` is, or None for a malformed, unknown or revoked one. Reads only."""
+    row = find(session, secret)
+    return row if row is not None and row.revoked_at is None else None
 
 
 def needs_recording(token: ApiTokenRow, at: datetime) -> bool:

@@ -18,16 +18,31 @@ from desk.domain.audit import (
     first_unrecorded_redaction,
 )
 
+COUNCIL_DEACTIVATED = "council_deactivated"  # a council event: the registry dropped the council
+
 
 def append_event(session: Session, *, council: CouncilRow, ticket: TicketRow, type: str, actor: str,
                  at: datetime, data: dict) -> TicketEventRow:
     """Append one event. The caller holds the council row's lock (see `queries.get_council(lock=True)`)."""
     assert ticket.id is not None, "flush the ticket first"
+    return _append(session, council, ticket.id, ticket.ref, type, actor, at, data)
+
+
+def append_council_event(session: Session, *, council: CouncilRow, type: str, actor: str, at: datetime,
+                         data: dict) -> TicketEventRow:
+    """Append an event about the council itself (no ticket: its `ticket_ref` is ""), on the same chain, so
+    what changed a council's access (deactivation, its tokens revoked) is as tamper-evident as its tickets.
+    The caller holds the council row's lock."""
+    return _append(session, council, None, "", type, actor, at, data)
+
+
+def _append(session: Session, council: CouncilRow, ticket_id: int | None, ticket_ref: str, type: str,
+            actor: str, at: datetime, data: dict) -> TicketEventRow:
     seq = council.last_seq + 1
     salt = secrets.token_hex(16)  # seals this event's words (domain/audit.py), erased if they are redacted
-    digest = event_hash(council_id=council.id, seq=seq, ticket_ref=ticket.ref, type=type, actor=actor,
+    digest = event_hash(council_id=council.id, seq=seq, ticket_ref=ticket_ref, type=type, actor=actor,
                         at=at, data=data, prev_hash=council.last_hash, version=CURRENT_VERSION, salt=salt)
-    row = TicketEventRow(council_id=council.id, seq=seq, ticket_id=ticket.id, ticket_ref=ticket.ref,
+    row = TicketEventRow(council_id=council.id, seq=seq, ticket_id=ticket_id, ticket_ref=ticket_ref,
                          type=type, actor=actor, at=at, data=data, prev_hash=council.last_hash, hash=digest,
                          hash_version=CURRENT_VERSION, text_salt=salt)
     session.add(row)

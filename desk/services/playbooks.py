@@ -2,7 +2,8 @@
 
 A playbook whose meaning changed gets a new version (comments and formatting do not count); tickets keep
 the version they were opened under. Councils are upserted; a council dropped from councils.yaml is marked
-inactive, never deleted (its tickets and event chain stay).
+inactive, never deleted (its tickets and event chain stay); its API tokens are revoked and its chain
+records a `council_deactivated` event naming them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from desk.db import queries
 from desk.db.tables import CouncilRow, PlaybookVersionRow, SupportConfigRow
 from desk.domain.playbook import WEEKDAYS, Council, PlaybookSet
 from desk.domain.playbook_schema import canonical_definition
+from desk.services import api_tokens, audit
+
+SYNC_ACTOR = "desk playbooks sync"  # who acts when the registry changes a council
 
 
 @dataclass
@@ -78,9 +82,20 @@ def _sync_councils(session: Session, councils: tuple[Council, ...], at: datetime
             report.councils_updated.append(council.id)
     for row in existing.values():
         if row.active:
-            row.active, row.updated_at = False, at
-            session.add(row)
+            _deactivate(session, row, at)
             report.councils_deactivated.append(row.id)
+
+
+def _deactivate(session: Session, council: CouncilRow, at: datetime) -> None:
+    """A council left the registry: it loses its data access (its API tokens are revoked; its report links
+    and any token left are refused while it is inactive), and its own chain records that, and which tokens."""
+    session.refresh(council, with_for_update=True)  # the chain's head, serialised with ticket writes
+    council.active, council.updated_at = False, at
+    session.add(council)
+    revoked = api_tokens.revoke_council(session, council_id=council.id, at=at)
+    audit.append_council_event(session, council=council, type=audit.COUNCIL_DEACTIVATED, actor=SYNC_ACTOR,
+                               at=at, data={"reason": "no longer in councils.yaml",
+                                            "api_tokens_revoked": [f"{t.id} {t.prefix}…" for t in revoked]})
 
 
 def _council_values(council: Council) -> dict:

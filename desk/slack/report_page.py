@@ -4,7 +4,8 @@ Not a Slack request, so not Slack-signed: the link's own signature is the only a
 `desk.services.report_links`). The token alone decides the scope; every other query parameter is ignored,
 so `&council=fife` added to a Cherwell link changes nothing. Any problem with the token is one answer,
 403 "This link is invalid or has expired", with the reason in the log only: a prober learns nothing
-about why. The token is a credential, so it is never logged.
+about why. A valid link of a council that has left the registry (inactive) is refused too, 403, saying so:
+data access follows the registry. The token is a credential, so it is never logged.
 
 The page is a self-contained document (inline styles, inline SVG charts), so the response forbids
 everything else: no scripts, no fetches, no framing, no referrer (which would carry the token).
@@ -20,6 +21,7 @@ from urllib.parse import parse_qs
 from sqlalchemy import Engine
 
 from desk.clock import Clock
+from desk.db import queries
 from desk.db.engine import read_only
 from desk.errors import NotFound
 from desk.rendering.reports import to_html
@@ -39,6 +41,9 @@ SECURITY_HEADERS = [
     ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                                 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
 ]
+
+INACTIVE_TEXT = ("This link is for a council that desk no longer serves, so its report is no longer shared. "
+                 "Ask the support team if you need the figures.")
 
 REASONS = {200: "OK", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
            500: "Internal Server Error"}
@@ -64,6 +69,9 @@ class ReportPage:
             return _page(start_response, 403, notice("This link is invalid or has expired."))
         try:
             with read_only(self.engine, timeout_seconds=REPORT_TIMEOUT_SECONDS) as session:
+                if scope.council_id is not None and not queries.get_council(session, scope.council_id).active:
+                    log.info("report link refused: council %s is inactive", scope.council_id)
+                    return _page(start_response, 403, notice(INACTIVE_TEXT))
                 report = build_report(session, start=scope.start, end=scope.end, council_id=scope.council_id,
                                       now=now)
             document = to_html(report, generated_at=now)

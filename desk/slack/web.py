@@ -1,6 +1,7 @@
 """The HTTP face of desk: `POST /slack/events` (Bolt), `GET /healthz` and `GET /metrics`, as one WSGI app.
 
-Before Bolt sees a request, it is checked here: a bad or stale signature gets 401, a body that is not what
+This module routes (Slack, the council API, signed pages, operations); `desk.slack.checks` judges. Before
+Bolt sees a request, it is checked: a bad or stale signature gets 401, a body that is not what
 Slack sends (broken JSON, a form without a payload, an oversize body) gets 400/413, each with a log line,
 never a 500 and never a side effect. `/healthz` and `/metrics` are for the platform (load balancer,
 Prometheus) and are not signed; keep them off the public route if that matters where desk runs.
@@ -28,54 +29,93 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from prometheus_client import CollectorRegistry
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
+from desk.clock import wall_seconds
 from desk.observability import logs, metrics
+from desk.slack.checks import BodyRefused, describe, malformed, read_body, signed
 from desk.slack.context import UNREACHABLE_TEXT
 from desk.slack.ids import Action
 
 log = logging.getLogger("desk.web")
 
-MAX_BODY = 1_000_000
 EVENTS_PATH = "/slack/events"
 
 Health = Callable[[], tuple[bool, dict]]
 DatabaseProblem = Callable[[], str | None]  # None while the database is reachable, else why not
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 
+BODY_DEADLINE_SECONDS = 10.0  # Slack sends a body in milliseconds; a client slower than this is refused (408)
+REFUSALS = {400: "malformed_request", 408: "request_timeout", 411: "length_required", 413: "payload_too_large"}
+
+
+def local_port(environ: dict) -> int | None:
+    """The port this request arrived on (the listening socket's, not the Host header's)."""
+    sock = environ.get("gunicorn.socket")
+    try:
+        return int(sock.getsockname()[1]) if sock is not None else int(environ.get("SERVER_PORT") or 0)
+    except (OSError, ValueError, TypeError, IndexError):
+        return None
+
+
+def _request_id(slack_id: str | None, given: str) -> str:
+    """Slack's id for the request if it has one, else the caller's X-Request-Id (bounded: it is logged)."""
+    if slack_id:
+        return slack_id
+    return given if 0 < len(given) <= 64 and given.replace("-", "").isalnum() else uuid.uuid4().hex[:12]
+
 
 class DeskWsgi:
+    """Routes each request: Slack's endpoint, the council API, signed pages, and the operations endpoints
+    (`/healthz`, `/metrics`), which move to their own port when `ops_port` is set (DESK_OPS_PORT)."""
+
     def __init__(self, app: App, signing_secret: str, health: Health,
                  metrics_registry: CollectorRegistry | None = None, *,
                  pages: Mapping[str, WsgiApp] | None = None, api: WsgiApp | None = None,
-                 database: DatabaseProblem | None = None, notices: Executor | None = None):
+                 database: DatabaseProblem | None = None, notices: Executor | None = None,
+                 ops_port: int | None = None, body_deadline_seconds: float = BODY_DEADLINE_SECONDS,
+                 wall: Callable[[], float] = wall_seconds):
         self.bolt = SlackRequestHandler(app, path=EVENTS_PATH)
         self.client = app.client
         self.database = database
         self.notices = notices  # where "desk cannot reach its database" notices are sent, after the ack
-        self.verifier = SignatureVerifier(signing_secret)
+        self.secret = signing_secret.encode()
+        self.wall = wall  # Slack's signature timestamps are wall time
+        self.body_deadline_seconds = body_deadline_seconds
         self.health = health
         self.metrics_registry = metrics_registry
         self.pages = dict(pages or {})  # path -> a WSGI app with its own authority (signed report links)
         self.api = api  # everything under /api/: the council API (desk/api/app.py), bearer tokens
+        self.ops_port = ops_port  # None: /healthz and /metrics on the main port, beside Slack's endpoint
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        on_ops_port = self.ops_port is not None and local_port(environ) == self.ops_port
+        if on_ops_port or self.ops_port is None:
+            answered = self._operations(path, method, start_response)
+            if answered is not None or on_ops_port:  # the ops port serves nothing else
+                return answered or _reply(start_response, 404, {"ok": False, "error": "not_found"})
         if path in self.pages:  # not from Slack, so not Slack-signed: each page checks its own credential
             return self.pages[path](environ, start_response)
         if path.startswith("/api/") and self.api is not None:  # the council API checks its own tokens
             return self.api(environ, start_response)
+        if path != EVENTS_PATH:
+            return _reply(start_response, 404, {"ok": False, "error": "not_found"})
+        if method != "POST":
+            return _reply(start_response, 405, {"ok": False, "error": "method_not_allowed"})
+        return self._slack(environ, start_response)
+
+    def _operations(self, path: str, method: str, start_response: Callable) -> Iterable[bytes] | None:
+        """`/healthz` and `/metrics`, for the platform (load balancer, Prometheus); None for other paths."""
         if path == "/healthz" and method == "GET":
             ok, detail = self.health()
             return _reply(start_response, 200 if ok else 503, detail)
@@ -83,30 +123,37 @@ class DeskWsgi:
             body, content_type = metrics.exposition(self.metrics_registry)
             start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
             return [body]
-        if path != EVENTS_PATH:
-            return _reply(start_response, 404, {"ok": False, "error": "not_found"})
-        if method != "POST":
-            return _reply(start_response, 405, {"ok": False, "error": "method_not_allowed"})
-        return self._slack(environ, start_response)
+        return None
 
     def _slack(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        """One request from Slack: checked, handed to Bolt, counted, timed, logged under its request id."""
+        """One request from Slack: read (bounded), its signature checked before anything of it is parsed,
+        then checked for shape, handed to Bolt, counted, timed, logged under its request id."""
         started = time.perf_counter()
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = -1
-        body = environ["wsgi.input"].read(length) if 0 < length <= MAX_BODY else b""
-        kind, slack_id = describe(body, environ.get("CONTENT_TYPE", ""))
-        request_id = slack_id or environ.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex[:12]
+        kind, request_id = "other", environ.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex[:12]
         status: list[int] = []
 
         def recording_start_response(status_line: str, headers: list, exc_info=None):
             status.append(int(status_line.split(" ", 1)[0]))
             return start_response(status_line, headers, exc_info)
 
-        with logs.bind(request_id=request_id):
-            result, acked = self._check_and_handle(environ, recording_start_response, body, length)
+        acked, is_signed = False, False
+        try:
+            body = read_body(environ, deadline_seconds=self.body_deadline_seconds)
+        except BodyRefused as err:
+            body, refused = b"", err
+        else:
+            refused = None
+            is_signed = self._signed(environ, body)
+            if is_signed:  # only now is anything of the body read
+                kind, slack_id = describe(body, environ.get("CONTENT_TYPE", ""))
+                request_id = _request_id(slack_id, request_id)
+        with logs.bind(request_id=_request_id(None, request_id)):
+            if refused is not None:
+                log.warning("rejected: %s", refused.reason)
+                result = _reply(recording_start_response, refused.status,
+                                {"ok": False, "error": REFUSALS.get(refused.status, "bad_request")})
+            else:
+                result, acked = self._check_and_handle(environ, recording_start_response, body, is_signed)
             elapsed = time.perf_counter() - started
             code = status[-1] if status else 500
             outcome = metrics.outcome_of(code)
@@ -115,24 +162,18 @@ class DeskWsgi:
                 metrics.ACK_SECONDS.labels(type=kind).observe(elapsed)
             retry = environ.get("HTTP_X_SLACK_RETRY_NUM")
             log.info("%s %s %s in %.1f ms%s", kind, code, outcome, elapsed * 1000,
-                     f" (Slack retry {retry})" if retry else "")
+                     f" (Slack retry {str(retry)[:8]})" if retry else "")
         return result
 
+    def _signed(self, environ: dict, body: bytes) -> bool:
+        return signed(self.secret, body, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
+                      environ.get("HTTP_X_SLACK_SIGNATURE", ""), now=self.wall())
+
     def _check_and_handle(self, environ: dict, start_response: Callable, body: bytes,
-                          length: int) -> tuple[Iterable[bytes], bool]:
+                          is_signed: bool) -> tuple[Iterable[bytes], bool]:
         """The answer, and whether Bolt gave it (the request was signed and well formed)."""
-        if length < 0 or length > MAX_BODY:
-            log.warning("rejected: body length %s", environ.get("CONTENT_LENGTH"))
-            return _reply(start_response, 413, {"ok": False, "error": "payload_too_large"}), False
-        headers = {"x-slack-request-timestamp": environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
-                   "x-slack-signature": environ.get("HTTP_X_SLACK_SIGNATURE", "")}
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            log.warning("rejected: body is not UTF-8")
-            return _reply(start_response, 400, {"ok": False, "error": "malformed_payload"}), False
-        if not self._signed(body, headers):
-            log.warning("rejected: bad or stale signature")
+        if not is_signed:
+            log.warning("rejected: bad, stale or missing signature")
             return _reply(start_response, 401, {"ok": False, "error": "invalid_signature"}), False
         problem = malformed(body, environ.get("CONTENT_TYPE", ""))
         if problem:
@@ -203,194 +244,9 @@ class DeskWsgi:
         except Exception as err:  # Slack unreachable too, or the trigger expired: the log line is all there is
             log.warning("could not tell the person the database is unreachable: %s", err)
 
-    def _signed(self, body: bytes, headers: dict[str, str]) -> bool:
-        timestamp = headers["x-slack-request-timestamp"]
-        if not timestamp.isdigit() or not headers["x-slack-signature"].startswith("v0="):
-            return False
-        return self.verifier.is_valid_request(body, headers)
-
-
-PAYLOAD_TYPES = {"block_actions", "view_submission", "shortcut", "message_action"}
-
-
-def describe(body: bytes, content_type: str) -> tuple[str, str | None]:
-    """What a body is (a `desk_requests_total` type) and Slack's own id for it (event_id or trigger_id),
-    as far as can be told without trusting it; never raises."""
-    try:
-        text = body.decode("utf-8")
-        if content_type.startswith("application/json"):
-            document = json.loads(text)
-            if not isinstance(document, dict):
-                return "other", None
-            kind = {"event_callback": "event", "url_verification": "url_verification"}.get(
-                str(document.get("type")), "other")
-            return kind, _id(document.get("event_id"))
-        form = parse_qs(text, keep_blank_values=True)
-        if "payload" in form:
-            payload = json.loads(form["payload"][0])
-            if not isinstance(payload, dict):
-                return "other", None
-            kind = str(payload.get("type"))
-            return (kind if kind in PAYLOAD_TYPES else "other"), _id(payload.get("trigger_id"))
-        if "command" in form:
-            return "command", _id(form.get("trigger_id", [None])[0])
-    except (UnicodeDecodeError, ValueError):
-        pass
-    return "other", None
-
-
-def _id(value: object) -> str | None:
-    """An id from the body, if it looks like one (it goes into every log line of the request)."""
-    if isinstance(value, str) and 0 < len(value) <= 64 and value.replace(".", "").replace("-", "").isalnum():
-        return value
-    return None
-
-
-def malformed(body: bytes, content_type: str) -> str | None:
-    """What is wrong with a signed body, or None if it has the shape of something Slack sends."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return "not UTF-8"
-    if content_type.startswith("application/json"):
-        try:
-            document = json.loads(text)
-        except ValueError as err:
-            return f"not JSON: {err}"
-        if not isinstance(document, dict) or not isinstance(document.get("type"), str):
-            return "a JSON body must be an object with a type"
-        if document["type"] == "event_callback" and not isinstance(document.get("event"), dict):
-            return "an event_callback without an event object"
-        if document["type"] == "event_callback":
-            event_id = document.get("event_id")
-            if event_id is not None and not (isinstance(event_id, str) and 0 < len(event_id) <= ID_MAX):
-                return f"an event_id that is not a string of at most {ID_MAX} characters"
-            return _event_problem(document["event"])
-        return None
-    form = parse_qs(text, keep_blank_values=True)
-    if "payload" in form:
-        try:
-            payload = json.loads(form["payload"][0])
-        except ValueError as err:
-            return f"payload is not JSON: {err}"
-        if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-            return "payload must be an object with a type"
-        if not isinstance(payload.get("user"), dict) or not isinstance(payload["user"].get("id"), str):
-            return "payload without a user id"
-        if "response_url" in payload and not _is_url(payload["response_url"]):
-            return "payload with a response_url that is not an http(s) URL"
-        return _interaction_problem(payload)
-    if form.get("ssl_check"):
-        return None
-    if "command" in form:
-        missing = [k for k in ("user_id", "trigger_id", "response_url") if not form.get(k, [""])[0]]
-        if missing:
-            return f"command without {', '.join(missing)}"
-        if not _is_trigger(form["trigger_id"][0]):
-            return "command with a trigger_id that is not Slack's"
-        return None if _is_url(form["response_url"][0]) else "command with a response_url that is not a URL"
-    return "neither an event, a command nor an interaction"
-
-
-ID_MAX = 100  # Slack's ids and timestamps are far shorter; desk records deliveries by them (VARCHAR(200))
-
-# The events desk listens to, and their fields it reads, which Slack always sends as strings when present.
-EVENT_STRINGS = {
-    "message": ("user", "channel", "ts", "thread_ts", "text", "subtype", "bot_id", "user_team", "team"),
-    "app_mention": ("user", "channel", "ts", "thread_ts", "text", "user_team", "team"),
-    "reaction_added": ("user", "reaction", "item_user", "user_team"),
-    "app_home_opened": ("user", "channel", "tab", "user_team", "team"),
-}
-
-
-def _event_problem(event: dict) -> str | None:
-    """What an event desk listens to has of the wrong type (a list where its text goes, say)."""
-    kind = event.get("type")
-    if not isinstance(kind, str):
-        return "an event without a type"
-    wrong = [f"event.{key}" for key in EVENT_STRINGS.get(kind, ()) if not isinstance(event.get(key), str | None)]
-    if any(len(event.get(key) or "") > ID_MAX for key in ("ts", "thread_ts") if isinstance(event.get(key), str)):
-        wrong.append("event.ts")  # Slack's are 17 characters; desk keys deliveries and tickets by them
-    if kind == "reaction_added" and not event.get("user"):
-        wrong.append("event.user")  # whose reaction it is decides the tenant: Slack always names them
-    item = event.get("item")
-    if kind == "reaction_added" and not isinstance(item, dict):
-        wrong.append("event.item")
-    elif kind == "reaction_added":
-        wrong += [f"event.item.{key}" for key in ("type", "channel", "ts") if not isinstance(item.get(key), str | None)]
-    return f"{kind} event with {', '.join(wrong)} of the wrong type" if wrong else None
-
-
-# Fields of interactions desk reads, which Slack always sends as strings when present.
-INTERACTION_STRINGS = (
-    "user.id", "user.team_id", "team.id", "channel.id", "container.channel_id", "container.message_ts",
-    "container.thread_ts", "message.ts", "message.user", "message.text", "view.id", "view.private_metadata",
-    "callback_id", "response_url",
-)
-
-
-def _at(document: dict, path: str) -> object:
-    found: object = document
-    for key in path.split("."):
-        found = found.get(key) if isinstance(found, dict) else None
-    return found
-
-
-def _interaction_problem(payload: dict) -> str | None:
-    """What an interaction lacks that Bolt reads before any listener runs (it would answer 500)."""
-    kind = payload["type"]
-    wrong = [key for key in ("channel", "container", "message", "team", "view", "state")
-             if payload.get(key) is not None and not isinstance(payload[key], dict)]
-    if wrong:
-        return f"{kind} with {', '.join(wrong)} that should be objects"
-    if not payload["user"]["id"]:
-        return f"{kind} with an empty user id"
-    actions = payload.get("actions") if isinstance(payload.get("actions"), list) else []
-    fields = [(path, _at(payload, path)) for path in INTERACTION_STRINGS]
-    fields += [(f"actions[{i}].{key}", a.get(key)) for i, a in enumerate(actions) if isinstance(a, dict)
-               for key in ("value", "selected_user", "block_id")]
-    fields += [(f"actions[{i}].selected_option", a.get("selected_option")) for i, a in enumerate(actions)
-               if isinstance(a, dict) and a.get("selected_option") is not None
-               and not isinstance(a["selected_option"], dict)]
-    wrong = [path for path, found in fields if not isinstance(found, str | None)]
-    if wrong:
-        return f"{kind} with {', '.join(wrong)} of the wrong type"
-    if len(_at(payload, "view.id") or "") > ID_MAX:
-        return f"{kind} with a view id over {ID_MAX} characters"
-    if kind == "block_actions":
-        actions = payload.get("actions")
-        if not isinstance(actions, list) or not actions or not all(
-                isinstance(action, dict) and isinstance(action.get("action_id"), str) for action in actions):
-            return "block_actions without a list of actions, each with an action_id"
-    if kind in ("view_submission", "view_closed"):
-        view = payload.get("view")
-        if not isinstance(view, dict) or not all(isinstance(view.get(key), str) for key in ("type", "callback_id")):
-            return f"{kind} without a view object with a type and a callback_id"
-    if kind in ("shortcut", "message_action") and not isinstance(payload.get("callback_id"), str):
-        return f"{kind} without a callback_id"
-    if kind in ("block_actions", "shortcut", "message_action") and not _is_trigger(payload.get("trigger_id")):
-        return f"{kind} without a trigger_id"  # Slack always sends one: a modal can only be opened with it
-    return None
-
-
-TRIGGER_ID = re.compile(r"^[0-9]+\.[0-9]+\.[0-9A-Za-z]+$")  # Slack's shape: 13345224609.738474920.8088930838d8
-
-
-def _is_trigger(value: object) -> bool:
-    return isinstance(value, str) and TRIGGER_ID.match(value) is not None
-
-
-def _is_url(value: object) -> bool:
-    """A response_url desk can answer through (Slack's are https; the local stand-in's are http)."""
-    if not isinstance(value, str):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("https", "http") and bool(parts.netloc)
-
-
 def _reply(start_response: Callable, status: int, document: dict) -> list[bytes]:
     reasons = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-               413: "Payload Too Large", 503: "Service Unavailable"}
+               408: "Request Timeout", 411: "Length Required", 413: "Payload Too Large", 503: "Service Unavailable"}
     body = json.dumps(document).encode()
     start_response(f"{status} {reasons.get(status, 'Error')}",
                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])

@@ -53,7 +53,7 @@ def test_metrics_and_healthz_need_no_signature(desk: Desk) -> None:
 
 def test_requests_are_counted_by_type_and_outcome_and_acks_timed(desk: Desk) -> None:
     before = {key: count("desk_requests_total", type=key[0], outcome=key[1]) for key in [
-        ("event", "ok"), ("event", "unauthorized"), ("other", "malformed"), ("command", "ok"),
+        ("event", "ok"), ("other", "unauthorized"), ("other", "malformed"), ("command", "ok"),
         ("block_actions", "ok"), ("url_verification", "ok")]}
     acks_before = count("desk_ack_seconds_count", type="event")
     fast_before = count("desk_ack_seconds_bucket", type="event", le="3.0")

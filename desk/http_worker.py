@@ -1,0 +1,188 @@
+"""desk's gunicorn worker: a request is read whole, without a thread, before a thread sees it.
+
+Gunicorn's `gthread` worker hands a connection to one of its threads as soon as a byte arrives; the thread
+then blocks reading the headers and the body. With 8 threads, nine clients that send headers and one byte
+and then wait stop everything else (Slack's events, `/healthz`) for as long as they like.
+
+`BufferingWorker` keeps gthread's threads and its event loop, and adds one stage in that loop: each new
+connection (and each kept-alive one that starts a new request) is read without blocking until the headers
+and the announced body are in memory, and only then queued for a thread, whose parser reads from memory.
+Idle and slow clients cost a socket and a buffer, never a thread. A request that does not arrive whole
+within `request_timeout` seconds gets `408` and a log line; one announcing more than `max_body` bytes gets
+`413` at once, without waiting for the body; one without a length (chunked) `411`; headers over
+`MAX_HEADERS` bytes `431`. Threads keep a socket timeout too, so a write to a client that stopped reading
+cannot hold one forever.
+
+The thresholds are gunicorn class attributes, set by `worker_class(...)` from desk's settings.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import re
+import selectors
+import socket
+import time
+from dataclasses import dataclass
+from functools import partial
+
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from desk.slack.checks import MAX_BODY
+
+log = logging.getLogger("desk.web")
+
+MAX_HEADERS = 32 * 1024  # gunicorn's own limits (100 fields of 8190 bytes) are far above anything sent to desk
+RECV_SIZE = 64 * 1024
+REASONS = {400: "Bad Request", 408: "Request Timeout", 411: "Length Required", 413: "Payload Too Large",
+           431: "Request Header Fields Too Large", 503: "Service Unavailable"}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    reason: str
+
+
+def request_state(received: bytes | bytearray, *, max_body: int) -> bool | Refusal:
+    """Whether `received` holds one whole HTTP/1.1 request (True), not yet (False), or why it never will."""
+    end = received.find(b"\r\n\r\n")
+    if end < 0:
+        return Refusal(431, f"headers over {MAX_HEADERS} bytes") if len(received) > MAX_HEADERS else False
+    if end > MAX_HEADERS:
+        return Refusal(431, f"headers over {MAX_HEADERS} bytes")
+    length: int | None = None
+    for line in bytes(received[:end]).split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name, value = name.strip().lower(), value.strip()
+        if name == b"transfer-encoding":
+            return Refusal(411, "a body without Content-Length (chunked) is not accepted")
+        if name == b"content-length":
+            if not re.fullmatch(rb"[0-9]{1,12}", value) or (length is not None and int(value) != length):
+                return Refusal(400, "an unreadable or repeated Content-Length")
+            length = int(value)
+    if (length or 0) > max_body:
+        return Refusal(413, f"a body of {length} bytes (at most {max_body})")
+    return len(received) >= end + 4 + (length or 0)
+
+
+class _Received:
+    """The client's socket as gunicorn's parser sees it: what the event loop already read, then the socket.
+
+    In a thread the socket blocks with a timeout (never without one)."""
+
+    def __init__(self, sock: socket.socket, thread_timeout: float):
+        self.sock = sock
+        self.buffer = bytearray()
+        self.thread_timeout = thread_timeout
+
+    def recv(self, size: int, *flags: int) -> bytes:
+        if self.buffer:
+            chunk = bytes(self.buffer[:size])
+            del self.buffer[:size]
+            return chunk
+        return self.sock.recv(size, *flags)
+
+    def setblocking(self, flag: bool) -> None:
+        if flag:
+            self.sock.settimeout(self.thread_timeout)
+        else:
+            self.sock.setblocking(False)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def __getattr__(self, name: str):
+        return getattr(self.sock, name)
+
+
+class BufferingWorker(ThreadWorker):
+    request_timeout: float = 10.0
+    max_body: int = MAX_BODY
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.arriving: dict[TConn, float] = {}  # connection -> when its request must be in
+
+    def accept(self, listener) -> None:
+        try:
+            client, address = listener.accept()
+        except OSError as err:
+            if err.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        client.setblocking(False)
+        conn = TConn(self.cfg, _Received(client, self.request_timeout), address, listener.getsockname())
+        self._await_request(conn)
+
+    def on_client_socket_readable(self, conn: TConn, client) -> None:
+        """A kept-alive connection starts its next request: read it whole first, like a new one."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        self._await_request(conn)
+
+    def _await_request(self, conn: TConn) -> None:
+        conn.sock.setblocking(False)
+        self.arriving[conn] = time.monotonic() + self.request_timeout
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+
+    def _on_readable(self, conn: TConn, _fileobj) -> None:
+        received: _Received = conn.sock
+        try:
+            chunk = received.sock.recv(RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:  # the client hung up before sending a whole request
+            self._close(conn)
+            return
+        received.buffer += chunk
+        state = request_state(received.buffer, max_body=self.max_body)
+        if isinstance(state, Refusal):
+            self._refuse(conn, state)
+        elif state:
+            self.poller.unregister(conn.sock)
+            del self.arriving[conn]
+            conn.data_ready = True  # gthread must not wait for data again in the thread
+            self.enqueue_req(conn)
+
+    def murder_pending(self) -> None:
+        """Gunicorn's sweep of waiting connections, called every loop: also those whose request is late."""
+        super().murder_pending()
+        now = time.monotonic()
+        for conn, due in list(self.arriving.items()):
+            if not self.alive:
+                self._refuse(conn, Refusal(503, "stopping: a request not yet received whole is not served"))
+            elif due <= now:
+                got = len(conn.sock.buffer)
+                self._refuse(conn, Refusal(408, f"request not received whole within {self.request_timeout:g} s "
+                                                f"({got} bytes so far)"))
+
+    def _refuse(self, conn: TConn, refusal: Refusal) -> None:
+        client = conn.client[0] if isinstance(conn.client, tuple) else conn.client
+        log.warning("rejected: %s %s, from %s", refusal.status, refusal.reason, client)
+        body = f'{{"ok": false, "error": "{REASONS[refusal.status].lower().replace(" ", "_")}"}}'.encode()
+        head = (f"HTTP/1.1 {refusal.status} {REASONS[refusal.status]}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+        try:
+            conn.sock.sock.send(head + body)  # small enough for an empty send buffer; else the client loses it
+        except OSError:
+            pass
+        self._close(conn)
+
+    def _close(self, conn: TConn) -> None:
+        self.arriving.pop(conn, None)
+        try:
+            self.poller.unregister(conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+        self.nr_conns -= 1
+        conn.close()
+
+
+def worker_class(*, request_timeout: float, max_body: int = MAX_BODY) -> type[BufferingWorker]:
+    """`BufferingWorker` with desk's thresholds (gunicorn instantiates the class itself)."""
+    return type("DeskWorker", (BufferingWorker,), {"request_timeout": request_timeout, "max_body": max_body})

@@ -1,0 +1,285 @@
+"""The checks a request to `POST /slack/events` passes before anything trusts it: size, deadline, signature,
+then shape, in that order.
+
+`DeskWsgi` (desk/slack/web.py) routes; this module only judges. Nothing of an unsigned body is parsed: the
+body is read as bytes (at most `MAX_BODY`, within a deadline), its signature checked against those bytes,
+and only a signed body is decoded as JSON or a form. Each check answers in plain values (a reason, or
+None) and never raises on hostile input, so a bad request becomes one 4xx and one log line.
+
+    BodyRefused    the body could not be read: too large (413), too slow (408), length unreadable (400/411)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from urllib.parse import parse_qs, urlsplit
+
+MAX_BODY = 1_000_000  # Slack's largest payloads (a modal's state) are a few tens of kilobytes
+MAX_FORM_FIELDS = 100  # Slack sends at most a dozen form fields (a slash command)
+SIGNATURE_WINDOW_SECONDS = 300  # Slack's rule: a request signed more than five minutes away is refused
+CHUNK = 64 * 1024
+
+# ASCII only: `str.isdigit()` is true for "²" and other digits `int()` may refuse or read differently.
+TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
+SIGNATURE = re.compile(r"v0=[0-9a-f]{64}", re.ASCII)
+
+
+class BodyRefused(Exception):
+    """A body that was not read whole: `status` is the answer (408, 411, 413 or 400)."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def read_body(environ: dict, *, deadline_seconds: float, limit: int = MAX_BODY) -> bytes:
+    """The request body, read in chunks until its announced length, refused if it is longer than `limit`
+    or does not arrive within `deadline_seconds` (a slow or idle client must not hold a thread).
+
+    Under gunicorn each read is bounded by the time left (the client socket's timeout); the worker
+    (`desk.buffering`) normally has the whole request in memory before this runs, so this is the second
+    line, for any WSGI server."""
+    if environ.get("HTTP_TRANSFER_ENCODING"):
+        raise BodyRefused(411, "a body without Content-Length (chunked) is not accepted")
+    announced = environ.get("CONTENT_LENGTH") or "0"
+    if not re.fullmatch(r"[0-9]{1,12}", announced, re.ASCII):
+        raise BodyRefused(400, f"unreadable Content-Length {announced[:20]!r}")
+    length = int(announced)
+    if length > limit:
+        raise BodyRefused(413, f"body of {length} bytes (at most {limit})")
+    stream, sock = environ["wsgi.input"], environ.get("gunicorn.socket")
+    deadline = time.monotonic() + deadline_seconds
+    parts: list[bytes] = []
+    received = 0
+    previous = sock.gettimeout() if sock is not None else None
+    try:
+        while received < length:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BodyRefused(408, f"body not received within {deadline_seconds:g} s "
+                                       f"({received} of {length} bytes)")
+            if sock is not None:
+                sock.settimeout(left)
+            chunk = stream.read(min(CHUNK, length - received))
+            if not chunk:
+                raise BodyRefused(400, f"body ended after {received} of {length} bytes")
+            parts.append(chunk)
+            received += len(chunk)
+    except TimeoutError:
+        raise BodyRefused(408, f"body not received within {deadline_seconds:g} s "
+                               f"({received} of {length} bytes)") from None
+    except OSError as err:  # the client went away mid-body
+        raise BodyRefused(400, f"body unreadable: {type(err).__name__}") from None
+    finally:
+        if sock is not None:
+            sock.settimeout(previous)
+    return b"".join(parts)
+
+
+def signed(secret: bytes, body: bytes, timestamp: str, signature: str, *, now: float) -> bool:
+    """Whether `body` carries Slack's signature: `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{body}`, with a
+    timestamp (ASCII digits) within five minutes of `now`, compared in constant time. Reads nothing else."""
+    if not TIMESTAMP.fullmatch(timestamp) or not SIGNATURE.fullmatch(signature):
+        return False
+    if abs(now - int(timestamp)) > SIGNATURE_WINDOW_SECONDS:
+        return False
+    expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode("ascii") + b":" + body,
+                                hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def parse_form(text: str) -> dict[str, list[str]]:
+    """A url-encoded body, at most `MAX_FORM_FIELDS` fields (a signed body, but still bounded)."""
+    return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+
+
+PAYLOAD_TYPES = {"block_actions", "view_submission", "shortcut", "message_action"}
+
+
+def describe(body: bytes, content_type: str) -> tuple[str, str | None]:
+    """What a body is (a `desk_requests_total` type) and Slack's own id for it (event_id or trigger_id),
+    as far as can be told without trusting it; never raises."""
+    try:
+        text = body.decode("utf-8")
+        if content_type.startswith("application/json"):
+            document = json.loads(text)
+            if not isinstance(document, dict):
+                return "other", None
+            kind = {"event_callback": "event", "url_verification": "url_verification"}.get(
+                str(document.get("type")), "other")
+            return kind, _id(document.get("event_id"))
+        form = parse_form(text)
+        if "payload" in form:
+            payload = json.loads(form["payload"][0])
+            if not isinstance(payload, dict):
+                return "other", None
+            kind = str(payload.get("type"))
+            return (kind if kind in PAYLOAD_TYPES else "other"), _id(payload.get("trigger_id"))
+        if "command" in form:
+            return "command", _id(form.get("trigger_id", [None])[0])
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        pass
+    return "other", None
+
+
+def _id(value: object) -> str | None:
+    """An id from the body, if it looks like one (it goes into every log line of the request)."""
+    if isinstance(value, str) and 0 < len(value) <= 64 and value.replace(".", "").replace("-", "").isalnum():
+        return value
+    return None
+
+
+def malformed(body: bytes, content_type: str) -> str | None:
+    """What is wrong with a signed body, or None if it has the shape of something Slack sends; never raises
+    (JSON nested too deep for the parser, or a form of too many fields, is a reason like any other)."""
+    try:
+        return _malformed(body, content_type)
+    except RecursionError:
+        return "JSON nested too deeply"
+    except ValueError as err:
+        return f"unreadable: {str(err)[:200]}"
+
+
+def _malformed(body: bytes, content_type: str) -> str | None:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not UTF-8"
+    if content_type.startswith("application/json"):
+        try:
+            document = json.loads(text)
+        except ValueError as err:
+            return f"not JSON: {err}"
+        if not isinstance(document, dict) or not isinstance(document.get("type"), str):
+            return "a JSON body must be an object with a type"
+        if document["type"] == "event_callback" and not isinstance(document.get("event"), dict):
+            return "an event_callback without an event object"
+        if document["type"] == "event_callback":
+            event_id = document.get("event_id")
+            if event_id is not None and not (isinstance(event_id, str) and 0 < len(event_id) <= ID_MAX):
+                return f"an event_id that is not a string of at most {ID_MAX} characters"
+            return _event_problem(document["event"])
+        return None
+    form = parse_form(text)
+    if "payload" in form:
+        try:
+            payload = json.loads(form["payload"][0])
+        except ValueError as err:
+            return f"payload is not JSON: {err}"
+        if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+            return "payload must be an object with a type"
+        if not isinstance(payload.get("user"), dict) or not isinstance(payload["user"].get("id"), str):
+            return "payload without a user id"
+        if "response_url" in payload and not _is_url(payload["response_url"]):
+            return "payload with a response_url that is not an http(s) URL"
+        return _interaction_problem(payload)
+    if form.get("ssl_check"):
+        return None
+    if "command" in form:
+        missing = [k for k in ("user_id", "trigger_id", "response_url") if not form.get(k, [""])[0]]
+        if missing:
+            return f"command without {', '.join(missing)}"
+        if not _is_trigger(form["trigger_id"][0]):
+            return "command with a trigger_id that is not Slack's"
+        return None if _is_url(form["response_url"][0]) else "command with a response_url that is not a URL"
+    return "neither an event, a command nor an interaction"
+
+
+ID_MAX = 100  # Slack's ids and timestamps are far shorter; desk records deliveries by them (VARCHAR(200))
+
+# The events desk listens to, and their fields it reads, which Slack always sends as strings when present.
+EVENT_STRINGS = {
+    "message": ("user", "channel", "ts", "thread_ts", "text", "subtype", "bot_id", "user_team", "team"),
+    "app_mention": ("user", "channel", "ts", "thread_ts", "text", "user_team", "team"),
+    "reaction_added": ("user", "reaction", "item_user", "user_team"),
+    "app_home_opened": ("user", "channel", "tab", "user_team", "team"),
+}
+
+
+def _event_problem(event: dict) -> str | None:
+    """What an event desk listens to has of the wrong type (a list where its text goes, say)."""
+    kind = event.get("type")
+    if not isinstance(kind, str):
+        return "an event without a type"
+    wrong = [f"event.{key}" for key in EVENT_STRINGS.get(kind, ()) if not isinstance(event.get(key), str | None)]
+    if any(len(event.get(key) or "") > ID_MAX for key in ("ts", "thread_ts") if isinstance(event.get(key), str)):
+        wrong.append("event.ts")  # Slack's are 17 characters; desk keys deliveries and tickets by them
+    if kind == "reaction_added" and not event.get("user"):
+        wrong.append("event.user")  # whose reaction it is decides the tenant: Slack always names them
+    item = event.get("item")
+    if kind == "reaction_added" and not isinstance(item, dict):
+        wrong.append("event.item")
+    elif kind == "reaction_added":
+        wrong += [f"event.item.{key}" for key in ("type", "channel", "ts") if not isinstance(item.get(key), str | None)]
+    return f"{kind} event with {', '.join(wrong)} of the wrong type" if wrong else None
+
+
+# Fields of interactions desk reads, which Slack always sends as strings when present.
+INTERACTION_STRINGS = (
+    "user.id", "user.team_id", "team.id", "channel.id", "container.channel_id", "container.message_ts",
+    "container.thread_ts", "message.ts", "message.user", "message.text", "view.id", "view.private_metadata",
+    "callback_id", "response_url",
+)
+
+
+def _at(document: dict, path: str) -> object:
+    found: object = document
+    for key in path.split("."):
+        found = found.get(key) if isinstance(found, dict) else None
+    return found
+
+
+def _interaction_problem(payload: dict) -> str | None:
+    """What an interaction lacks that Bolt reads before any listener runs (it would answer 500)."""
+    kind = payload["type"]
+    wrong = [key for key in ("channel", "container", "message", "team", "view", "state")
+             if payload.get(key) is not None and not isinstance(payload[key], dict)]
+    if wrong:
+        return f"{kind} with {', '.join(wrong)} that should be objects"
+    if not payload["user"]["id"]:
+        return f"{kind} with an empty user id"
+    actions = payload.get("actions") if isinstance(payload.get("actions"), list) else []
+    fields = [(path, _at(payload, path)) for path in INTERACTION_STRINGS]
+    fields += [(f"actions[{i}].{key}", a.get(key)) for i, a in enumerate(actions) if isinstance(a, dict)
+               for key in ("value", "selected_user", "block_id")]
+    fields += [(f"actions[{i}].selected_option", a.get("selected_option")) for i, a in enumerate(actions)
+               if isinstance(a, dict) and a.get("selected_option") is not None
+               and not isinstance(a["selected_option"], dict)]
+    wrong = [path for path, found in fields if not isinstance(found, str | None)]
+    if wrong:
+        return f"{kind} with {', '.join(wrong)} of the wrong type"
+    if len(_at(payload, "view.id") or "") > ID_MAX:
+        return f"{kind} with a view id over {ID_MAX} characters"
+    if kind == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions or not all(
+                isinstance(action, dict) and isinstance(action.get("action_id"), str) for action in actions):
+            return "block_actions without a list of actions, each with an action_id"
+    if kind in ("view_submission", "view_closed"):
+        view = payload.get("view")
+        if not isinstance(view, dict) or not all(isinstance(view.get(key), str) for key in ("type", "callback_id")):
+            return f"{kind} without a view object with a type and a callback_id"
+    if kind in ("shortcut", "message_action") and not isinstance(payload.get("callback_id"), str):
+        return f"{kind} without a callback_id"
+    if kind in ("block_actions", "shortcut", "message_action") and not _is_trigger(payload.get("trigger_id")):
+        return f"{kind} without a trigger_id"  # Slack always sends one: a modal can only be opened with it
+    return None
+
+
+TRIGGER_ID = re.compile(r"^[0-9]+\.[0-9]+\.[0-9A-Za-z]+$")  # Slack's shape: 13345224609.738474920.8088930838d8
+
+
+def _is_trigger(value: object) -> bool:
+    return isinstance(value, str) and TRIGGER_ID.match(value) is not None
+
+
+def _is_url(value: object) -> bool:
+    """A response_url desk can answer through (Slack's are https; the local stand-in's are http)."""
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("https", "http") and bool(parts.netloc)
