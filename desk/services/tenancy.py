@@ -43,7 +43,10 @@ def actor(session: Session, *, user: str, team: OrgIdentity | str | None, channe
     placement = place(identity, council_by_team=known.council_by_team, support_team=known.support_team)
     if placement.standing is Standing.CLASH:
         log.warning("refused %s: %s (list one of them in councils.yaml)", user, placement.clash)
-    return resolve(known, user=user, team=identity, channel=channel)
+    found = resolve(known, user=user, team=identity, channel=channel)
+    if placement.standing is Standing.NOWHERE and identity.ids:  # the ids to list, if this is a new council
+        log.info("nobody desk serves: %s (organisation %s): %s", user, identity.label, found.refused_because)
+    return found
 
 
 def is_council_channel(session: Session, channel: str, council_id: str | None) -> bool:

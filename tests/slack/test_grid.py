@@ -353,3 +353,12 @@ def test_support_is_found_by_organisation_from_any_of_its_workspaces(grid: Desk)
                                             message_ts=card_ts, value=TicketRef(ref=ref).dump(),
                                             enterprise_id=SUPPORT_ORG))
     assert all_tickets(grid)[0].assignee == ENGINEER
+
+
+def test_an_unknown_organisation_is_logged_with_the_ids_to_list(grid: Desk,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """docs/slack-setup.md: how an operator finds a new council's ids."""
+    with caplog.at_level(logging.INFO, logger="desk.tenancy"):
+        assert by_message(grid, PEOPLE["e-unknown-grid-organisation"]) is None
+    assert ("nobody desk serves: W0MALLORY1 (organisation T0OUTSIDE1/E0OUTSIDE1): organisation "
+            "T0OUTSIDE1/E0OUTSIDE1 is not a partner") in [r.getMessage() for r in caplog.records]
