@@ -362,3 +362,18 @@ def test_an_unknown_organisation_is_logged_with_the_ids_to_list(grid: Desk,
         assert by_message(grid, PEOPLE["e-unknown-grid-organisation"]) is None
     assert ("nobody desk serves: W0MALLORY1 (organisation T0OUTSIDE1/E0OUTSIDE1): organisation "
             "T0OUTSIDE1/E0OUTSIDE1 is not a partner") in [r.getMessage() for r in caplog.records]
+
+
+def test_organisation_fields_of_the_wrong_type_get_400_and_change_nothing(grid: Desk) -> None:
+    bella = PEOPLE["b-grid-by-organisation"]
+    message = grid.driver.message("hi", user=bella.user, user_team=bella.workspace, channel=bella.channel,
+                                  enterprise_id=bella.organisation, grid_shape="organisation")
+    message["event"]["source_team"] = [bella.organisation]
+    click = grid.driver.block_action(Action.NEW_REQUEST, user=bella.user, user_team=bella.workspace,
+                                     view={"id": "V0HOMEVIEW", "type": "home", "blocks": []},
+                                     enterprise_id=bella.organisation)
+    click["team"]["enterprise_id"] = 42
+    assert grid.driver.send_event(message).status == 400
+    assert grid.driver.send_interaction(click).status == 400
+    grid.settle()
+    assert all_tickets(grid) == [] and grid.slack.calls_to("views.open") == []
