@@ -13,7 +13,7 @@ Connect and Enterprise Grid fields Bolt's own `extract_actor_*` tests show):
   workspace is the author's (then its organisation is the author's, and no organisation means no Grid),
   and, for an author known only by organisation, the pair with that organisation names the workspace.
 - **reaction_added** names no team at all, and a **slash command**'s `team_id`/`enterprise_id` may be the
-  installation's side: both are asked of Slack (an org-wide installation's `user_team_id` is taken).
+  installation's side: both are asked of Slack (a command's `user_team_id`, when there is one, is taken).
 - **Interactivity** (buttons, selects, shortcuts, modal submissions): `user.team_id` is the actor's; the
   organisation (`team.enterprise_id`, `enterprise.id`) only when `team.id` is that same workspace.
 - What is still open is asked of Slack: users.info (`team_id`, `enterprise_user.enterprise_id`) when the
