@@ -4,6 +4,12 @@ The registry decides tenancy (DESIGN.md, Slack behaviour: a message's organisati
 through `slack.teams`), so mistakes here leak data rather than mistime it: a Slack team or channel shared
 by two councils, or the triage channel (where internal notes live) listed as a council's channel, are
 errors, as is a council digest posted into another council's channel.
+
+`slack.teams` (and `support.team`) take workspace ids (`T…`) and Enterprise Grid organisation ids (`E…`)
+alike; a person matches by either (desk.domain.identity). A council that lists one organisation and some
+workspaces says those workspaces are that organisation's: so a workspace, or an organisation, belongs to
+one council (or the support team) only, and a workspace listed elsewhere that a council has declared part
+of its organisation is named as such.
 """
 
 from __future__ import annotations
@@ -43,14 +49,33 @@ class _Claims:
     def __init__(self, check: Checker) -> None:
         self.check = check
         self.owner: dict[tuple[str, str], str] = {}
+        self.organisation: dict[str, str] = {}  # owner -> the one Grid organisation (E…) it lists
 
     def claim(self, kind: str, value: str | None, key: str, owner: str) -> None:
         if value is None:
             return
         if (kind, value) in self.owner:
-            self.check.problem(key, f"{kind} {value} is already used by {self.owner[(kind, value)]}")
+            first = self.owner[(kind, value)]
+            if kind == "team" and value.startswith("T") and first in self.organisation:
+                self.check.problem(key, f"workspace {value} is in organisation {self.organisation[first]}, which "
+                                        f"{first} lists: an organisation and its workspaces belong to one council")
+            else:
+                self.check.problem(key, f"{self._name(kind, value)} {value} is already used by {first}")
         else:
             self.owner[(kind, value)] = owner
+
+    def claim_teams(self, teams: tuple[str, ...], key: str, owner: str) -> None:
+        """A council's (or the support team's) workspaces and organisations: one organisation listed beside
+        workspaces declares them to be its own."""
+        organisations = [team for team in teams if team.startswith("E")]
+        if len(organisations) == 1:
+            self.organisation[owner] = organisations[0]
+        for index, team in enumerate(teams):
+            self.claim("team", team, f"{key}[{index}]" if key.endswith("teams") else key, owner)
+
+    @staticmethod
+    def _name(kind: str, value: str) -> str:
+        return "organisation" if kind == "team" and value.startswith("E") else kind
 
 
 def parse_registry(check: Checker, data: Any, playbook_ids: Sequence[str]) -> Registry | None:
@@ -62,6 +87,7 @@ def parse_registry(check: Checker, data: Any, playbook_ids: Sequence[str]) -> Re
     claims = _Claims(check)
     if support is not None:
         claims.claim("channel", support.triage_channel, "support.triage_channel", "support.triage_channel")
+        claims.claim_teams((support.team,), "support.team", "support.team")
     councils = []
     for index, item in enumerate(check.sequence(body["councils"], "councils", non_empty=True) or []):
         council = _council(check, item, key_path("councils", index), playbook_ids, claims)
@@ -104,8 +130,7 @@ def _council(
     teams_key = f"{key}.slack.teams"
     teams = _ids(check, slack.get("teams", MISSING), teams_key, SLACK_TEAM, TEAM_WHAT, non_empty=True)
     channels = _ids(check, slack.get("channels", []), f"{key}.slack.channels", SLACK_CHANNEL, CHANNEL_WHAT)
-    for index, team in enumerate(teams or ()):
-        claims.claim("team", team, f"{key}.slack.teams[{index}]", owner)
+    claims.claim_teams(teams or (), teams_key, owner)
     for index, channel in enumerate(channels or ()):
         claims.claim("channel", channel, f"{key}.slack.channels[{index}]", owner)
     digest = _digest(check, fields["digest"], f"{key}.digest") if "digest" in fields else None

@@ -2,7 +2,9 @@
 
 The tenant is the actor's organisation, mapped through `councils[].slack.teams`, and cross-checked with
 the channel: a member of one council acting in another council's channel is refused. Never the top-level
-`team_id` of a payload, which in a shared channel may be either side.
+`team_id` of a payload, which in a shared channel may be either side. The organisation is an
+`OrgIdentity` (workspace `T…` and, on Enterprise Grid, organisation `E…`); `desk.domain.identity` decides
+which council or support team its ids point at, and refuses ids that point at two.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from desk.domain.identity import OrgIdentity, Standing, place
 
 
 class ActorKind(StrEnum):
@@ -20,9 +24,9 @@ class ActorKind(StrEnum):
 
 @dataclass(frozen=True)
 class Directory:
-    council_by_team: Mapping[str, str]
+    council_by_team: Mapping[str, str]  # workspace (T…) and organisation (E…) ids alike
     council_by_channel: Mapping[str, str]
-    support_team: str | None
+    support_team: str | None  # a workspace (T…) or an organisation (E…)
     triage_channel: str | None
     council_names: Mapping[str, str] = field(default_factory=dict)
 
@@ -44,14 +48,21 @@ class Actor:
         return self.kind is ActorKind.SUPPORT
 
 
-def resolve(directory: Directory, *, user: str, team: str | None, channel: str | None = None) -> Actor:
+def resolve(directory: Directory, *, user: str, team: OrgIdentity | str | None,
+            channel: str | None = None) -> Actor:
+    """`team`: the actor's `OrgIdentity` (or, where only one id is known, that `T…`/`E…` id)."""
+    identity = OrgIdentity.of(team)
+    label = identity.label
     channel_council = directory.council_by_channel.get(channel) if channel else None
-    council = directory.council_by_team.get(team) if team else None
+    placement = place(identity, council_by_team=directory.council_by_team, support_team=directory.support_team)
+    if placement.standing is Standing.CLASH:
+        return Actor(user, label, ActorKind.UNKNOWN, refused_because=placement.clash)
+    council = placement.council_id
     if council is not None:
         if channel_council is not None and channel_council != council:
-            return Actor(user, team, ActorKind.UNKNOWN,
+            return Actor(user, label, ActorKind.UNKNOWN,
                          refused_because=f"a member of {council} acting in {channel_council}'s channel")
-        return Actor(user, team, ActorKind.COUNCIL, council)
-    if team is not None and team == directory.support_team:
-        return Actor(user, team, ActorKind.SUPPORT, channel_council)
-    return Actor(user, team, ActorKind.UNKNOWN, refused_because=f"organisation {team} is not a partner")
+        return Actor(user, label, ActorKind.COUNCIL, council)
+    if placement.standing is Standing.SUPPORT:
+        return Actor(user, label, ActorKind.SUPPORT, channel_council)
+    return Actor(user, label, ActorKind.UNKNOWN, refused_because=f"organisation {label} is not a partner")

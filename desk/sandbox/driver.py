@@ -202,8 +202,9 @@ class SlackDriver:
                                      **options)
 
     def message_shortcut(
-        self, callback_id: str, *, user: str, user_team: str, channel: str, message: Mapping[str, Any]
+        self, callback_id: str, *, user: str, user_team: str, channel: str, message: Mapping[str, Any],
+        enterprise_id: str | None = None,
     ) -> Payload:
         """`payloads.message_shortcut` whose response_url lands in the stand-in (when hooks_url is set)."""
         return payloads.message_shortcut(callback_id, user=user, user_team=user_team, channel=channel,
-                                         message=message, hooks_url=self.hooks_url)
+                                         message=message, hooks_url=self.hooks_url, enterprise_id=enterprise_id)

@@ -6,6 +6,13 @@ traps real Slack sets: in a Slack Connect channel the top-level `team_id` is the
 installation is `authorizations[0]`; the author's organisation is `event.user_team` / `event.team`; a
 reaction event names no team at all; message `text` arrives in Slack's wire form (`&lt;`, `<@U…>`) while
 the rich_text blocks carry it decoded.
+
+Enterprise Grid (`enterprise_id=`, the author's organisation) comes in the two shapes Slack sends into a
+Slack Connect channel (see Bolt's tests of `extract_actor_enterprise_id`/`extract_actor_team_id`):
+`grid_shape="workspace"`, the member's workspace in `event.team` with no `user_team`, the organisation only
+in the envelope (`team_id`/`enterprise_id` the author's side, `context_team_id`/`context_enterprise_id`
+the installation's); and `grid_shape="organisation"`, the organisation in `event.user_team` /
+`source_team` / `user_profile.team`, `event.team` and the envelope the installation's side.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any
 from desk.sandbox.ids import APP_ID, BOT_USER_ID, INSTALLED_TEAM_ID, VERIFICATION_TOKEN, new_id, new_ts
 
 Payload = dict[str, Any]
+GRID_SHAPES = ("workspace", "organisation")
 
 
 def event(
@@ -29,6 +37,8 @@ def event(
     enterprise_id: str | None = None,
     event_id: str | None = None,
     shared_channel: bool | None = None,
+    context_team_id: str | None = None,
+    context_enterprise_id: str | None = None,
 ) -> Payload:
     """The `event_callback` envelope around one event, as Slack delivers it to the Events API URL.
 
@@ -53,7 +63,30 @@ def event(
     }
     if enterprise_id is not None:
         body["enterprise_id"] = enterprise_id
+    if context_team_id is not None:
+        body.update(context_team_id=context_team_id, context_enterprise_id=context_enterprise_id)
     return body
+
+
+def _envelope_of_author(inner: Payload, *, user_team: str, enterprise_id: str | None, grid_shape: str,
+                        installed_team: str) -> dict[str, Any]:
+    """The envelope's team fields for an author in `user_team` (in Grid organisation `enterprise_id`),
+    reshaping `inner`'s team fields for the Grid shape asked for."""
+    if enterprise_id is None:
+        return {"team_id": user_team}
+    if grid_shape == "workspace":
+        for key in ("user_team", "source_team"):
+            inner.pop(key, None)
+        if "team" in inner or inner.get("type") in ("message", "app_mention"):
+            inner["team"] = user_team
+        return {"team_id": user_team, "enterprise_id": enterprise_id, "context_team_id": installed_team,
+                "context_enterprise_id": None}
+    if grid_shape == "organisation":
+        if inner.get("type") in ("message", "app_mention"):
+            inner.update(team=installed_team, user_team=enterprise_id, source_team=enterprise_id,
+                         user_profile={"team": enterprise_id})
+        return {"team_id": installed_team}
+    raise ValueError(f"grid_shape is one of {GRID_SHAPES}, not {grid_shape!r}")
 
 
 def rich_text(text: str) -> list[dict[str, Any]]:
@@ -130,13 +163,18 @@ def message(
     installed_team: str = INSTALLED_TEAM_ID,
     event_id: str | None = None,
     shared_channel: bool | None = None,
+    enterprise_id: str | None = None,
+    grid_shape: str = "workspace",
     **extra: Any,
 ) -> Payload:
-    """A message posted by a person (or, with `bot_id`, by a bot), wrapped for the Events API."""
+    """A message posted by a person (or, with `bot_id`, by a bot), wrapped for the Events API; from a
+    Grid organisation with `enterprise_id` (in `grid_shape`, see the module's docstring)."""
     inner = message_event(text, user=user, user_team=user_team, channel=channel, ts=ts, thread_ts=thread_ts,
                           subtype=subtype, bot_id=bot_id, files=files, **extra)
-    return event(inner, team_id=user_team, installed_team=installed_team, event_id=event_id,
-                 shared_channel=shared_channel)
+    envelope = _envelope_of_author(inner, user_team=user_team, enterprise_id=enterprise_id,
+                                   grid_shape=grid_shape, installed_team=installed_team)
+    return event(inner, installed_team=installed_team, event_id=event_id, shared_channel=shared_channel,
+                 **envelope)
 
 
 def app_mention(
@@ -172,27 +210,32 @@ def reaction_added(
     installed_team: str = INSTALLED_TEAM_ID,
     event_id: str | None = None,
     shared_channel: bool | None = None,
+    enterprise_id: str | None = None,
 ) -> Payload:
-    """reaction_added names no team: the reactor's organisation is only in the envelope (or users.info)."""
+    """reaction_added names no team: the reactor's organisation is only in the envelope (or users.info);
+    from a Grid organisation, the envelope carries it beside the installation's `context_*` pair."""
     inner = {
         "type": "reaction_added", "user": user, "reaction": reaction, "item_user": item_user,
         "item": {"type": "message", "channel": channel, "ts": item_ts}, "event_ts": new_ts(),
     }
-    return event(inner, team_id=user_team, installed_team=installed_team, event_id=event_id,
-                 shared_channel=shared_channel)
+    envelope = _envelope_of_author(inner, user_team=user_team, enterprise_id=enterprise_id,
+                                   grid_shape="workspace", installed_team=installed_team)
+    return event(inner, installed_team=installed_team, event_id=event_id, shared_channel=shared_channel,
+                 **envelope)
 
 
 def app_home_opened(
     *, user: str, user_team: str, tab: str = "home", view: Mapping[str, Any] | None = None,
-    installed_team: str = INSTALLED_TEAM_ID, event_id: str | None = None,
+    installed_team: str = INSTALLED_TEAM_ID, event_id: str | None = None, enterprise_id: str | None = None,
 ) -> Payload:
-    """Someone opened the app's Home tab (`view`: the one published for them before, if any)."""
+    """Someone opened the app's Home tab (`view`: the one published for them before, if any). The event
+    names no team; a Grid member's organisation is in the envelope (`enterprise_id`)."""
     inner: Payload = {"type": "app_home_opened", "user": user, "channel": "D" + user[1:], "tab": tab,
                       "event_ts": new_ts()}
     if view is not None:
         inner["view"] = dict(view)
     return event(inner, team_id=user_team, installed_team=installed_team, event_id=event_id,
-                 shared_channel=False)
+                 shared_channel=False, enterprise_id=enterprise_id)
 
 
 def member_joined_channel(

@@ -3,7 +3,9 @@ views, shortcuts).
 
 Pure functions returning what Slack posts (form fields for a slash command, the `payload` JSON for the
 rest) with fresh trigger ids and timestamps. The actor's organisation is `user.team_id` (and `team.id`);
-a modal's installation is `view.app_installed_team_id`. `response_url`s point under `hooks_url` when given,
+a modal's installation is `view.app_installed_team_id`. A Grid member (`enterprise_id=`) comes with
+`team.enterprise_id`/`enterprise_name` and an `enterprise` object, as in `tests/fixtures/slack/`; a slash
+command with `enterprise_id`/`enterprise_name` fields. `response_url`s point under `hooks_url` when given,
 so the app's `respond()` lands in the stand-in.
 """
 
@@ -48,9 +50,11 @@ def slash_command(
     response_url: str | None = None,
     hooks_url: str | None = None,
     trigger_id: str | None = None,
+    enterprise_id: str | None = None,
 ) -> dict[str, str]:
     """The form fields of a slash command (`SlackDriver.send_form` url-encodes them)."""
-    return {
+    grid = {} if enterprise_id is None else {"enterprise_id": enterprise_id, "enterprise_name": enterprise_id}
+    return {**grid,
         "token": VERIFICATION_TOKEN,
         "team_id": team_id or user_team,
         "team_domain": (team_id or user_team).lower(),
@@ -69,18 +73,19 @@ def slash_command(
 
 # --- interactivity ------------------------------------------------------------------------------------
 
-def _actor(user: str, user_team: str) -> tuple[Payload, Payload]:
+def _actor(user: str, user_team: str, enterprise_id: str | None = None) -> tuple[Payload, Payload]:
     name = user.lower()
-    return (
-        {"id": user, "username": name, "name": name, "team_id": user_team},
-        {"id": user_team, "domain": user_team.lower()},
-    )
+    team: Payload = {"id": user_team, "domain": user_team.lower()}
+    if enterprise_id is not None:
+        team.update(enterprise_id=enterprise_id, enterprise_name=enterprise_id)
+    return {"id": user, "username": name, "name": name, "team_id": user_team}, team
 
 
-def _interaction(kind: str, *, user: str, user_team: str) -> Payload:
-    person, team = _actor(user, user_team)
+def _interaction(kind: str, *, user: str, user_team: str, enterprise_id: str | None = None) -> Payload:
+    person, team = _actor(user, user_team, enterprise_id)
+    enterprise = None if enterprise_id is None else {"id": enterprise_id, "name": enterprise_id}
     return {"type": kind, "user": person, "api_app_id": APP_ID, "token": VERIFICATION_TOKEN, "team": team,
-            "enterprise": None, "is_enterprise_install": False}
+            "enterprise": enterprise, "is_enterprise_install": False}
 
 
 def block_action(
@@ -100,6 +105,7 @@ def block_action(
     message: Mapping[str, Any] | None = None,
     response_url: str | None = None,
     hooks_url: str | None = None,
+    enterprise_id: str | None = None,
 ) -> Payload:
     """A click on a button (or a choice in a select) in a message (`channel`) or a view (`view`)."""
     action: Payload = {"action_id": action_id, "block_id": block_id, "action_ts": new_ts()}
@@ -111,7 +117,7 @@ def block_action(
         action.update(type="button", text={"type": "plain_text", "text": "Button", "emoji": True})
         if value is not None:
             action["value"] = value
-    payload = _interaction("block_actions", user=user, user_team=user_team)
+    payload = _interaction("block_actions", user=user, user_team=user_team, enterprise_id=enterprise_id)
     payload["trigger_id"] = new_trigger_id()
     if view is not None:
         payload["container"] = dict(container or {"type": "view", "view_id": view.get("id")})
@@ -202,6 +208,7 @@ def view_submission(
     view_id: str | None = None,
     installed_team: str = INSTALLED_TEAM_ID,
     view: Mapping[str, Any] | None = None,
+    enterprise_id: str | None = None,
 ) -> Payload:
     """A modal submitted: `values` is block_id -> action_id -> text (or a `selected_*` state value).
 
@@ -210,7 +217,7 @@ def view_submission(
     The submitter's organisation is `user.team_id` / `team.id`; the installation `view.app_installed_team_id`.
     """
     view_id = view_id or (view or {}).get("id") or new_id("V")
-    payload = _interaction("view_submission", user=user, user_team=user_team)
+    payload = _interaction("view_submission", user=user, user_team=user_team, enterprise_id=enterprise_id)
     payload["trigger_id"] = new_trigger_id()
     payload["view"] = _modal(callback_id, values, view_id=view_id, installed_team=installed_team,
                              private_metadata=private_metadata, base=view)
@@ -233,10 +240,10 @@ def view_closed(
 
 def message_shortcut(
     callback_id: str, *, user: str, user_team: str, channel: str, message: Mapping[str, Any],
-    response_url: str | None = None, hooks_url: str | None = None,
+    response_url: str | None = None, hooks_url: str | None = None, enterprise_id: str | None = None,
 ) -> Payload:
     """The "…" menu on a message: `message` is the message acted on (see `message_event`)."""
-    payload = _interaction("message_action", user=user, user_team=user_team)
+    payload = _interaction("message_action", user=user, user_team=user_team, enterprise_id=enterprise_id)
     payload.update(
         action_ts=new_ts(), channel={"id": channel, "name": "support"}, callback_id=callback_id,
         trigger_id=new_trigger_id(), message_ts=message["ts"], message=dict(message),
@@ -245,9 +252,9 @@ def message_shortcut(
     return payload
 
 
-def global_shortcut(callback_id: str, *, user: str, user_team: str) -> Payload:
+def global_shortcut(callback_id: str, *, user: str, user_team: str, enterprise_id: str | None = None) -> Payload:
     """A shortcut from the composer or search: no channel, no message, no response_url."""
-    payload = _interaction("shortcut", user=user, user_team=user_team)
+    payload = _interaction("shortcut", user=user, user_team=user_team, enterprise_id=enterprise_id)
     payload.update(action_ts=new_ts(), callback_id=callback_id, trigger_id=new_trigger_id())
     return payload
 

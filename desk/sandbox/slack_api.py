@@ -123,6 +123,15 @@ class SlackStandIn:
         self.workspace.users = users
 
     @property
+    def teams(self) -> dict[str, dict[str, Any]]:
+        """workspace id -> team.info fields; `{"enterprise_id": "E…"}` puts it (and its people) on Grid."""
+        return self.workspace.teams
+
+    @teams.setter
+    def teams(self, teams: dict[str, dict[str, Any]]) -> None:
+        self.workspace.teams = teams
+
+    @property
     def channels(self) -> dict[str, dict[str, Any]]:
         """channel id -> conversations.info fields (plus "members" for conversations.members)."""
         return self.workspace.channels

@@ -1,7 +1,9 @@
-"""Who is who: auth.test, users.info, user groups, and channels (info and members).
+"""Who is who: auth.test, users.info, team.info, user groups, and channels (info and members).
 
-Users, channels and user groups come from what the test put in the workspace; an id it did not add is
-`user_not_found` / `channel_not_found` / `no_such_subteam`, as in a real workspace.
+Users, teams, channels and user groups come from what the test put in the workspace; an id it did not add
+is `user_not_found` / `team_not_found` / `channel_not_found` / `no_such_subteam`, as in a real workspace.
+Enterprise Grid as Slack shows it: a workspace in `teams` with an `enterprise_id` is in that organisation,
+so team.info answers its `enterprise_id` and users.info adds `enterprise_user` to each of its members.
 """
 
 from __future__ import annotations
@@ -25,7 +27,24 @@ def users_info(workspace: Workspace, args: Args) -> Answer:
         raise SlackError("user_not_found")
     full = {"deleted": False, "is_bot": False, "is_app_user": False, "tz": "Europe/London", **user}
     full.setdefault("profile", {"real_name": full.get("real_name", ""), "display_name": full.get("name", "")})
+    team = workspace.teams.get(str(full.get("team_id")), {})
+    if team.get("enterprise_id") and "enterprise_user" not in full:
+        full["enterprise_user"] = {
+            "id": full["id"], "enterprise_id": team["enterprise_id"],
+            "enterprise_name": team.get("enterprise_name", team["enterprise_id"]), "is_admin": False,
+            "is_owner": False, "teams": [full["team_id"]],
+        }
     return {"user": full}
+
+
+def team_info(workspace: Workspace, args: Args) -> Answer:
+    """A workspace the test added to `teams`, one of its people's, or (no `team`) the installation's own."""
+    team_id = str(args.get("team") or workspace.team_id)
+    known = {str(user.get("team_id")) for user in workspace.users.values()} | {workspace.team_id}
+    if team_id not in workspace.teams and team_id not in known:
+        raise SlackError("team_not_found")
+    fields = workspace.teams.get(team_id, {})
+    return {"team": {"id": team_id, "name": team_id, "domain": team_id.lower(), **fields}}
 
 
 def usergroups_users_list(workspace: Workspace, args: Args) -> Answer:
@@ -67,6 +86,7 @@ def conversations_members(workspace: Workspace, args: Args) -> Answer:
 ANSWERS: dict[str, Handler] = {
     "auth.test": auth_test,
     "users.info": users_info,
+    "team.info": team_info,
     "usergroups.users.list": usergroups_users_list,
     "conversations.info": conversations_info,
     "conversations.members": conversations_members,

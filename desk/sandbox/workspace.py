@@ -32,6 +32,7 @@ class Workspace:
         self.team_id, self.bot_user_id, self.bot_id = team_id, bot_user_id, bot_id
         self.base_url = ""
         self.users: dict[str, dict[str, Any]] = {}
+        self.teams: dict[str, dict[str, Any]] = {}  # workspace id -> team.info fields ("enterprise_id" on Grid)
         self.channels: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}

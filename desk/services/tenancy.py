@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlmodel import Session
 
 from desk.db import queries
+from desk.domain.identity import OrgIdentity, Standing, place
 from desk.domain.tenancy import Actor, Directory, resolve
+
+log = logging.getLogger("desk.tenancy")
 
 
 def support_definition(session: Session) -> dict:
@@ -30,8 +35,18 @@ def directory(session: Session) -> Directory:
     return Directory(by_team, by_channel, definition.get("team"), definition.get("triage_channel"), names)
 
 
-def actor(session: Session, *, user: str, team: str | None, channel: str | None = None) -> Actor:
-    return resolve(directory(session), user=user, team=team, channel=channel)
+def actor(session: Session, *, user: str, team: OrgIdentity | str | None, channel: str | None = None) -> Actor:
+    """Who is acting. A person whose workspace and organisation point at two places is refused, and the
+    registry overlap that caused it is logged (it needs fixing in councils.yaml, not retrying)."""
+    known = directory(session)
+    identity = OrgIdentity.of(team)
+    placement = place(identity, council_by_team=known.council_by_team, support_team=known.support_team)
+    if placement.standing is Standing.CLASH:
+        log.warning("refused %s: %s (list one of them in councils.yaml)", user, placement.clash)
+    found = resolve(known, user=user, team=identity, channel=channel)
+    if placement.standing is Standing.NOWHERE and identity.ids:  # the ids to list, if this is a new council
+        log.info("nobody desk serves: %s (organisation %s): %s", user, identity.label, found.refused_because)
+    return found
 
 
 def is_council_channel(session: Session, channel: str, council_id: str | None) -> bool:

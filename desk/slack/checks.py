@@ -193,10 +193,11 @@ ID_MAX = 100  # Slack's ids and timestamps are far shorter; desk records deliver
 
 # The events desk listens to, and their fields it reads, which Slack always sends as strings when present.
 EVENT_STRINGS = {
-    "message": ("user", "channel", "ts", "thread_ts", "text", "subtype", "bot_id", "user_team", "team"),
-    "app_mention": ("user", "channel", "ts", "thread_ts", "text", "user_team", "team"),
+    "message": ("user", "channel", "ts", "thread_ts", "text", "subtype", "bot_id", "user_team", "source_team",
+                "team"),
+    "app_mention": ("user", "channel", "ts", "thread_ts", "text", "user_team", "source_team", "team"),
     "reaction_added": ("user", "reaction", "item_user", "user_team"),
-    "app_home_opened": ("user", "channel", "tab", "user_team", "team"),
+    "app_home_opened": ("user", "channel", "tab", "user_team", "source_team", "team"),
 }
 
 
@@ -220,7 +221,7 @@ def _event_problem(event: dict) -> str | None:
 
 # Fields of interactions desk reads, which Slack always sends as strings when present.
 INTERACTION_STRINGS = (
-    "user.id", "user.team_id", "team.id", "channel.id", "container.channel_id", "container.message_ts",
+    "user.id", "user.team_id", "team.id", "team.enterprise_id", "channel.id", "container.channel_id", "container.message_ts",
     "container.thread_ts", "message.ts", "message.user", "message.text", "view.id", "view.private_metadata",
     "callback_id", "response_url",
 )

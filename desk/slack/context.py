@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import http.client
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
 from desk.db.outage import describe, unreachable
+from desk.domain.identity import OrgIdentity
 from desk.domain.tenancy import Actor
 from desk.errors import DeskError
 from desk.services import tenancy
@@ -31,34 +31,8 @@ log = logging.getLogger("desk.slack")
 
 UNREACHABLE_TEXT = ("desk cannot reach its database just now, so nothing was saved. "
                     "Please try again in a minute.")
-TEAM_CACHE_SECONDS = 600  # people rarely change organisation
-UNKNOWN_USER = frozenset({"user_not_found", "user_not_visible", "account_inactive"})
-
-
-def team_of(client: WebClient, user: str, given: str | None, cache: dict[str, tuple[str, float]]) -> str | None:
-    """The acting person's organisation, which decides the tenant. Payloads that omit it
-    (reaction_added, slash commands) are resolved through users.info, before any transaction starts."""
-    if given or not user:
-        return given
-    cached = cache.get(user)
-    if cached and time.monotonic() - cached[1] < TEAM_CACHE_SECONDS:
-        return cached[0]
-    try:
-        team = client.users_info(user=user)["user"].get("team_id")
-    except SlackApiError as err:
-        code = err.response.get("error") if isinstance(err.response.data, dict) else None
-        log.warning("users.info %s failed: %s", user, code or f"http_{err.response.status_code}")
-        if code in UNKNOWN_USER:
-            return None
-        # Slack is failing, not saying "nobody": refusing a council member as a stranger would be wrong
-        raise DeskError("Slack could not say which organisation you are in just now "
-                        f"(users.info: {code or err.response.status_code}); please try again in a minute.") from None
-    if team:
-        cache[user] = (team, time.monotonic())
-    return team
-
-
-def actor_for(session: Session, *, user: str, team: str | None, channel: str | None) -> Actor:
+def actor_for(session: Session, *, user: str, team: OrgIdentity | None, channel: str | None) -> Actor:
+    """`team`: what `Identities` (desk/slack/identity.py) made of the request."""
     return tenancy.actor(session, user=user, team=team, channel=channel)
 
 

@@ -8,11 +8,12 @@ from sqlalchemy import Engine
 
 from desk.clock import Clock
 from desk.services.report_links import LinkMaker
+from desk.slack.identity import Identities
 
 
 @dataclass(frozen=True)
 class Deps:
     engine: Engine
     clock: Clock
-    teams: dict[str, tuple[str, float]] = field(default_factory=dict)  # user -> (organisation, looked up at)
+    identities: Identities = field(default_factory=Identities)  # who acts from which organisation, cached
     report_links: LinkMaker | None = None  # signs `/desk report` links; None: no secret to sign with

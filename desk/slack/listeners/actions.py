@@ -32,15 +32,16 @@ def _ack(ack: Ack) -> None:
     ack()
 
 
-def _actor(deps: Deps, body: dict) -> Actor:
+def _actor(deps: Deps, client: WebClient, body: dict) -> Actor:
     user = body.get("user") or {}
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    team = deps.identities.of_interaction(client, body)
     with unit_of_work(deps.engine) as session:
-        return actor_for(session, user=user.get("id", ""), team=user.get("team_id"), channel=channel)
+        return actor_for(session, user=user.get("id", ""), team=team, channel=channel)
 
 
-def _support(deps: Deps, body: dict) -> Actor:
-    actor = _actor(deps, body)
+def _support(deps: Deps, client: WebClient, body: dict) -> Actor:
+    actor = _actor(deps, client, body)
     if not actor.is_support:
         raise PermissionDenied("only the support team can change tickets")
     return actor
@@ -61,7 +62,7 @@ def _ref(deps: Deps, body: dict) -> str:
 
 def register(app: App, deps: Deps) -> None:
     def change(body: dict, client: WebClient, apply) -> None:
-        actor, ref = _support(deps, body), _ref(deps, body)
+        actor, ref = _support(deps, client, body), _ref(deps, body)
         with unit_of_work(deps.engine) as session:
             apply(session, actor, ref, deps.clock.now())
         posting.refresh_card(client, deps, ref)
@@ -90,7 +91,7 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     def on_priority(body: dict, client: WebClient, **_: Any) -> None:
-        _support(deps, body)
+        _support(deps, client, body)
         ref = _ref(deps, body)
         with unit_of_work(deps.engine) as session:
             t = summarize(session, intake.get_ticket(session, ref), deps.clock.now())
@@ -99,7 +100,7 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     def on_resolve(body: dict, client: WebClient, **_: Any) -> None:
-        _support(deps, body)
+        _support(deps, client, body)
         ref = _ref(deps, body)
         with unit_of_work(deps.engine) as session:
             t = summarize(session, intake.get_ticket(session, ref), deps.clock.now())
@@ -110,7 +111,7 @@ def register(app: App, deps: Deps) -> None:
     @guarded
     def on_rate(body: dict, client: WebClient, respond: Any, **_: Any) -> None:
         rating = RatingValue.load(body["actions"][0].get("value"))
-        actor = _actor(deps, body)
+        actor = _actor(deps, client, body)
         with unit_of_work(deps.engine) as session:
             counted = intake.rate(session, actor=actor, ref=rating.ref, score=rating.score, at=deps.clock.now())
         if counted:
@@ -120,7 +121,7 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     def on_new_request(body: dict, client: WebClient, **_: Any) -> None:
-        actor = _actor(deps, body)
+        actor = _actor(deps, client, body)
         with unit_of_work(deps.engine) as session:
             intake.council_for(actor)
             categories = intake.categories(session, actor.council_id)

@@ -16,7 +16,7 @@ from desk.errors import NotFound, PermissionDenied
 from desk.services import intake, queues
 from desk.services.read_models import summarize
 from desk.slack.blocks import modals, replies
-from desk.slack.context import actor_for, answer, guarded, team_of
+from desk.slack.context import actor_for, answer, guarded
 from desk.slack.deps import Deps
 from desk.slack.ids import SLASH_COMMAND
 from desk.slack.listeners import report_command
@@ -34,7 +34,7 @@ def register(app: App, deps: Deps) -> None:
         verb = words[0].lower() if words else "new"
         now = deps.clock.now()
         # A command's top-level team_id may be the installing workspace: ask Slack who the person is.
-        team = team_of(client, body["user_id"], body.get("user_team_id"), deps.teams)
+        team = deps.identities.of_command(client, body)
         if verb == "report":  # service managers only: who may ask is settled before anything is read
             report_command.post_report(body, client, respond, deps, words[1:], team)
             return

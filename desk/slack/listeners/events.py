@@ -23,7 +23,7 @@ from desk.domain.tenancy import Actor
 from desk.services import intake, queues, tenancy
 from desk.slack import posting
 from desk.slack.blocks import home
-from desk.slack.context import actor_for, guarded, team_of
+from desk.slack.context import actor_for, guarded
 from desk.slack.deps import Deps
 from desk.slack.ids import TICKET_REACTION
 
@@ -49,7 +49,7 @@ def register(app: App, deps: Deps) -> None:
             log.warning("message event without channel or ts (%s)", body.get("event_id"))
             return
         now = deps.clock.now()
-        team = team_of(client, event["user"], event.get("user_team") or event.get("team"), deps.teams)
+        team = deps.identities.of_event(client, body)
 
         def record() -> tuple[intake.Opened | None, str | None]:
             """One transaction: the event's id and its effect (a new ticket, or a reply on one)."""
@@ -80,7 +80,7 @@ def register(app: App, deps: Deps) -> None:
             return
         channel, ts, author = item.get("channel"), item.get("ts"), event.get("item_user")
         now = deps.clock.now()
-        team = team_of(client, event.get("user", ""), event.get("user_team"), deps.teams)
+        team = deps.identities.of_event(client, body)
 
         def first_look() -> Actor | None:
             with unit_of_work(deps.engine) as session:
@@ -114,7 +114,7 @@ def register(app: App, deps: Deps) -> None:
             return
         user = event["user"]
         now = deps.clock.now()
-        team = team_of(client, user, event.get("user_team") or event.get("team"), deps.teams)
+        team = deps.identities.of_event(client, body)
         with unit_of_work(deps.engine) as session:
             actor = actor_for(session, user=user, team=team, channel=None)
             if actor.is_support:

@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from desk.db.engine import read_only, unit_of_work
+from desk.domain.identity import OrgIdentity
 from desk.domain.report_periods import DayRange, looks_like_period, parse_period
 from desk.errors import ConfigError, InvalidInput, PermissionDenied
 from desk.rendering.reports import to_csv
@@ -37,7 +38,7 @@ LONDON = "Europe/London"  # periods are UK calendar days, whoever asks
 
 
 def post_report(body: dict, client: WebClient, respond: Any, deps: Deps, words: list[str],
-                team: str | None) -> None:
+                team: OrgIdentity) -> None:
     """Check who is asking, build the report, post summary + CSV + link, tell the manager where."""
     user, channel = body["user_id"], body.get("channel_id") or ""
     with unit_of_work(deps.engine) as session:

@@ -17,7 +17,7 @@ from desk.errors import InvalidInput, PermissionDenied
 from desk.services import intake, tickets
 from desk.slack import posting
 from desk.slack.blocks import modals
-from desk.slack.context import actor_for, guarded, team_of
+from desk.slack.context import actor_for, guarded
 from desk.slack.deps import Deps
 from desk.slack.ids import Block, Input, Shortcut, View
 from desk.slack.metadata import IntakeContext, TicketRef
@@ -58,7 +58,7 @@ def register(app: App, deps: Deps) -> None:
     def on_intake(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         context = IntakeContext.load(view.get("private_metadata"))
         user = body["user"]
-        team = team_of(client, user["id"], user.get("team_id"), deps.teams)
+        team = deps.identities.of_interaction(client, body)
         now = deps.clock.now()
 
         def record() -> intake.Opened | None:
@@ -84,10 +84,11 @@ def register(app: App, deps: Deps) -> None:
         """Apply a support-only change once; False for a second submission of the same view."""
         ref = TicketRef.load(view.get("private_metadata")).ref
         user = body["user"]
+        team = deps.identities.of_interaction(client, body)
         with unit_of_work(deps.engine) as session:
             if not first_submission(session, view):
                 return False
-            actor = actor_for(session, user=user["id"], team=user.get("team_id"), channel=None)
+            actor = actor_for(session, user=user["id"], team=team, channel=None)
             if not actor.is_support:
                 raise PermissionDenied("only the support team can change tickets")
             apply(session, actor, ref, deps.clock.now())
@@ -111,7 +112,7 @@ def register(app: App, deps: Deps) -> None:
     def on_message_shortcut(body: dict, client: WebClient, **_: Any) -> None:
         message, channel = body.get("message") or {}, (body.get("channel") or {}).get("id")
         user = body["user"]
-        team = team_of(client, user["id"], user.get("team_id"), deps.teams)
+        team = deps.identities.of_interaction(client, body)
         with unit_of_work(deps.engine) as session:
             actor = actor_for(session, user=user["id"], team=team, channel=channel)
             intake.council_for(actor)
@@ -126,7 +127,7 @@ def register(app: App, deps: Deps) -> None:
     @guarded
     def on_global_shortcut(body: dict, client: WebClient, **_: Any) -> None:
         user = body["user"]
-        team = team_of(client, user["id"], user.get("team_id"), deps.teams)
+        team = deps.identities.of_interaction(client, body)
         with unit_of_work(deps.engine) as session:
             actor = actor_for(session, user=user["id"], team=team, channel=None)
             intake.council_for(actor)
