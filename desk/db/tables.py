@@ -103,7 +103,7 @@ class TicketRow(SQLModel, table=True):
     resolution_ts: str | None = None  # the latest resolution message there (its "Not fixed" button)
     card_channel: str | None = None  # the triage card in the support team's channel
     card_ts: str | None = Field(default=None, index=True)
-    follow_up_of: int | None = Field(default=None, foreign_key="ticket.id")
+    follow_up_of: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     redacted_at: datetime | None = _instant(nullable=True)  # retention removed its people's words
 
 
