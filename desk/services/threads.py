@@ -33,6 +33,7 @@ class ThreadOutcome:
     ticket: TicketRow  # the ticket the message went to
     effect: ThreadEffect
     heard_in: TicketRow | None = None  # the closed ticket in whose thread it was written, when not `ticket`
+    opens_at: datetime | None = None  # a follow-up opened outside working hours: when work starts
 
     @property
     def kind(self) -> str:
@@ -123,3 +124,13 @@ def refuse_unless_resolved(ticket: TicketRow) -> None:
         raise InvalidInput(f"{ticket.ref} is closed: reply in its thread and we'll open a follow-up ticket")
     if ticket.status != Status.RESOLVED:
         raise InvalidInput(f"{ticket.ref} is already open again: the support team is on it")
+
+
+def resolution_post(session: Session, ref: str) -> tuple[str, str, str] | None:
+    """Where the latest resolution message is (channel, ts) and its note, to rebuild it for a new status."""
+    ticket = queries.get_ticket(session, ref)
+    if not (ticket.slack_channel and ticket.resolution_ts) or ticket.id is None:
+        return None
+    resolved = queries.list_ticket_events(session, ticket.id, types=("resolved",))
+    note = resolved[-1].data.get("note") if resolved else None
+    return ticket.slack_channel, ticket.resolution_ts, note if isinstance(note, str) else "(redacted)"

@@ -1,4 +1,5 @@
-"""Buttons and menus: the triage card's actions (support staff only), ratings (the council), App Home.
+"""Buttons and menus: the triage card's actions (support staff only), ratings and "Not fixed" (the
+council), App Home.
 
 A double click has one effect: every action re-reads the ticket and is a no-op when the change is
 already made (claiming a ticket you hold, resolving a resolved ticket is refused politely, a second
@@ -16,7 +17,7 @@ from slack_sdk import WebClient
 from desk.db.engine import unit_of_work
 from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
-from desk.services import intake, tickets
+from desk.services import intake, threads, tickets
 from desk.services.read_models import summarize
 from desk.slack import posting
 from desk.slack.blocks import modals, replies
@@ -86,7 +87,7 @@ def register(app: App, deps: Deps) -> None:
     @guarded
     def on_reopen(body: dict, client: WebClient, **_: Any) -> None:
         change(body, client, lambda s, actor, ref, now: tickets.reopen(
-            s, ref=ref, reason="reopened from the triage card", actor=actor.user, at=now))
+            s, ref=ref, reason="reopened from the triage card", actor=actor.user, at=now, via="card"))
 
     @guarded
     def on_priority(body: dict, client: WebClient, **_: Any) -> None:
@@ -119,6 +120,15 @@ def register(app: App, deps: Deps) -> None:
             posting.refresh_card(client, deps, rating.ref)
 
     @guarded
+    def on_not_fixed(body: dict, client: WebClient, **_: Any) -> None:
+        """The council's button on a resolution message: ask why, in a modal (the submission reopens)."""
+        ref, actor = TicketRef.load(body["actions"][0].get("value")).ref, _actor(deps, body)
+        with unit_of_work(deps.engine) as session:
+            threads.check_not_fixed(session, actor=actor, ref=ref)
+            t = summarize(session, intake.get_ticket(session, ref), deps.clock.now())
+        client.views_open(trigger_id=body["trigger_id"], view=modals.not_fixed(t))
+
+    @guarded
     def on_new_request(body: dict, client: WebClient, **_: Any) -> None:
         actor = _actor(deps, body)
         with unit_of_work(deps.engine) as session:
@@ -136,5 +146,6 @@ def register(app: App, deps: Deps) -> None:
     app.action(Action.CHANGE_PRIORITY)(ack=_ack, lazy=[on_priority])
     app.action(Action.RESOLVE)(ack=_ack, lazy=[on_resolve])
     app.action(RATE_ACTION)(ack=_ack, lazy=[on_rate])
+    app.action(Action.NOT_FIXED)(ack=_ack, lazy=[on_not_fixed])
     app.action(Action.NEW_REQUEST)(ack=_ack, lazy=[on_new_request])
     app.action(Action.OPEN_TICKET)(acked_only)
