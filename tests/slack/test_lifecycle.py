@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from sqlmodel import select
+
 from desk.db import queries
 from desk.db.engine import unit_of_work
+from desk.db.tables import OutboxRow
 from desk.slack.ids import Action, Block, Input, View
 from desk.slack.metadata import TicketRef
 from tests.slack.conftest import (
@@ -256,3 +259,18 @@ def test_not_fixed_after_the_close_is_refused_with_the_way_forward(desk: Desk) -
     assert desk.slack.calls_to("views.open") == []
     assert "CHW-1 is closed: reply in its thread" in told(desk)
     assert ticket(desk, "CHW-1")[0].status == "closed"
+
+
+def test_a_reopening_notice_slack_refused_is_posted_by_the_worker(desk: Desk) -> None:
+    thread_ts = opened_and_resolved(desk)
+    desk.slack.inject("chat.postMessage", status=500, error="internal_error")
+    say(desk, "Still declining cards at till 2", thread_ts=thread_ts)
+    assert ticket(desk, "CHW-1")[0].status == "in_progress", "the council's words were recorded regardless"
+    assert thread_posts(desk, thread_ts, containing="is reopened") == []
+    with unit_of_work(desk.engine) as session:
+        [handed] = [row for row in session.exec(select(OutboxRow)).all() if row.kind == "reopened"]
+        assert handed.status == "pending" and handed.payload == {"ref": "CHW-1"}
+    run_worker(desk)
+    assert len(thread_posts(desk, thread_ts, containing="is reopened")) == 1
+    with unit_of_work(desk.engine) as session:
+        assert session.get(OutboxRow, handed.id).status == "sent"
