@@ -26,6 +26,7 @@ from desk.errors import InvalidInput, PermissionDenied
 from desk.services import tickets
 
 TITLE_LENGTH = 120
+NO_TEXT = "(a message with no text, such as a file)"
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def _in_council_thread(session: Session, ticket: TicketRow, actor: Actor, text: 
                        heard_in: TicketRow | None = None) -> ThreadOutcome | None:
     effect = thread_effect(Status(ticket.status), speaker(actor, ticket))
     ref, user = ticket.ref, actor.user
+    text = text if text.strip() else NO_TEXT  # a file on its own still counts: never dropped
     if effect is ThreadEffect.IGNORE:
         return None
     if effect is ThreadEffect.REPLY:

@@ -216,6 +216,8 @@ def assign(session: Session, *, ref: str, assignee: str | None, actor: str, at: 
     old = ctx.ticket.assignee
     if assignee == old:
         return ctx.ticket
+    if ctx.ticket.status == Status.CLOSED:
+        raise InvalidInput(f"{ctx.ticket.ref} is closed, and closed is final")
     ctx.ticket.assignee = assignee
     ctx.record("assigned", actor, at, **{"from": old, "to": assignee})
     return ctx.save(at)

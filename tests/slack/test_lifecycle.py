@@ -274,3 +274,28 @@ def test_a_reopening_notice_slack_refused_is_posted_by_the_worker(desk: Desk) ->
     assert len(thread_posts(desk, thread_ts, containing="is reopened")) == 1
     with unit_of_work(desk.engine) as session:
         assert session.get(OutboxRow, handed.id).status == "sent"
+
+
+def test_a_file_without_words_in_a_resolved_thread_still_reopens(desk: Desk) -> None:
+    thread_ts = opened_and_resolved(desk)
+    body = desk.driver.message("", user=ALICE, user_team=CHERWELL, channel=CHERWELL_CHANNEL, thread_ts=thread_ts,
+                               subtype="file_share", files=[{"id": "F0SCREEN01", "name": "till2.png"}])
+    assert desk.driver.send_event(body).status == 200
+    desk.settle()
+    found, events = ticket(desk, "CHW-1")
+    assert found.status == "in_progress"
+    assert events[-1][0] == "reopened" and events[-1][2]["reason"] == "(a message with no text, such as a file)"
+
+
+def test_support_reopening_from_the_card_tells_the_thread_and_retires_not_fixed(desk: Desk) -> None:
+    thread_ts = opened_and_resolved(desk)
+    found, _ = ticket(desk, "CHW-1")
+    click = desk.driver.block_action(Action.REOPEN, user=ENGINEER, user_team=SUPPORT,
+                                     value=TicketRef(ref="CHW-1").dump(), channel=TRIAGE, message_ts=found.card_ts)
+    assert desk.driver.send_interaction(click).status == 200
+    desk.settle()
+    found, events = ticket(desk, "CHW-1")
+    assert found.status == "in_progress" and events[-1][2]["via"] == "card"
+    assert len(thread_posts(desk, thread_ts, containing="is reopened")) == 1
+    assert buttons(resolution_now(desk, thread_ts)["blocks"]) == []
+    assert "Resolve" in json.dumps(desk.slack.messages[(TRIAGE, found.card_ts)]["blocks"])

@@ -19,7 +19,7 @@ from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
 from desk.services import intake, threads, tickets
 from desk.services.read_models import summarize
-from desk.slack import posting
+from desk.slack import lifecycle_posts, posting
 from desk.slack.blocks import modals, replies
 from desk.slack.context import actor_for, answer, guarded
 from desk.slack.deps import Deps
@@ -86,8 +86,11 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     def on_reopen(body: dict, client: WebClient, **_: Any) -> None:
-        change(body, client, lambda s, actor, ref, now: tickets.reopen(
-            s, ref=ref, reason="reopened from the triage card", actor=actor.user, at=now, via="card"))
+        actor, ref = _support(deps, body), _ref(deps, body)
+        with unit_of_work(deps.engine) as session:
+            tickets.reopen(session, ref=ref, reason="reopened from the triage card", actor=actor.user,
+                           at=deps.clock.now(), via="card")
+        lifecycle_posts.reopened(client, deps, ref)  # the thread is told, "Not fixed" goes, the card updates
 
     @guarded
     def on_priority(body: dict, client: WebClient, **_: Any) -> None:
