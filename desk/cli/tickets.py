@@ -1,4 +1,4 @@
-"""`desk tickets list|show|open`."""
+"""`desk tickets list|show|open|close`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.db.tables import TicketRow
 from desk.domain.sla_replay import replay, report
-from desk.services import sla_state, tickets
+from desk.services import closing, sla_state, tickets
 from desk.wiring import Wiring
 
 app = typer.Typer(help="Inspect (and open) tickets.", no_args_is_help=True)
@@ -99,3 +99,21 @@ def open_ticket(
         print_json(result)
     else:
         print(f"opened {result['ref']} ({result['priority']})")
+
+
+@app.command("close")
+def close_ticket(
+    ref: Annotated[str, typer.Argument(help="Ticket ref, e.g. CHW-1.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Close a resolved ticket now, instead of waiting for `close_after_days` (closed is final).
+
+    The council is told in its thread by the worker (the outbox), as when the worker closes it."""
+    wiring = Wiring.from_environ()
+    require_schema(wiring)
+    with unit_of_work(wiring.engine) as session:
+        result = summary(closing.close(session, ref=ref, actor="cli", at=wiring.clock.now()))
+    if as_json:
+        print_json(result)
+    else:
+        print(f"closed {result['ref']}")

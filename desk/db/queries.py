@@ -87,6 +87,12 @@ def find_ticket_by_message(session: Session, channel: str, ts: str) -> TicketRow
     ).first()
 
 
+def list_follow_ups(session: Session, ticket_id: int) -> Sequence[TicketRow]:
+    """Tickets opened as follow-ups of this one, oldest first."""
+    return session.exec(select(TicketRow).where(TicketRow.follow_up_of == ticket_id)
+                        .order_by(TicketRow.number)).all()
+
+
 def find_ticket_by_card(session: Session, channel: str, ts: str) -> TicketRow | None:
     return session.exec(select(TicketRow).where(TicketRow.card_ts == ts, TicketRow.card_channel == channel)).first()
 

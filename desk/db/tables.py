@@ -70,6 +70,11 @@ class TicketRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("council_id", "number"),
         UniqueConstraint("slack_channel", "slack_ts", name="uq_ticket_slack_message"),
+        # The closing pass's only query: resolved tickets due to close by now. Partial: open and closed
+        # tickets cost nothing.
+        Index("ix_ticket_close_due_at", "close_due_at",
+              sqlite_where=text("close_due_at IS NOT NULL"),
+              postgresql_where=text("close_due_at IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -91,12 +96,14 @@ class TicketRow(SQLModel, table=True):
     updated_at: datetime = _instant()
     resolved_at: datetime | None = _instant(nullable=True)
     closed_at: datetime | None = _instant(nullable=True)
+    close_due_at: datetime | None = _instant(nullable=True)  # while resolved: when the worker closes it
     slack_channel: str | None = None  # the council thread: the request itself, or desk's post for it
     slack_ts: str | None = None
     confirmation_ts: str | None = None  # desk's threaded confirmation in the council thread
+    resolution_ts: str | None = None  # the latest resolution message there (its "Not fixed" button)
     card_channel: str | None = None  # the triage card in the support team's channel
     card_ts: str | None = Field(default=None, index=True)
-    follow_up_of: int | None = Field(default=None, foreign_key="ticket.id")
+    follow_up_of: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     redacted_at: datetime | None = _instant(nullable=True)  # retention removed its people's words
 
 

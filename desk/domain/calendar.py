@@ -280,21 +280,46 @@ class BusinessCalendar:
         block = _Span(first_year, end_year, low, high, starts, ends, [shift + w for w in work])
         return _joined(span, block) if appended else _joined(block, span)
 
+    def end_of_working_days_after(self, at: datetime, days: int) -> datetime:
+        """The end of the `days`-th working day after the local date of `at` (DESIGN.md, the closing
+        contract): a working day is a local date with at least one working window, and its end is the end
+        of its last window. Counting starts the day after, whatever the hour of `at`."""
+        if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+            raise ValueError(f"days must be a positive int, got {days!r}")
+        day = from_epoch(to_epoch(at, "at")).astimezone(self.zone).date()
+        counted = 0
+        for _ in range(SEARCH_LIMIT_YEARS * 366):
+            day += timedelta(days=1)
+            windows = self._day_windows(day)
+            if windows:
+                counted += 1
+                if counted == days:
+                    return from_epoch(windows[-1][1])
+        raise ValueError(f"{self!r} has no working day in {SEARCH_LIMIT_YEARS} years after {at}")
+
+    def _day_windows(self, day: date) -> list[tuple[int, int]]:
+        """One local date's working windows as UTC epoch intervals: none on a closure or bank holiday."""
+        if day in self.spec.closures or day in _holidays(self.spec.division, day.year):
+            return []
+        found: list[tuple[int, int]] = []
+        floor = None  # windows of one day never overlap, even when DST squeezes them
+        for window in self.spec.hours[day.weekday()]:
+            start = wall_to_epoch(self.zone, day, window.start)
+            end = wall_to_epoch(self.zone, day, window.end)
+            start = start if floor is None else max(start, floor)
+            if end > start:
+                found.append((start, end))
+                floor = end
+        return found
+
     def _intervals(self, first_year: int, end_year: int) -> tuple[list[int], list[int]]:
         starts: list[int] = []
         ends: list[int] = []
         day, last = date(first_year, 1, 1), date(end_year - 1, 12, 31)
         while day <= last:
-            if day not in self.spec.closures and day not in _holidays(self.spec.division, day.year):
-                floor = None  # windows of one day never overlap, even when DST squeezes them
-                for window in self.spec.hours[day.weekday()]:
-                    start = wall_to_epoch(self.zone, day, window.start)
-                    end = wall_to_epoch(self.zone, day, window.end)
-                    start = start if floor is None else max(start, floor)
-                    if end > start:
-                        starts.append(start)
-                        ends.append(end)
-                        floor = end
+            for start, end in self._day_windows(day):
+                starts.append(start)
+                ends.append(end)
             day += timedelta(days=1)
         return starts, ends
 

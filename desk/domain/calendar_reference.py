@@ -81,6 +81,19 @@ class ReferenceCalendar:
             for window_start, window_end in self._day_intervals(day + offset * ONE_DAY)
         )
 
+    def end_of_working_days_after(self, at: datetime, days: int) -> datetime:
+        """Walk local dates after `at`'s, counting those with a window; the end of the last window of the
+        `days`-th."""
+        day, counted = self._local_date(_utc(at, "at")), 0
+        for _ in range(IDLE_DAYS_LIMIT):
+            day += ONE_DAY
+            intervals = self._day_intervals(day)
+            if intervals:
+                counted += 1
+                if counted == days:
+                    return intervals[-1][1]
+        raise ValueError(f"calendar {self.spec.timezone}/{self.spec.division} has no working day")
+
     def _local_date(self, instant: datetime) -> date:
         return instant.astimezone(self.zone).date()
 

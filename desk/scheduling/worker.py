@@ -5,6 +5,9 @@
   asked only when something can be due.
 - **dispatch** posts what the outbox holds.
 - **digests** queues each council's weekly digest once its scheduled instant has passed.
+- **close** closes resolved tickets whose `close_after_days` have run out (DESIGN.md, the closing contract)
+  and tells their councils through the outbox; it runs every minute, so a ticket closes within a minute
+  of the instant the contract gives.
 - **retention** redacts the words on tickets closed longer than their council's period, daily.
 
 Every job re-reads state and writes under unique keys, so running one twice, late, or on two workers at
@@ -33,7 +36,7 @@ from sqlalchemy import Engine
 from desk.clock import Clock
 from desk.db.engine import unit_of_work
 from desk.db.outage import describe, unreachable
-from desk.services import escalation
+from desk.services import closing, escalation
 from desk.services.dispatch import CHANNEL_PACE_SECONDS, LEASE, Dispatcher, DispatchReport
 from desk.services.ports import Notifier
 from desk.services.retention import RetentionReport, apply_retention
@@ -42,6 +45,7 @@ log = logging.getLogger("desk.worker")
 
 MIN_SWEEP_DELAY = timedelta(milliseconds=200)
 RETENTION_EVERY = timedelta(days=1)
+CLOSE_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ class Worker:
     def __init__(self, engine: Engine, clock: Clock, notifier: Notifier, *, sweep_cap: float = 5.0,
                  dispatch_every: float = 2.0, digests_every: float = 300.0,
                  enqueue_digests: Callable | None = None, channel_pace: float = CHANNEL_PACE_SECONDS,
-                 lease: timedelta = LEASE, sweep_batch: int = escalation.BATCH):
+                 lease: timedelta = LEASE, sweep_batch: int = escalation.BATCH,
+                 close_every: timedelta = CLOSE_EVERY, close_batch: int = closing.BATCH):
         self.engine, self.clock = engine, clock
         self.sweep_batch = sweep_batch  # clock rows per sweep transaction: bounds its memory and lock time
         self.stopping = threading.Event()
@@ -65,6 +70,7 @@ class Worker:
         self.dispatch_every = timedelta(seconds=dispatch_every)
         self.digests_every = timedelta(seconds=digests_every)
         self.enqueue_digests = enqueue_digests
+        self.close_every, self.close_batch = close_every, close_batch
         self.scheduler: BaseScheduler | None = None
         self._unreachable_since: dict[str, float] = {}  # job id -> when it first failed on the database
 
@@ -74,6 +80,7 @@ class Worker:
             Job("sweep", self.sweep, self.sweep_cap),
             Job("dispatch", self.dispatch, self.dispatch_every),
             Job("digests", self.digests, self.digests_every),
+            Job("close", self.close, self.close_every),
             Job("retention", self.retention, RETENTION_EVERY),
         ]
 
@@ -114,6 +121,22 @@ class Worker:
             queued = self.enqueue_digests(session, now=self.clock.now())
         return len(queued)
 
+    def close(self) -> closing.CloseReport:
+        """Close what is due, batch by batch, each its own transaction (a long backlog after downtime
+        neither holds locks for long nor stops at the first batch)."""
+        total = closing.CloseReport()
+        while not self.stopping.is_set():
+            with unit_of_work(self.engine) as session:
+                report = closing.close_due(session, now=self.clock.now(), batch=self.close_batch)
+            total.closed += report.closed
+            total.skipped += report.skipped
+            total.scheduled += report.scheduled
+            if report.claimed < self.close_batch or not report.closed:
+                break
+        if total.closed or total.skipped:
+            log.info("close: %s ticket(s) closed, %s left for the next pass", len(total.closed), len(total.skipped))
+        return total
+
     def retention(self) -> RetentionReport:
         """Redact the words on tickets closed for longer than their council's retention period.
 
@@ -128,10 +151,11 @@ class Worker:
     def run_once(self) -> dict:
         """One pass of everything, for `desk worker --once` (cron-style hosting) and tests."""
         swept = self.sweep()
+        closed = self.close()
         queued = self.digests()
         sent = self.dispatcher.drain()
         return {"swept_tickets": swept.tickets, "escalations": swept.sent, "superseded": swept.superseded,
-                "digests_queued": queued, "sent": sent.sent, "retried": sent.retried, "failed": sent.failed,
+                "closed": len(closed.closed), "digests_queued": queued, "sent": sent.sent, "retried": sent.retried, "failed": sent.failed,
                 "cancelled": sent.cancelled}
 
     def stop(self, *, wait: bool = True) -> None:

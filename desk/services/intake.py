@@ -5,7 +5,7 @@ Adapter-neutral: the Slack listeners call these with plain values (ids, text, in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,10 +14,10 @@ from sqlmodel import Session
 from desk.db import queries
 from desk.db.tables import SlackDeliveryRow, TicketRow
 from desk.domain.calendar import business_calendar
-from desk.domain.lifecycle import OPEN_STATUSES
+from desk.domain.lifecycle import ThreadEffect
 from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
-from desk.services import sla_state, tickets
+from desk.services import sla_state, threads, tickets
 
 TITLE_WORDS = 120
 
@@ -125,7 +125,8 @@ def council_name(session: Session, council_id: str) -> str:
 
 
 def record_posts(session: Session, ticket: TicketRow, *, thread: tuple[str, str] | None = None,
-                 confirmation_ts: str | None = None, card: tuple[str, str] | None = None) -> None:
+                 confirmation_ts: str | None = None, card: tuple[str, str] | None = None,
+                 resolution_ts: str | None = None) -> None:
     """Remember where desk posted about a ticket, so replies and card updates find it."""
     if thread is not None and ticket.slack_ts is None:
         ticket.slack_channel, ticket.slack_ts = thread
@@ -133,35 +134,23 @@ def record_posts(session: Session, ticket: TicketRow, *, thread: tuple[str, str]
         ticket.confirmation_ts = confirmation_ts
     if card is not None:
         ticket.card_channel, ticket.card_ts = card
+    if resolution_ts is not None:
+        ticket.resolution_ts = resolution_ts
     session.add(ticket)
     session.flush()
 
 
-@dataclass(frozen=True)
-class ThreadOutcome:
-    ticket: TicketRow
-    kind: str  # "replied", "commented", "noted"
+ThreadOutcome = threads.ThreadOutcome
 
 
 def thread_message(session: Session, *, actor: Actor, channel: str, thread_ts: str, text: str,
                    at: datetime) -> ThreadOutcome | None:
-    """A reply in a ticket's thread: public reply, council comment or internal note, by who and where."""
-    council_thread = queries.find_ticket_by_message(session, channel, thread_ts)
-    if council_thread is not None:
-        if council_thread.status not in OPEN_STATUSES:
-            return None  # a closed conversation: follow-ups are the worker's business
-        if actor.is_support:
-            return ThreadOutcome(tickets.reply(session, ref=council_thread.ref, text=text, actor=actor.user,
-                                               at=at), "replied")
-        if actor.is_council and actor.council_id == council_thread.council_id:
-            return ThreadOutcome(tickets.comment(session, ref=council_thread.ref, text=text, actor=actor.user,
-                                                 at=at, council_id=actor.council_id), "commented")
-        return None
-    card_thread = queries.find_ticket_by_card(session, channel, thread_ts)
-    if card_thread is not None and actor.is_support:
-        return ThreadOutcome(tickets.note(session, ref=card_thread.ref, text=text, actor=actor.user, at=at),
-                             "noted")
-    return None
+    """A reply in a ticket's thread: public reply, comment, note, reopen or follow-up (services/threads.py).
+    A follow-up is a new request: like any, it says when work starts if it came outside working hours."""
+    outcome = threads.thread_message(session, actor=actor, channel=channel, thread_ts=thread_ts, text=text, at=at)
+    if outcome is not None and outcome.effect is ThreadEffect.FOLLOW_UP:
+        return replace(outcome, opens_at=_opens_at(session, outcome.ticket, at))
+    return outcome
 
 
 def rate(session: Session, *, actor: Actor, ref: str, score: int, at: datetime) -> bool:

@@ -51,6 +51,9 @@ class TicketSummary:
     rating: int | None = None
     thread_channel: str | None = None  # the council thread (the request, or desk's post for it)
     thread_ts: str | None = None
+    follow_up_of: str | None = None  # the closed ticket this one follows up (its ref)
+    follow_ups: tuple[str, ...] = ()  # tickets opened as follow-ups of this one (refs, oldest first)
+    close_due_at: datetime | None = None  # while resolved: when it closes
 
     @property
     def is_open(self) -> bool:
@@ -92,7 +95,17 @@ def summarize(session: Session, ticket: TicketRow, now: datetime) -> TicketSumma
         rating=rating.score if rating else None,
         thread_channel=ticket.slack_channel,
         thread_ts=ticket.slack_ts,
+        follow_up_of=_ref_of(session, ticket.follow_up_of),
+        follow_ups=tuple(t.ref for t in queries.list_follow_ups(session, ticket.id)) if ticket.id else (),
+        close_due_at=ticket.close_due_at,
     )
+
+
+def _ref_of(session: Session, ticket_id: int | None) -> str | None:
+    if ticket_id is None:
+        return None
+    found = session.get(TicketRow, ticket_id)
+    return found.ref if found else None
 
 
 def _reason(event: TicketEventRow) -> str:

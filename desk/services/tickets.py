@@ -17,6 +17,7 @@ from sqlmodel import Session
 from desk.db import queries
 from desk.db.tables import CouncilRow, TicketEventRow, TicketRatingRow, TicketRow
 from desk.domain import lifecycle
+from desk.domain.calendar import business_calendar
 from desk.domain.lifecycle import Status
 from desk.domain.sla import TicketSla
 from desk.domain.triage import TriageDecision, triage
@@ -165,10 +166,11 @@ def comment(session: Session, *, ref: str, text: str, actor: str, at: datetime,
     return ctx.save(at)
 
 
-def note(session: Session, *, ref: str, text: str, actor: str, at: datetime) -> TicketRow:
-    """An internal note: support only, never shown to the council, no SLA effect."""
+def note(session: Session, *, ref: str, text: str, actor: str, at: datetime, **data: str) -> TicketRow:
+    """A note: no SLA effect. Internal (never shown to the council) unless `data` says it was written in
+    the council thread (`where="council_thread"`: support speaking after resolution)."""
     ctx = _context(session, ref, None, at)
-    ctx.record("noted", actor, at, text=_require_text(text, "a note"))
+    ctx.record("noted", actor, at, text=_require_text(text, "a note"), **data)
     return ctx.save(at)
 
 
@@ -214,6 +216,8 @@ def assign(session: Session, *, ref: str, assignee: str | None, actor: str, at: 
     old = ctx.ticket.assignee
     if assignee == old:
         return ctx.ticket
+    if ctx.ticket.status == Status.CLOSED:
+        raise InvalidInput(f"{ctx.ticket.ref} is closed, and closed is final")
     ctx.ticket.assignee = assignee
     ctx.record("assigned", actor, at, **{"from": old, "to": assignee})
     return ctx.save(at)
@@ -228,30 +232,44 @@ def resolve(session: Session, *, ref: str, note: str, actor: str, at: datetime) 
         raise InvalidTransition(ctx.ticket.ref, current, Status.RESOLVED)
     ctx.sla.resolve(at)
     ctx.ticket.status, ctx.ticket.resolved_at = str(Status.RESOLVED), at
-    ctx.record("resolved", actor, at, note=text, **{"from": str(current)})
+    ctx.ticket.close_due_at = close_due_at_for(session, ctx.ticket, ctx.council)
+    ctx.record("resolved", actor, at, note=text, close_due_at=ctx.ticket.close_due_at.isoformat(),
+               **{"from": str(current)})
     return ctx.save(at)
 
 
+def close_due_at_for(session: Session, ticket: TicketRow, council: CouncilRow) -> datetime:
+    """When a resolved ticket closes: its playbook version's `close_after_days` on its council's calendar."""
+    assert ticket.resolved_at is not None
+    playbook = sla_state.playbook_for(session, ticket.playbook_version_id)
+    calendar = business_calendar(playbook.calendar.with_division(council.division))
+    return lifecycle.close_due_at(calendar, ticket.resolved_at, playbook.close_after_days)
+
+
 def reopen(session: Session, *, ref: str, reason: str, actor: str, at: datetime,
-           council_id: str | None = None) -> TicketRow:
-    """A resolved ticket back in progress: a new resolve cycle with the full target."""
+           council_id: str | None = None, **data: str) -> TicketRow:
+    """A resolved ticket back in progress: a new resolve cycle with the full target. `data` says how
+    (`via`: "card", "thread", "not_fixed") for the event log."""
     text = _require_text(reason, "a reason to reopen")
     ctx = _context(session, ref, council_id, at)
     if ctx.ticket.status != Status.RESOLVED:
         raise InvalidTransition(ctx.ticket.ref, ctx.ticket.status, Status.IN_PROGRESS)
     ctx.sla.reopen(at)
-    ctx.ticket.status, ctx.ticket.resolved_at = str(Status.IN_PROGRESS), None
-    ctx.record("reopened", actor, at, reason=text, cycle=ctx.sla.current_resolve.cycle)
+    ctx.ticket.status, ctx.ticket.resolved_at, ctx.ticket.close_due_at = str(Status.IN_PROGRESS), None, None
+    ctx.record("reopened", actor, at, reason=text, cycle=ctx.sla.current_resolve.cycle, **data)
     return ctx.save(at)
 
 
 def close(session: Session, *, ref: str, actor: str, at: datetime) -> TicketRow:
+    """Close a resolved ticket: final. Later council messages in its thread open a follow-up."""
     ctx = _context(session, ref, None, at)
     if ctx.ticket.status != Status.RESOLVED:
         raise InvalidTransition(ctx.ticket.ref, ctx.ticket.status, Status.CLOSED)
+    due = ctx.ticket.close_due_at
     ctx.sla.set_status(str(Status.CLOSED), at)
-    ctx.ticket.status, ctx.ticket.closed_at = str(Status.CLOSED), at
-    ctx.record("closed", actor, at)
+    ctx.ticket.status, ctx.ticket.closed_at, ctx.ticket.close_due_at = str(Status.CLOSED), at, None
+    ctx.record("closed", actor, at, **{"from": str(Status.RESOLVED),
+                                       "due_at": due.isoformat() if due else None})
     return ctx.save(at)
 
 

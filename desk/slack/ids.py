@@ -20,6 +20,7 @@ class Action(StrEnum):
     OPEN_TICKET = "desk.open_ticket"  # a link-style button to the council thread; acked, no effect
     # council thread
     RATE = "desk.rate"  # button value: RatingValue JSON
+    NOT_FIXED = "desk.not_fixed"  # on the resolution message, until the ticket closes; opens a modal
     # App Home
     NEW_REQUEST = "desk.new_request"  # opens the intake modal
 
@@ -30,6 +31,7 @@ class View(StrEnum):
     INTAKE = "desk.intake"
     PRIORITY = "desk.priority_modal"
     RESOLVE = "desk.resolve_modal"
+    NOT_FIXED = "desk.not_fixed_modal"  # the council's reason for reopening
 
 
 class Shortcut(StrEnum):

@@ -18,7 +18,7 @@ from desk.db.engine import unit_of_work
 from desk.services.ports import DeliveryFailed, OutboxItem
 from desk.services.read_models import summarize
 from desk.services.tenancy import support_definition
-from desk.slack import posting
+from desk.slack import lifecycle_posts, posting
 from desk.slack.blocks import Message
 from desk.slack.blocks.escalation import alert, escalation
 from desk.slack.deps import Deps
@@ -49,6 +49,8 @@ class SlackNotifier:
                 return self.renderers[item.kind](self, item)
             if item.kind in POSTING_KINDS:  # what a listener could not post at once (see posting.py)
                 return posting.deliver(self.client, self.deps, item.kind, item.payload)
+            if item.kind in lifecycle_posts.KINDS:  # closed by the worker, or a listener's post handed over
+                return lifecycle_posts.deliver(self.client, self.deps, item.kind, item.payload)
         except SlackApiError as err:
             raise _failure(err) from None
         except SlackClientError as err:  # connection trouble after the client's own bounded retries

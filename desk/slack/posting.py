@@ -79,9 +79,9 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     thread = (t.thread_channel, t.thread_ts) if t.thread_ts else None
     council_failure: BaseException | None = None
     try:
-        if thread is None and channels:
-            root = replies.ticket_opened(t)
-            posted = client.chat_postMessage(channel=channels[0], text=root.text, blocks=root.blocks,
+        if thread is None and (t.thread_channel or channels):
+            root = replies.ticket_opened(t)  # in the ticket's own channel when it has one (a follow-up's)
+            posted = client.chat_postMessage(channel=t.thread_channel or channels[0], text=root.text, blocks=root.blocks,
                                              unfurl_links=False, unfurl_media=False)
             thread = (posted["channel"], posted["ts"])
             _record(deps, ref, thread=thread)
@@ -161,9 +161,10 @@ def _post_resolution(client: WebClient, deps: Deps, ref: str, note: str) -> str 
     if not (t.thread_channel and t.thread_ts):
         log.info("resolved, but the ticket has no council thread to tell")
         return None
-    message = replies.resolution(t, note)
+    message = replies.resolution(t, note, deps.clock.now())
     posted = client.chat_postMessage(channel=t.thread_channel, thread_ts=t.thread_ts, text=message.text,
                                      blocks=message.blocks, unfurl_links=False, unfurl_media=False)
+    _record(deps, ref, resolution_ts=str(posted["ts"]))  # its "Not fixed" button goes when the ticket closes
     return str(posted["ts"])
 
 

@@ -28,6 +28,12 @@ def test_the_sweeper_index_exists(engine: Engine) -> None:
     assert indexes["ix_sla_clock_next_step_at"]["column_names"] == ["next_step_at"]
 
 
+def test_the_closing_pass_index_exists(engine: Engine) -> None:
+    indexes = {ix["name"]: ix for ix in inspect(engine).get_indexes("ticket")}
+    assert indexes["ix_ticket_close_due_at"]["column_names"] == ["close_due_at"]
+    assert indexes["ix_ticket_follow_up_of"]["column_names"] == ["follow_up_of"]
+
+
 def test_sqlite_runs_in_wal_mode(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite only")

@@ -9,7 +9,7 @@ import pytest
 from desk.services.read_models import SlaView
 from desk.slack.blocks import replies
 from desk.slack.ids import Action
-from desk.slack.metadata import RatingValue
+from desk.slack.metadata import RatingValue, TicketRef
 from tests.slack.blockkit import ENGINEER, NOW, flat, message_problems, summary
 
 
@@ -41,17 +41,39 @@ def test_confirmation_keeps_internal_triage_reason_out() -> None:
     assert "cannot-take-payments" not in flat(replies.confirmation(summary(), NOW))
 
 
-def test_resolution_has_five_rating_buttons_with_distinct_ids() -> None:
-    message = replies.resolution(summary(), "Restarted the gateway & cleared the queue.")
+def test_resolution_has_five_rating_buttons_and_not_fixed_while_resolved() -> None:
+    # Changed with "Not fixed" (issue 13): the sixth button reopens, and the message says when it closes.
+    resolved = summary(status="resolved", close_due_at=NOW + timedelta(days=7, hours=7))
+    message = replies.resolution(resolved, "Restarted the gateway & cleared the queue.", NOW)
     assert message.text == "CHW-12 is resolved: Restarted the gateway &amp; cleared the queue."
     [actions] = [block for block in message.blocks if block["type"] == "actions"]
     ids = [element["action_id"] for element in actions["elements"]]
-    assert ids == [f"{Action.RATE}.{score}" for score in range(1, 6)]
-    values = [RatingValue.load(element["value"]) for element in actions["elements"]]
+    assert ids == [f"{Action.RATE}.{score}" for score in range(1, 6)] + [Action.NOT_FIXED]
+    values = [RatingValue.load(element["value"]) for element in actions["elements"][:5]]
     assert values == [RatingValue(ref="CHW-12", score=score) for score in range(1, 6)]
+    assert TicketRef.load(actions["elements"][5]["value"]) == TicketRef(ref="CHW-12")
     said = flat(message)
-    assert "How did we do?" in said and "Reply here if it's not fixed" in said
+    assert "How did we do?" in said and "Press *Not fixed* or reply here" in said
+    assert "Otherwise it closes Mon 12 Jan 17:00." in said
     assert message_problems(message) == []
+
+
+def test_a_closed_ticket_s_resolution_keeps_the_ratings_without_not_fixed() -> None:
+    message = replies.resolution(summary(status="closed"), "Restarted the gateway.", NOW)
+    [actions] = [block for block in message.blocks if block["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == [f"{Action.RATE}.{score}" for score in range(1, 6)]
+    assert "CHW-12 is closed. Reply here and we'll open a follow-up ticket." in flat(message)
+    assert message_problems(message) == []
+
+
+def test_a_reopened_ticket_s_resolution_offers_nothing() -> None:
+    message = replies.resolution(summary(status="in_progress"), "Restarted the gateway.", NOW)
+    assert all(block["type"] != "actions" for block in message.blocks)
+    assert "CHW-12 was reopened" in flat(message)
+
+
+def test_a_follow_up_s_thread_root_names_the_closed_ticket() -> None:
+    assert "Follow-up to CHW-3, which is closed" in flat(replies.ticket_opened(summary(follow_up_of="CHW-3")))
 
 
 def test_resolution_note_of_ten_thousand_characters() -> None:

@@ -65,6 +65,10 @@ def triage_card(t: TicketSummary, now: datetime) -> Message:
         notes.append(f"Why {person_text(t.priority, 20)}: {person_text(t.triage_reason, REASON_LENGTH)}")
     if t.rating is not None:
         notes.append(f"Council rated {facts.rating(t.rating)}")
+    if t.follow_up_of:
+        notes.append(f"Follow-up to {t.follow_up_of}")
+    if t.follow_ups:
+        notes.append(f"Follow-up{'s' if len(t.follow_ups) > 1 else ''}: {', '.join(t.follow_ups)}")
     if notes:
         blocks.append(kit.context(*notes))
     actions = card_actions(t)

@@ -1,4 +1,5 @@
-"""Modals: the intake form, and the two engineer forms that need more than a click (priority, resolve).
+"""Modals: the intake form, the two engineer forms that need more than a click (priority, resolve), and
+the council's "Not fixed" form.
 
 Inputs are read back by `Block` id then `Input.VALUE`. `private_metadata` carries a typed value (`.dump()`)
 naming what the form is about; it is a reference, never authority: the submit handler re-checks who may act.
@@ -92,6 +93,17 @@ def resolve(t: TicketSummary) -> dict[str, Any]:
                     hint="The council sees this in their thread, with a request to rate our help."),
     ]
     return _modal(ViewId.RESOLVE, f"Resolve {t.ref}", "Resolve", blocks, TicketRef(ref=t.ref).dump())
+
+
+def not_fixed(t: TicketSummary) -> dict[str, Any]:
+    """The council's "Not fixed": what is still wrong. It reopens the ticket with these words."""
+    blocks: list[Block] = [
+        kit.section(f"*{t.ref}* · {facts.title(t, 300)}"),
+        _text_input(BlockId.REASON, "What is still wrong?", REASON_MAX, multiline=True,
+                    placeholder="e.g. Card payments still fail at the Banbury counter",
+                    hint="This reopens the ticket; the support team sees your words."),
+    ]
+    return _modal(ViewId.NOT_FIXED, f"Not fixed: {t.ref}", "Reopen", blocks, TicketRef(ref=t.ref).dump())
 
 
 def _choices(choices: tuple[tuple[str, str, str], ...]) -> list[Option]:

@@ -18,7 +18,7 @@ from desk.services.read_models import TicketSummary
 from desk.slack.blocks import FALLBACK_LENGTH, Message, facts, kit
 from desk.slack.blocks.text import clip, local_time, person_text
 from desk.slack.ids import SLASH_COMMAND, TICKET_REACTION, Action
-from desk.slack.metadata import RatingValue
+from desk.slack.metadata import RatingValue, TicketRef
 
 NOTE_LENGTH = 2500
 DESCRIPTION_LENGTH = 600
@@ -41,6 +41,8 @@ def ticket_opened(t: TicketSummary) -> Message:
     blocks: list[Block] = [kit.section(f":ticket: *{t.ref}* · {facts.title(t, 300)}")]
     if t.description.strip():
         blocks.append(kit.section(person_text(t.description, DESCRIPTION_LENGTH)))
+    if t.follow_up_of:
+        blocks.append(kit.context(f"Follow-up to {t.follow_up_of}, which is closed"))
     blocks.append(kit.context(f"Requested by {facts.requester(t)} · "
                               "replies in this thread reach the support team"))
     return Message(text=clip(f"{t.ref}: {facts.title(t, 200)}", FALLBACK_LENGTH), blocks=kit.dicts(blocks))
@@ -64,17 +66,27 @@ def confirmation(t: TicketSummary, now: datetime, opens_at: datetime | None = No
     return Message(text=clip(thanks, FALLBACK_LENGTH), blocks=kit.dicts(blocks))
 
 
-def resolution(t: TicketSummary, note: str) -> Message:
-    """The resolution note in the council thread, with 1–5 rating buttons (values: `RatingValue`)."""
+def resolution(t: TicketSummary, note: str, now: datetime | None = None) -> Message:
+    """The resolution note in the council thread, with 1–5 rating buttons (values: `RatingValue`) and,
+    until the ticket closes, "Not fixed" (value: `TicketRef`). Rebuilt for the ticket's status when it is
+    reopened (no buttons) or closed (ratings only), so an old message never offers what cannot be done."""
     said = f":white_check_mark: *{t.ref}* is resolved: {person_text(note, NOTE_LENGTH)}"
+    blocks: list[Block] = [kit.section(said)]
     buttons = [kit.button(f"{score} {'★' * score}", rate_action_id(score),
                           value=RatingValue(ref=t.ref, score=score).dump()) for score in SCORES]
-    blocks: list[Block] = [
-        kit.section(said),
-        kit.section("*How did we do?* 1 = poor, 5 = excellent."),
-        ActionsBlock(elements=buttons),
-        kit.context("Reply here if it's not fixed, and we'll pick it up again."),
-    ]
+    if t.status == "resolved":
+        buttons.append(kit.button("Not fixed", Action.NOT_FIXED, value=TicketRef(ref=t.ref).dump(),
+                                  style="danger"))
+        closes = (f" Otherwise it closes {local_time(t.close_due_at, t.timezone, now or t.close_due_at)}."
+                  if t.close_due_at else "")
+        blocks += [kit.section("*How did we do?* 1 = poor, 5 = excellent."), ActionsBlock(elements=buttons),
+                   kit.context(f"Not fixed? Press *Not fixed* or reply here, and we'll pick it up again.{closes}")]
+    elif t.status == "closed":
+        blocks += [kit.section("*How did we do?* 1 = poor, 5 = excellent."), ActionsBlock(elements=buttons),
+                   kit.context(f":lock: {t.ref} is closed. Reply here and we'll open a follow-up ticket.")]
+    else:
+        blocks.append(kit.context(f":leftwards_arrow_with_hook: {t.ref} was reopened: "
+                                  "the support team is working on it again."))
     fallback = clip(f"{t.ref} is resolved: {person_text(note, FALLBACK_LENGTH)}", FALLBACK_LENGTH)
     return Message(text=fallback, blocks=kit.dicts(blocks))
 

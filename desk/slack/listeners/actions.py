@@ -1,4 +1,5 @@
-"""Buttons and menus: the triage card's actions (support staff only), ratings (the council), App Home.
+"""Buttons and menus: the triage card's actions (support staff only), ratings and "Not fixed" (the
+council), App Home.
 
 A double click has one effect: every action re-reads the ticket and is a no-op when the change is
 already made (claiming a ticket you hold, resolving a resolved ticket is refused politely, a second
@@ -16,9 +17,9 @@ from slack_sdk import WebClient
 from desk.db.engine import unit_of_work
 from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
-from desk.services import intake, tickets
+from desk.services import intake, threads, tickets
 from desk.services.read_models import summarize
-from desk.slack import posting
+from desk.slack import lifecycle_posts, posting
 from desk.slack.blocks import modals, replies
 from desk.slack.context import actor_for, answer, guarded
 from desk.slack.deps import Deps
@@ -86,8 +87,11 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     def on_reopen(body: dict, client: WebClient, **_: Any) -> None:
-        change(body, client, lambda s, actor, ref, now: tickets.reopen(
-            s, ref=ref, reason="reopened from the triage card", actor=actor.user, at=now))
+        actor, ref = _support(deps, body), _ref(deps, body)
+        with unit_of_work(deps.engine) as session:
+            tickets.reopen(session, ref=ref, reason="reopened from the triage card", actor=actor.user,
+                           at=deps.clock.now(), via="card")
+        lifecycle_posts.reopened(client, deps, ref)  # the thread is told, "Not fixed" goes, the card updates
 
     @guarded
     def on_priority(body: dict, client: WebClient, **_: Any) -> None:
@@ -120,6 +124,15 @@ def register(app: App, deps: Deps) -> None:
             posting.refresh_card(client, deps, rating.ref)
 
     @guarded
+    def on_not_fixed(body: dict, client: WebClient, **_: Any) -> None:
+        """The council's button on a resolution message: ask why, in a modal (the submission reopens)."""
+        ref, actor = TicketRef.load(body["actions"][0].get("value")).ref, _actor(deps, body)
+        with unit_of_work(deps.engine) as session:
+            threads.check_not_fixed(session, actor=actor, ref=ref)
+            t = summarize(session, intake.get_ticket(session, ref), deps.clock.now())
+        client.views_open(trigger_id=body["trigger_id"], view=modals.not_fixed(t))
+
+    @guarded
     def on_new_request(body: dict, client: WebClient, **_: Any) -> None:
         actor = _actor(deps, client, body)
         with unit_of_work(deps.engine) as session:
@@ -137,5 +150,6 @@ def register(app: App, deps: Deps) -> None:
     app.action(Action.CHANGE_PRIORITY)(ack=_ack, lazy=[on_priority])
     app.action(Action.RESOLVE)(ack=_ack, lazy=[on_resolve])
     app.action(RATE_ACTION)(ack=_ack, lazy=[on_rate])
+    app.action(Action.NOT_FIXED)(ack=_ack, lazy=[on_not_fixed])
     app.action(Action.NEW_REQUEST)(ack=_ack, lazy=[on_new_request])
     app.action(Action.OPEN_TICKET)(acked_only)

@@ -21,7 +21,7 @@ from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
 from desk.domain.tenancy import Actor
 from desk.services import intake, queues, tenancy
-from desk.slack import posting
+from desk.slack import lifecycle_posts, posting
 from desk.slack.blocks import home
 from desk.slack.context import actor_for, guarded
 from desk.slack.deps import Deps
@@ -51,27 +51,26 @@ def register(app: App, deps: Deps) -> None:
         now = deps.clock.now()
         team = deps.identities.of_event(client, body)
 
-        def record() -> tuple[intake.Opened | None, str | None]:
-            """One transaction: the event's id and its effect (a new ticket, or a reply on one)."""
+        def record() -> tuple[intake.Opened | None, intake.ThreadOutcome | None]:
+            """One transaction: the event's id and its effect (a new ticket, or what a thread reply did)."""
             with unit_of_work(deps.engine) as session:
                 if not intake.first_time(session, f"event:{body.get('event_id') or ts}", "event", now):
                     return None, None
                 actor = actor_for(session, user=event["user"], team=team, channel=channel)
                 if thread_ts and thread_ts != ts:
-                    outcome = intake.thread_message(session, actor=actor, channel=channel, thread_ts=thread_ts,
-                                                    text=text, at=now)
-                    return None, outcome.ticket.ref if outcome else None
+                    return None, intake.thread_message(session, actor=actor, channel=channel,
+                                                       thread_ts=thread_ts, text=text, at=now)
                 if actor.is_council and tenancy.is_council_channel(session, channel, actor.council_id):
                     opened = intake.open_request(session, actor=actor, text=text, at=now,
                                                  requester=event["user"], channel=channel, ts=ts)
-                    return opened, opened.ticket.ref
+                    return opened, None
                 return None, None
 
-        opened, ref = patiently(record, what=f"recording message {body.get('event_id') or ts}")
+        opened, outcome = patiently(record, what=f"recording message {body.get('event_id') or ts}")
         if opened is not None:
             posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
-        elif ref is not None:
-            posting.refresh_card(client, deps, ref)
+        elif outcome is not None:
+            lifecycle_posts.after_thread_message(client, deps, outcome)
 
     @guarded
     def on_reaction(body: dict, client: WebClient, event: dict, **_: Any) -> None:

@@ -1,4 +1,5 @@
-"""Modals and shortcuts: the intake form (from /desk, App Home, or a message), priority and resolve forms.
+"""Modals and shortcuts: the intake form (from /desk, App Home, or a message), priority and resolve forms,
+the council's "Not fixed" reason.
 
 Submissions are checked in the ack (a missing reason is shown on the form itself), then acted on once:
 the view's id is recorded in the same transaction as the effect, so a double submit has one effect.
@@ -14,8 +15,8 @@ from slack_sdk import WebClient
 from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
 from desk.errors import InvalidInput, PermissionDenied
-from desk.services import intake, tickets
-from desk.slack import posting
+from desk.services import intake, threads, tickets
+from desk.slack import lifecycle_posts, posting
 from desk.slack.blocks import modals
 from desk.slack.context import actor_for, guarded
 from desk.slack.deps import Deps
@@ -23,7 +24,7 @@ from desk.slack.ids import Block, Input, Shortcut, View
 from desk.slack.metadata import IntakeContext, TicketRef
 
 REQUIRED = {View.INTAKE: (Block.TITLE,), View.PRIORITY: (Block.PRIORITY, Block.REASON),
-            View.RESOLVE: (Block.RESOLUTION,)}
+            View.RESOLVE: (Block.RESOLUTION,), View.NOT_FIXED: (Block.REASON,)}
 
 
 def value(view: dict, block: str) -> str | None:
@@ -109,6 +110,19 @@ def register(app: App, deps: Deps) -> None:
             posting.post_resolution(client, deps, TicketRef.load(view.get("private_metadata")).ref, note)
 
     @guarded
+    def on_not_fixed(body: dict, client: WebClient, view: dict, **_: Any) -> None:
+        """The council's reason: the ticket reopens with it (once, however often the form is submitted)."""
+        ref, user = TicketRef.load(view.get("private_metadata")).ref, body["user"]
+        team = team_of(client, user["id"], user.get("team_id"), deps.teams)
+        with unit_of_work(deps.engine) as session:
+            if not first_submission(session, view):
+                return
+            actor = actor_for(session, user=user["id"], team=team, channel=None)
+            threads.not_fixed(session, actor=actor, ref=ref, reason=value(view, Block.REASON) or "",
+                              at=deps.clock.now())
+        lifecycle_posts.reopened(client, deps, ref)
+
+    @guarded
     def on_message_shortcut(body: dict, client: WebClient, **_: Any) -> None:
         message, channel = body.get("message") or {}, (body.get("channel") or {}).get("id")
         user = body["user"]
@@ -137,6 +151,7 @@ def register(app: App, deps: Deps) -> None:
     app.view(View.INTAKE)(ack=_check, lazy=[on_intake])
     app.view(View.PRIORITY)(ack=_check, lazy=[on_priority])
     app.view(View.RESOLVE)(ack=_check, lazy=[on_resolve])
+    app.view(View.NOT_FIXED)(ack=_check, lazy=[on_not_fixed])
     app.view_closed(View.INTAKE)(_ack)
     app.shortcut(Shortcut.FROM_MESSAGE)(ack=_ack, lazy=[on_message_shortcut])
     app.shortcut(Shortcut.NEW_REQUEST)(ack=_ack, lazy=[on_global_shortcut])
