@@ -1,6 +1,6 @@
 """Who is who: auth.test, users.info, user groups, and channels (info and members).
 
-Users, channels and user groups come from what the test put in the workspace; an id it did not add is
+Users, teams, channels and user groups come from what the test put in the workspace; an id it did not add is
 `user_not_found` / `channel_not_found` / `no_such_subteam`, as in a real workspace.
 """
 
@@ -26,6 +26,17 @@ def users_info(workspace: Workspace, args: Args) -> Answer:
     full = {"deleted": False, "is_bot": False, "is_app_user": False, "tz": "Europe/London", **user}
     full.setdefault("profile", {"real_name": full.get("real_name", ""), "display_name": full.get("name", "")})
     return {"user": full}
+
+
+def team_info(workspace: Workspace, args: Args) -> Answer:
+    """A team's name and domain; a workspace of an Enterprise Grid organisation names it (`enterprise_id`)."""
+    team_id = str(args.get("team") or workspace.team_id)
+    found = workspace.teams.get(team_id)
+    if found is None and team_id != workspace.team_id:
+        raise SlackError("team_not_found")
+    team = {"id": team_id, "name": team_id, "domain": team_id.lower(), "email_domain": "",
+            "icon": {"image_default": True}, **(found or {})}
+    return {"team": team}
 
 
 def usergroups_users_list(workspace: Workspace, args: Args) -> Answer:
@@ -68,6 +79,7 @@ ANSWERS: dict[str, Handler] = {
     "auth.test": auth_test,
     "users.info": users_info,
     "usergroups.users.list": usergroups_users_list,
+    "team.info": team_info,
     "conversations.info": conversations_info,
     "conversations.members": conversations_members,
 }
