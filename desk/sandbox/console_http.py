@@ -94,7 +94,7 @@ class ConsoleWsgi:
         if console.population.channel(console_reads.conversation_of(console.population, channel)) is None \
                 and console.population.person(channel) is None:
             raise ActionError(f"`channel`: no channel or person {channel!r} in the sandbox", 404)
-        return console_reads.messages(console.slack, console.population, channel, viewer)
+        return console_reads.messages(console.slack, console.population, channel, viewer, console.clock.at_wall)
 
     # --- files ------------------------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ desk: the console sees what Slack would show. Ephemeral messages appear only for
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from desk.sandbox.people import Person, Population
@@ -31,6 +33,7 @@ def person_json(person: Person) -> dict[str, Any]:
 def state(population: Population, now: str, violations: list[str], shortcuts: list[dict]) -> dict[str, Any]:
     return {
         "now": now,
+        "council_names": dict(population.council_names),
         "people": [person_json(p) for p in population.people],
         "channels": [{"id": c.id, "name": c.name, "council": c.council, "members": list(c.members)}
                      for c in population.channels],
@@ -45,18 +48,20 @@ def _files(message: Message) -> list[dict[str, Any]]:
              "url": f"/sandbox/files/{f.get('id')}"} for f in message.get("files") or []]
 
 
-def _shown(message: Message, reactions: set[tuple[str, str, str]], channel: str) -> dict[str, Any]:
+def _shown(message: Message, reactions: set[tuple[str, str, str]], channel: str,
+           sandbox_time: Callable[[float], datetime]) -> dict[str, Any]:
     names = [r.get("name") for r in message.get("reactions") or []]
     names += [name for where, ts, name in reactions if where == channel and ts == message["ts"]]
     return {
-        "ts": message["ts"], "user": message.get("user"), "text": message.get("text", ""),
+        "ts": message["ts"], "at": sandbox_time(float(message["ts"])).isoformat(), "user": message.get("user"), "text": message.get("text", ""),
         "thread_ts": message.get("thread_ts"), "blocks": copy.deepcopy(message.get("blocks") or []),
         "files": _files(message), "edited": bool(message.get("edited")), "bot": bool(message.get("bot_id")),
         "ephemeral": bool(message.get("ephemeral_to")), "reactions": sorted(set(filter(None, names))),
     }
 
 
-def messages(stand_in: SlackStandIn, population: Population, channel: str, viewer: str | None) -> list[dict]:
+def messages(stand_in: SlackStandIn, population: Population, channel: str, viewer: str | None,
+             sandbox_time: Callable[[float], datetime]) -> list[dict]:
     """The channel's messages oldest first, thread replies included; `viewer`'s ephemeral ones too."""
     conversation = conversation_of(population, channel)
     with stand_in.lock:
@@ -64,7 +69,7 @@ def messages(stand_in: SlackStandIn, population: Population, channel: str, viewe
         found = [m for (where, _), m in workspace.messages.items() if where == conversation]
         found += [m for (where, _), m in workspace.ephemeral.items()
                   if where == conversation and viewer is not None and m.get("ephemeral_to") == viewer]
-        shown = [_shown(m, workspace.reactions, conversation) for m in found]
+        shown = [_shown(m, workspace.reactions, conversation, sandbox_time) for m in found]
     return sorted(shown, key=lambda m: ts_key(m["ts"]))
 
 

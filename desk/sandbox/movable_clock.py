@@ -50,6 +50,7 @@ class MovableClock:
     def __init__(self) -> None:
         self._offset = timedelta(0)
         self._lock = threading.Lock()
+        self._history: list[tuple[float, timedelta]] = [(0.0, timedelta(0))]  # (from wall time, offset)
 
     def now(self) -> datetime:
         real = datetime.fromtimestamp(wall_time(), UTC)
@@ -60,15 +61,25 @@ class MovableClock:
         if step < timedelta(0):
             raise ClockError("the clock only moves forward; use `to` to set an instant")
         with self._lock:
-            self._offset += step
+            self._move(self._offset + step)
         return self.now()
 
     def set(self, at: datetime) -> datetime:
         if at.tzinfo is None:
             raise ClockError(f"{at.isoformat()} has no timezone: give one, e.g. 2026-01-05T09:00:00Z")
         with self._lock:
-            self._offset += at - (datetime.fromtimestamp(wall_time(), UTC) + self._offset)
+            self._move(at - datetime.fromtimestamp(wall_time(), UTC))
         return self.now()
+
+    def _move(self, offset: timedelta) -> None:
+        self._offset = offset
+        self._history.append((wall_time(), offset))
+
+    def at_wall(self, seconds: float) -> datetime:
+        """The sandbox's time when the wall clock read `seconds` (a message's ts): what people saw then."""
+        with self._lock:
+            offset = next(o for since, o in reversed(self._history) if since <= seconds)
+        return (datetime.fromtimestamp(seconds, UTC) + offset).replace(microsecond=0)
 
     @property
     def offset(self) -> timedelta:

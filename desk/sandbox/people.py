@@ -78,6 +78,7 @@ class Population:
     channels: list[Channel] = field(default_factory=list)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     teams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    council_names: dict[str, str] = field(default_factory=dict)
 
     def person(self, user_id: str) -> Person | None:
         return next((p for p in self.people if p.id == user_id), None)
@@ -145,6 +146,7 @@ def _support_people(population: Population, support: dict) -> None:
 
 def _council(population: Population, council: dict, names: Any) -> None:
     council_id, prefix = str(council["id"]), _slug(str(council.get("ref_prefix") or council["id"]))[:4]
+    population.council_names[council_id] = str(council.get("name") or council_id)
     teams = _ids((council.get("slack") or {}).get("teams"))
     team, enterprise = (teams[0] if teams else f"T0{prefix}"), None
     if team.startswith("E"):  # Enterprise Grid: people belong to a workspace of the organisation
