@@ -5,7 +5,7 @@ chart in Cherwell's channel. Every step reaches desk signed through POST /slack/
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -124,3 +124,24 @@ def test_errors_name_what_is_wrong(api: SandboxApi) -> None:
     with pytest.raises(ApiFailed) as failed:
         api.get("messages")
     assert failed.value.status == 400 and "channel" in failed.value.body["error"]
+
+
+def test_the_demo_makes_weeks_of_history_through_desk_itself(sandbox: sandbox_run.Sandbox, api: SandboxApi) -> None:
+    from desk.db import queries
+    from desk.db.engine import unit_of_work
+    from desk.sandbox import demo
+
+    started = api.state()["now"]
+    summary = demo.build(sandbox.console)
+    assert "tickets" in summary
+    with unit_of_work(sandbox.wiring.engine) as session:
+        tickets = queries.list_tickets(session)
+        kinds = {e.type for t in tickets for e in queries.list_ticket_events(session, t.id)}
+        opened = sorted(t.opened_at for t in tickets)
+    assert len(tickets) >= 10 and {"resolved", "in_progress", "new"} <= {t.status for t in tickets}
+    assert {"opened", "assigned", "replied", "resolved", "rated", "reopened"} <= kinds
+    assert (datetime.fromisoformat(started) - opened[0].replace(tzinfo=opened[0].tzinfo or UTC)).days >= 14
+    assert abs((datetime.fromisoformat(api.state()["now"]) - datetime.fromisoformat(started)).total_seconds()) < 120
+    digests = [m for m in api.messages(api.channel_of("cherwell")["id"]) if "Weekly digest" in m["text"]]
+    assert len(digests) >= 2, "each week of the history brought Cherwell its digest"
+    assert sandbox.stand_in.violations == []

@@ -20,6 +20,8 @@
     status.textContent = message;
     status.className = `status ${kind}`;
     status.setAttribute("role", kind === "error" ? "alert" : "status");
+    clearTimeout(ui.statusTimer);
+    if (kind !== "error") ui.statusTimer = setTimeout(() => { if (status.textContent === message) status.textContent = ""; }, 4000);
   }
   async function act(label, work) {
     say(`${label}…`);
