@@ -34,8 +34,8 @@ class SandboxApi:
     def get(self, name: str, query: str = "") -> Any:
         return self.request("GET", name, query=query)
 
-    def post(self, name: str, **body: Any) -> Any:
-        return self.request("POST", name, body)
+    def post(self, endpoint: str, /, **body: Any) -> Any:
+        return self.request("POST", endpoint, body)
 
     def messages(self, channel: str, viewer: str | None = None) -> list[dict]:
         return self.get("messages", f"?channel={channel}" + (f"&as={viewer}" if viewer else ""))

@@ -129,3 +129,34 @@ def test_a_request_in_the_console_from_first_message_to_the_digest(sandbox, page
     page.locator("#home .view").wait_for(timeout=WAIT)
     page.screenshot(path=shots_dir() / "sandbox-home.png")
     assert api.state()["violations"] == []
+
+
+def test_the_console_can_be_used_from_the_keyboard_and_names_every_control(sandbox, page) -> None:
+    api = SandboxApi(sandbox.url)
+    member = api.someone("council", "cherwell")
+    page.goto(f"{sandbox.url}/?as={member['id']}")
+    page.get_by_role("heading", name="# cherwell-support").wait_for(timeout=WAIT)
+    for landmark in ("banner", "navigation", "main"):
+        assert page.get_by_role(landmark).count() >= 1, f"no {landmark} landmark"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to the conversation"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "conversation"
+
+    composer = page.get_by_role("textbox", name="Message")
+    composer.focus()
+    page.keyboard.type(PAPERCUT)
+    page.keyboard.press("Enter")
+    page.get_by_text("Thanks, this is CHW-1").wait_for(timeout=WAIT)
+
+    unnamed = page.evaluate("""() => [...document.querySelectorAll('button, select, textarea, input, a[href]')]
+        .filter((el) => el.offsetParent !== null)
+        .filter((el) => {
+          const label = el.labels && el.labels.length ? el.labels[0].textContent : '';
+          return !(el.getAttribute('aria-label') || label.trim() || el.textContent.trim() || el.title);
+        }).map((el) => el.outerHTML.slice(0, 120))""")
+    assert unnamed == []
+    reply = page.get_by_role("button", name="Reply in thread").first
+    reply.focus()
+    outline = reply.evaluate("el => getComputedStyle(el).outlineStyle + ' ' + getComputedStyle(el).outlineWidth")
+    assert outline.startswith("solid") and not outline.endswith(" 0px"), f"focus is not visible: {outline}"

@@ -173,6 +173,10 @@
     if (ui.where.kind === "home" && !(answer && answer.view && answer.view.type === "modal")) await openHome();
     await refresh();
   }
+  function commit(select) {
+    delete select.dataset.pending; delete select.dataset.keyboard;
+    if (select.value) click(select, select.value);
+  }
   async function tool(button) {
     const ts = button.dataset.ts;
     if (button.dataset.tool === "reply") { setThread(ts); $("composer-text").focus(); return; }
@@ -288,9 +292,23 @@
         else if (toolButton) tool(toolButton);
         else if (e.target.closest("[data-modal='close']")) closeModal();
       });
+      // A choice is sent when made with the mouse, or with Enter (or leaving the menu) after arrowing
+      // through it from the keyboard: arrowing alone must not assign each person in turn.
+      area.addEventListener("keydown", (e) => {
+        const select = e.target.closest("select[data-kind='select']");
+        if (!select) return;
+        if (e.key === "Enter" && select.dataset.pending) { e.preventDefault(); commit(select); }
+        else if (e.key !== "Tab" && e.key !== "Enter") select.dataset.keyboard = "1";
+      });
       area.addEventListener("change", (e) => {
         const select = e.target.closest("select[data-kind='select']");
-        if (select && select.value) click(select, select.value);
+        if (!select || !select.value) return;
+        if (select.dataset.keyboard) { select.dataset.pending = "1"; return; }
+        commit(select);
+      });
+      area.addEventListener("focusout", (e) => {
+        const select = e.target.closest && e.target.closest("select[data-kind='select']");
+        if (select && select.dataset.pending) commit(select);
       });
     }
     $("modal").addEventListener("submit", (e) => { e.preventDefault(); submitModal(e.target); });
