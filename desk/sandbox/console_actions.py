@@ -15,18 +15,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from desk.sandbox import console_reads, console_views, events, interactions
+from desk.sandbox.console_errors import ActionError
 from desk.sandbox.driver import Response, SlackDriver
-from desk.sandbox.movable_clock import MovableClock, next_working_morning, parse_step
+from desk.sandbox.movable_clock import ClockError, MovableClock, next_working_morning, parse_step
 from desk.sandbox.people import Person, Population
+
+__all__ = ["ActionError", "Console"]
 from desk.sandbox.slack_api import SlackStandIn
-
-
-class ActionError(Exception):
-    """A request the console refuses (400/404) or desk refused (502), with what is wrong."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class Console:
@@ -186,8 +181,6 @@ class Console:
         return found.name if found else "directmessage"
 
     def clock_to(self, body: Mapping[str, Any]) -> dict:
-        from desk.sandbox.movable_clock import ClockError
-
         try:
             if body.get("advance"):
                 self.clock.advance(parse_step(str(body["advance"])))

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from desk.sandbox import console_forms, console_reads, events, interactions
+from desk.sandbox.console_errors import ActionError
 from desk.sandbox.ids import new_id, new_ts, wall_time
 
 if TYPE_CHECKING:
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
 
 
 def _error(message: str, status: int = 400) -> Exception:
-    from desk.sandbox.console_actions import ActionError
-
     return ActionError(message, status)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from desk.sandbox import console_reads
 from desk.sandbox.console_actions import ActionError, Console
 from desk.sandbox.people import COUNCIL, ENGINEER
 
@@ -129,8 +130,6 @@ def _play(console: Console, story: Story, engineer: str | None, triage: str) -> 
 
 
 def _ref(console: Console, story: Story) -> str:
-    from desk.sandbox import console_reads
-
     for message in console_reads.messages(console.slack, console.population, story.channel, None,
                                           console.clock.at_wall):
         if message["thread_ts"] == story.ts and message["bot"] and REF.search(message["text"]):
@@ -139,8 +138,6 @@ def _ref(console: Console, story: Story) -> str:
 
 
 def _card_click(console: Console, user: str, triage: str, ref: str, action_id: str, value: str | None = None) -> dict:
-    from desk.sandbox import console_reads
-
     cards = [m for m in console_reads.messages(console.slack, console.population, triage, None, console.clock.at_wall)
              if m["bot"] and m["text"].startswith(f"{ref} ")]
     if not cards:
@@ -150,8 +147,6 @@ def _card_click(console: Console, user: str, triage: str, ref: str, action_id: s
 
 
 def _rate(console: Console, story: Story, score: int) -> None:
-    from desk.sandbox import console_reads
-
     for message in reversed(console_reads.messages(console.slack, console.population, story.channel, None,
                                                    console.clock.at_wall)):
         if message["thread_ts"] == story.ts and any(
