@@ -201,6 +201,12 @@
     const first = $("modal").querySelector("input, textarea, select, button");
     if (first) first.focus();
   }
+  async function refreshModal() {
+    // desk may update the open modal after the fact (views.update): show what Slack would
+    const shown = ui.modal;
+    const current = await api("GET", "view", null, `?id=${encodeURIComponent(shown.id)}`).catch(() => null);
+    if (current && ui.modal === shown && current.hash !== shown.hash) showModal(current);
+  }
   function closeModal() {
     ui.modal = null;
     $("modal-backdrop").hidden = true;
@@ -330,6 +336,7 @@
     setInterval(async () => {
       tick += 1;
       if (!ui.modal) await refresh();
+      else await refreshModal();
       if (tick % 4 === 0) await loadState(false).catch(() => {});
     }, 1500);
   }
