@@ -4,6 +4,7 @@ API on 127.0.0.1, refuses a database holding real tickets, and stops cleanly on 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,19 +27,26 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return {**env, "DESK_PLAYBOOKS_DIR": str(ROOT / "playbooks"), "PYTHONUNBUFFERED": "1"}
 
 
-def test_the_command_serves_the_console_on_localhost_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, int, str]:
+    """`desk sandbox ARGS` on a free port, once it says where it is running (and what it printed)."""
     port = free_port()
-    database = f"sqlite:///{tmp_path / 'sandbox.db'}"
-    process = subprocess.Popen([sys.executable, "-m", "desk", "sandbox", "--port", str(port), "--database",
-                                database], env=_env(tmp_path), cwd=tmp_path, stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-m", "desk", "sandbox", "--port", str(port), *args],
+                               env=_env(tmp_path), cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    while not any("is running at" in line for line in lines):
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise AssertionError("".join(lines) + (process.stdout.read() if process.stdout else ""))
+        lines.append(process.stdout.readline())
+    return process, port, "".join(lines)
+
+
+def test_the_command_serves_the_console_on_localhost_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'sandbox.db'}"
+    process, port, banner = start(tmp_path, "--database", database)
     try:
-        lines = []
-        deadline = time.monotonic() + 60
-        while not any("is running at" in line for line in lines):
-            assert time.monotonic() < deadline and process.poll() is None, "".join(lines)
-            lines.append(process.stdout.readline())
-        banner = "".join(lines)
         assert f"http://127.0.0.1:{port}/" in banner
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
             assert b"<main" in page.read()
@@ -52,6 +60,21 @@ def test_the_command_serves_the_console_on_localhost_and_stops_on_ctrl_c(tmp_pat
     assert process.returncode == 0, out
     assert "stopped" in out
     assert not (tmp_path / "desk.db").exists(), "the sandbox never touches desk's own database"
+
+
+def test_the_demo_fills_the_sandbox_before_it_says_it_is_ready(tmp_path: Path) -> None:
+    process, port, banner = start(tmp_path, "--demo")  # the default database, in the working directory
+    try:
+        made = re.search(r"demo history ready: (\d+) tickets", banner)
+        assert made and int(made.group(1)) >= 13, banner
+        api = SandboxApi(f"http://127.0.0.1:{port}")
+        triage = api.messages(api.channel_of(None)["id"])
+        assert len([m for m in triage if m["bot"] and m["text"][:4] in ("CHW-", "FIFE", "WNC-", "MCC-")]) >= 13
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, out
+    assert (tmp_path / "sandbox.db").exists() and not (tmp_path / "desk.db").exists()
 
 
 def test_it_listens_on_127_0_0_1_unless_told(tmp_path: Path) -> None:
