@@ -17,16 +17,19 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-## make run: install, migrate the SQLite database, sync playbooks/, start desk (the Slack app when
-## SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set: Socket Mode with SLACK_APP_TOKEN, else HTTP on $PORT)
+## make run: with SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set, migrate the SQLite database, sync playbooks/ and
+## start the Slack app (Socket Mode with SLACK_APP_TOKEN, else HTTP on $PORT). Without them: `desk sandbox`,
+## the real desk against a local Slack with a web console on http://127.0.0.1:$PORT/ (its own sandbox.db).
 run: $(VENV)/.installed
-	$(BIN)/desk db upgrade
-	$(BIN)/desk playbooks sync
-	$(BIN)/desk status
 	@if [ -n "$$SLACK_BOT_TOKEN" ] && [ -n "$$SLACK_SIGNING_SECRET" ]; then \
+	  $(BIN)/desk db upgrade && $(BIN)/desk playbooks sync && $(BIN)/desk status || exit 1; \
 	  if [ -n "$$SLACK_APP_TOKEN" ]; then exec $(BIN)/desk serve; \
 	  else exec $(BIN)/desk serve --http --port $${PORT:-3000}; fi; \
-	else echo "Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (docs/slack-setup.md) and run make run again to start the bot."; fi
+	else \
+	  echo "No Slack credentials (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): starting the sandbox, a local Slack to try desk in."; \
+	  echo "To connect desk to your Slack instead, see docs/slack-setup.md."; \
+	  exec $(BIN)/desk sandbox --port $${PORT:-3000} $(SANDBOX_ARGS); \
+	fi
 
 ## make test: install dev dependencies, lint, run the tests on SQLite (and on PostgreSQL when
 ## DESK_TEST_DATABASE_URL names a server; .ci/run starts one)

@@ -31,6 +31,11 @@ FORBIDDEN = {
     "slack": ("desk.scheduling", "desk.cli", "apscheduler"),
     "api": ("desk.slack", "desk.scheduling", "desk.cli", "desk.wiring", "slack_bolt", "slack_sdk", "apscheduler"),
     "scheduling": ("desk.slack", "desk.cli", "slack_bolt"),
+    # The sandbox plays Slack (the stand-in, the driver, the console): it speaks to desk only over HTTP, as
+    # Slack does, and imports nothing of desk's. Only `desk sandbox` (desk/cli/sandbox_run.py) knows both.
+    "sandbox": ("desk.domain", "desk.db", "desk.services", "desk.slack", "desk.scheduling", "desk.cli",
+                "desk.wiring", "desk.api", "desk.rendering", "desk.config", "desk.clock", "desk.observability",
+                "desk.server", "sqlalchemy", "sqlmodel", "slack_bolt", "apscheduler", "jinja2"),
 }
 
 

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from desk.cli import admin, data, digest, report, report_link, serve, sla, tickets, worker
+from desk.cli import admin, data, digest, report, report_link, sandbox, serve, sla, tickets, worker
 from desk.cli.output import fail
 from desk.db.outage import describe, unreachable
 from desk.errors import DeskError, PlaybookInvalid
@@ -33,6 +33,7 @@ app.add_typer(report.app, name="report")
 app.command("status")(admin.status)
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
+app.command("sandbox")(sandbox.sandbox)
 data.register(app, audit_app=admin.audit_app)  # export, tokens, retention, audit export
 
 

@@ -117,6 +117,7 @@ def status() -> None:
     print("next: try `desk sla due --council <id> --priority P2 --opened 2026-12-23T16:00:00Z`,")
     print("      `desk tickets open --council <id> --title '…'`, `desk tickets list`, `desk audit verify`.")
     bot = "set" if wiring.settings.slack_bot_token else "not set"
-    print(f"slack: SLACK_BOT_TOKEN {bot}; start the bot with `desk serve --http` (docs/slack-setup.md).")
+    print(f"slack: SLACK_BOT_TOKEN {bot}; start the bot with `desk serve --http` (docs/slack-setup.md),")
+    print("       or try desk without Slack: `desk sandbox` (docs/sandbox.md).")
 
 

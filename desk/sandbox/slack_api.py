@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from desk.sandbox import checks, web_methods
+from desk.sandbox import checks, web_hooks, web_methods
 from desk.sandbox.api_reference import ApiReference, resolve_reference_dir
 from desk.sandbox.call_log import Call, CallLog
 from desk.sandbox.faults import Fault, FaultQueue, FaultWindow
@@ -148,6 +148,16 @@ class SlackStandIn:
     @usergroups.setter
     def usergroups(self, usergroups: dict[str, list[str]]) -> None:
         self.workspace.usergroups = usergroups
+
+    @property
+    def teams(self) -> dict[str, dict[str, Any]]:
+        """team id -> team.info fields ("name", "domain", "enterprise_id", "enterprise_name")."""
+        return self.workspace.teams
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Held while a call changes the workspace: hold it to read a consistent picture."""
+        return self._state_lock
 
     @property
     def messages(self) -> dict[tuple[str, str], dict[str, Any]]:
@@ -286,6 +296,8 @@ class SlackStandIn:
         def normal_answer() -> Outcome:
             if rejection is not None:
                 return Outcome.text(400, rejection.error)
+            with self._state_lock:
+                web_hooks.deliver(self.workspace, path, body)
             return Outcome.text(200, "ok")
 
         return self._answer(RESPONSE_URL, args, None, normal_answer, violations)

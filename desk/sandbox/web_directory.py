@@ -38,13 +38,15 @@ def users_info(workspace: Workspace, args: Args) -> Answer:
 
 
 def team_info(workspace: Workspace, args: Args) -> Answer:
-    """A workspace the test added to `teams`, one of its people's, or (no `team`) the installation's own."""
+    """A workspace the test added to `teams`, one of its people's, or (no `team`) the installation's own;
+    a workspace of an Enterprise Grid organisation names it (`enterprise_id`)."""
     team_id = str(args.get("team") or workspace.team_id)
     known = {str(user.get("team_id")) for user in workspace.users.values()} | {workspace.team_id}
     if team_id not in workspace.teams and team_id not in known:
         raise SlackError("team_not_found")
-    fields = workspace.teams.get(team_id, {})
-    return {"team": {"id": team_id, "name": team_id, "domain": team_id.lower(), **fields}}
+    team = {"id": team_id, "name": team_id, "domain": team_id.lower(), "email_domain": "",
+            "icon": {"image_default": True}, **workspace.teams.get(team_id, {})}
+    return {"team": team}
 
 
 def usergroups_users_list(workspace: Workspace, args: Args) -> Answer:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from desk.sandbox.ids import new_id
+from desk.sandbox.ids import new_id, new_ts
+from desk.sandbox.web_messages import bot_message
 from desk.sandbox.workspace import Answer, Args, Handler, SlackError, Workspace
 
 
@@ -30,7 +31,19 @@ def files_complete_upload_external(workspace: Workspace, args: Args) -> Answer:
         record = workspace.files[file_id]
         record.update(title=entry.get("title") or record["name"], size=len(workspace.uploads[file_id]))
         completed.append({key: value for key, value in record.items() if key != "length"})
+    if args.get("channel_id"):  # shared in a conversation: Slack posts a message carrying the files
+        _share(workspace, args, completed)
     return {"files": completed}
+
+
+def _share(workspace: Workspace, args: Args, files: list[dict]) -> None:
+    channel, ts = str(args["channel_id"]), new_ts()
+    message = {**bot_message(workspace, {"text": args.get("initial_comment") or ""}, ts), "upload": True,
+               "files": [{**record, "url_private": f"{workspace.base_url}files/{record['id']}"}
+                         for record in files]}
+    if args.get("thread_ts"):
+        message["thread_ts"] = str(args["thread_ts"])
+    workspace.messages[(channel, ts)] = message
 
 
 ANSWERS: dict[str, Handler] = {

@@ -72,7 +72,11 @@ def chat_delete(workspace: Workspace, args: Args) -> Answer:
 
 
 def chat_post_ephemeral(workspace: Workspace, args: Args) -> Answer:
-    return {"message_ts": new_ts()}
+    """Seen by one person only, never in history; kept (apart) so a console can show it to them."""
+    channel, ts = str(args["channel"]), new_ts()
+    message = {**bot_message(workspace, args, ts), "ephemeral_to": str(args["user"])}
+    workspace.ephemeral[(channel, ts)] = message
+    return {"message_ts": ts}
 
 
 def chat_schedule_message(workspace: Workspace, args: Args) -> Answer:

@@ -43,14 +43,19 @@ def _store(workspace: Workspace, view: dict[str, Any], *, view_id: str | None = 
     return {"view": copy.deepcopy(stored)}
 
 
-def views_open(workspace: Workspace, args: Args) -> Answer:
+def _opened(workspace: Workspace, args: Args) -> Answer:
     _exchange_trigger(workspace, args)
-    return _store(workspace, args["view"])
+    answer = _store(workspace, args["view"])
+    workspace.view_triggers[str(args.get("trigger_id") or args.get("interactivity_pointer"))] = answer["view"]["id"]
+    return answer
+
+
+def views_open(workspace: Workspace, args: Args) -> Answer:
+    return _opened(workspace, args)
 
 
 def views_push(workspace: Workspace, args: Args) -> Answer:
-    _exchange_trigger(workspace, args)
-    return _store(workspace, args["view"])
+    return _opened(workspace, args)
 
 
 def views_update(workspace: Workspace, args: Args) -> Answer:

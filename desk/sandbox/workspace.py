@@ -42,6 +42,12 @@ class Workspace:
         self.exchanged_triggers: set[str] = set()
         self.files: dict[str, dict[str, Any]] = {}
         self.uploads: dict[str, bytes] = {}
+        # (conversation, ts) -> an ephemeral message, with "ephemeral_to": the one person who sees it
+        self.ephemeral: dict[tuple[str, str], dict[str, Any]] = {}
+        # response_url path -> where its messages land: {"channel", "user", "message_ts"?, "ephemeral"?}
+        self.hook_routes: dict[str, dict[str, Any]] = {}
+        # trigger_id -> the view opened with it (so whoever sent the trigger can find the modal)
+        self.view_triggers: dict[str, str] = {}
 
 
 Handler = Callable[[Workspace, Args], Answer]
