@@ -113,7 +113,7 @@ def register(app: App, deps: Deps) -> None:
     def on_not_fixed(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         """The council's reason: the ticket reopens with it (once, however often the form is submitted)."""
         ref, user = TicketRef.load(view.get("private_metadata")).ref, body["user"]
-        team = team_of(client, user["id"], user.get("team_id"), deps.teams)
+        team = deps.identities.of_interaction(client, body)
         with unit_of_work(deps.engine) as session:
             if not first_submission(session, view):
                 return
