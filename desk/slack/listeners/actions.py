@@ -126,7 +126,7 @@ def register(app: App, deps: Deps) -> None:
     @guarded
     def on_not_fixed(body: dict, client: WebClient, **_: Any) -> None:
         """The council's button on a resolution message: ask why, in a modal (the submission reopens)."""
-        ref, actor = TicketRef.load(body["actions"][0].get("value")).ref, _actor(deps, body)
+        ref, actor = TicketRef.load(body["actions"][0].get("value")).ref, _actor(deps, client, body)
         with unit_of_work(deps.engine) as session:
             threads.check_not_fixed(session, actor=actor, ref=ref)
             t = summarize(session, intake.get_ticket(session, ref), deps.clock.now())
