@@ -87,7 +87,7 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     def on_reopen(body: dict, client: WebClient, **_: Any) -> None:
-        actor, ref = _support(deps, body), _ref(deps, body)
+        actor, ref = _support(deps, client, body), _ref(deps, body)
         with unit_of_work(deps.engine) as session:
             tickets.reopen(session, ref=ref, reason="reopened from the triage card", actor=actor.user,
                            at=deps.clock.now(), via="card")
