@@ -31,7 +31,7 @@ log = logging.getLogger("desk.slack")
 
 UNREACHABLE_TEXT = ("desk cannot reach its database just now, so nothing was saved. "
                     "Please try again in a minute.")
-def actor_for(session: Session, *, user: str, team: OrgIdentity | None, channel: str | None) -> Actor:
+def actor_for(session: Session, *, user: str, team: OrgIdentity | str | None, channel: str | None) -> Actor:
     """`team`: what `Identities` (desk/slack/identity.py) made of the request."""
     return tenancy.actor(session, user=user, team=team, channel=channel)
 
