@@ -67,11 +67,10 @@ def local_port(environ: dict) -> int | None:
         return None
 
 
-def _request_id(slack_id: str | None, given: str) -> str:
-    """Slack's id for the request if it has one, else the caller's X-Request-Id (bounded: it is logged)."""
-    if slack_id:
-        return slack_id
-    return given if 0 < len(given) <= 64 and given.replace("-", "").isalnum() else uuid.uuid4().hex[:12]
+def _request_id(given: str) -> str:
+    """The caller's X-Request-Id if it looks like one (it goes into every log line), else a fresh id."""
+    return given if 0 < len(given) <= 64 and given.replace("-", "").replace(".", "").isalnum() \
+        else uuid.uuid4().hex[:12]
 
 
 class DeskWsgi:
@@ -129,7 +128,7 @@ class DeskWsgi:
         """One request from Slack: read (bounded), its signature checked before anything of it is parsed,
         then checked for shape, handed to Bolt, counted, timed, logged under its request id."""
         started = time.perf_counter()
-        kind, request_id = "other", environ.get("HTTP_X_REQUEST_ID") or uuid.uuid4().hex[:12]
+        kind, request_id = "other", _request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         status: list[int] = []
 
         def recording_start_response(status_line: str, headers: list, exc_info=None):
@@ -146,8 +145,8 @@ class DeskWsgi:
             is_signed = self._signed(environ, body)
             if is_signed:  # only now is anything of the body read
                 kind, slack_id = describe(body, environ.get("CONTENT_TYPE", ""))
-                request_id = _request_id(slack_id, request_id)
-        with logs.bind(request_id=_request_id(None, request_id)):
+                request_id = slack_id or request_id
+        with logs.bind(request_id=request_id):
             if refused is not None:
                 log.warning("rejected: %s", refused.reason)
                 result = _reply(recording_start_response, refused.status,

@@ -6,11 +6,13 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from desk.db import queries
 from desk.db.engine import unit_of_work
-from desk.services import playbooks, sla_state, tickets
+from desk.errors import InvalidInput
+from desk.services import api_tokens, audit, playbooks, sla_state, tickets
 from desk.services.playbook_files import load_directory
 from tests.conftest import TEST_PLAYBOOKS
 
@@ -71,3 +73,32 @@ def test_a_council_removed_from_the_registry_is_deactivated_not_deleted(synced: 
     assert report.councils_deactivated == ["belfast"]
     with unit_of_work(synced) as session:
         assert queries.get_council(session, "belfast").active is False
+
+
+def test_deactivating_a_council_revokes_its_tokens_on_its_chain_and_relisting_does_not_restore_them(
+        synced: Engine, tmp_path: Path) -> None:
+    with unit_of_work(synced) as session:
+        tickets.open_ticket(session, council_id="belfast", title="Rates bills not generated", actor="cli",
+                            at=LATER)
+        issued = api_tokens.create(session, council_id="belfast", name="Power BI", at=LATER)
+        kept = api_tokens.create(session, council_id="cherwell", name="Power BI", at=LATER)
+    directory = copy_playbooks(tmp_path)
+    registry = directory / "councils.yaml"
+    listed = registry.read_text()
+    start = listed.index("  - id: belfast")
+    registry.write_text(listed[:start] + listed[listed.index("support:"):])
+    sync(synced, directory)
+    with unit_of_work(synced) as session:
+        assert api_tokens.authenticate(session, issued.secret) is None
+        assert api_tokens.authenticate(session, kept.secret) is not None
+        last = queries.list_council_events(session, "belfast")[-1]
+        assert (last.type, last.ticket_id, last.ticket_ref, last.actor) == (
+            "council_deactivated", None, "", playbooks.SYNC_ACTOR)
+        assert last.data["api_tokens_revoked"] == [f"{issued.row.id} {issued.row.prefix}…"]
+        assert [r.ok for r in audit.verify_all(session)] == [True, True, True]
+        with pytest.raises(InvalidInput, match="inactive"):
+            api_tokens.create(session, council_id="belfast", name=None, at=LATER)
+    registry.write_text(listed)  # listed again: active again, its old tokens stay revoked
+    assert sync(synced, directory).councils_updated == ["belfast"]
+    with unit_of_work(synced) as session:
+        assert api_tokens.authenticate(session, issued.secret) is None

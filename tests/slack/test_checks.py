@@ -1,0 +1,93 @@
+"""The front door's checks at the lowest layer: the signature, a bounded body read, a whole request.
+
+(Through real processes: tests/security/test_unsigned_parsing.py and test_slow_clients.py.)
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+
+from desk.http_worker import Refusal, request_state
+from desk.sandbox.driver import signature
+from desk.slack.checks import BodyRefused, malformed, read_body, signed
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BODY = b'{"type": "url_verification", "challenge": "x"}'
+NOW = 1_800_000_000
+
+
+def sign(body: bytes = BODY, at: int = NOW) -> str:
+    return signature(body, secret=SECRET, timestamp=at)
+
+
+def test_a_good_signature_within_the_window_holds() -> None:
+    assert signed(SECRET.encode(), BODY, str(NOW), sign(), now=NOW + 299)
+    assert signed(SECRET.encode(), BODY, str(NOW), sign(), now=NOW - 299)
+
+
+@pytest.mark.parametrize(("timestamp", "now"), [
+    ("\u00b2", NOW),  # str.isdigit() is True for it
+    ("\u0661\u0662\u0663", NOW),  # Arabic-Indic digits: int() reads them
+    (" 1800000000", NOW), ("1800000000\n", NOW), ("+1800000000", NOW), ("", NOW), ("9" * 40, NOW),
+    (str(NOW), NOW + 301), (str(NOW), NOW - 301),
+])
+def test_timestamps_that_are_not_ascii_digits_or_outside_the_window_fail(timestamp: str, now: int) -> None:
+    assert not signed(SECRET.encode(), BODY, timestamp, sign(), now=now)
+
+
+@pytest.mark.parametrize("forged", [sign().upper(), sign()[:-1], sign() + "0", "v1=" + sign()[3:],
+                                    sign(b"other"), "", "v0=" + "é" * 64])
+def test_any_other_signature_fails(forged: str) -> None:
+    assert not signed(SECRET.encode(), BODY, str(NOW), forged, now=NOW)
+
+
+def test_deep_json_and_wide_forms_are_reasons_not_exceptions() -> None:
+    assert malformed(b"[" * 200_000, "application/json") == "JSON nested too deeply"
+    assert "unreadable" in str(malformed(b"&".join([b"a="] * 249_000), "application/x-www-form-urlencoded"))
+    assert malformed(b"payload=" + b"%5B" * 100_000, "application/x-www-form-urlencoded") == "JSON nested too deeply"
+
+
+class Trickle(io.RawIOBase):
+    """A body that arrives one byte every `pause` seconds."""
+
+    def __init__(self, data: bytes, pause: float):
+        self.data, self.pause = data, pause
+
+    def read(self, size: int = -1) -> bytes:
+        time.sleep(self.pause)
+        chunk, self.data = self.data[:1], self.data[1:]
+        return chunk
+
+
+def test_a_body_is_read_within_its_deadline_and_size() -> None:
+    environ = {"CONTENT_LENGTH": str(len(BODY)), "wsgi.input": io.BytesIO(BODY)}
+    assert read_body(environ, deadline_seconds=1) == BODY
+    with pytest.raises(BodyRefused) as refused:
+        read_body({"CONTENT_LENGTH": "2000", "wsgi.input": Trickle(b"x" * 2000, 0.05)}, deadline_seconds=0.3)
+    assert refused.value.status == 408
+    for environ, status in (({"CONTENT_LENGTH": "2000000"}, 413), ({"CONTENT_LENGTH": "\u00b2"}, 400),
+                            ({"CONTENT_LENGTH": "-1"}, 400), ({"HTTP_TRANSFER_ENCODING": "chunked"}, 411),
+                            ({"CONTENT_LENGTH": "10", "wsgi.input": io.BytesIO(b"short")}, 400)):
+        with pytest.raises(BodyRefused) as refused:
+            read_body({"wsgi.input": io.BytesIO(b""), **environ}, deadline_seconds=1)
+        assert refused.value.status == status, environ
+
+
+def head(length: int | str, *extra: str) -> bytes:
+    return "\r\n".join(["POST /slack/events HTTP/1.1", "Host: x", f"Content-Length: {length}", *extra,
+                        "", ""]).encode()
+
+
+def test_a_request_is_whole_only_with_its_headers_and_announced_body() -> None:
+    assert request_state(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", max_body=100) is True
+    assert request_state(b"GET /healthz HTTP/1.1\r\nHost:", max_body=100) is False
+    assert request_state(head(5) + b"abc", max_body=100) is False
+    assert request_state(head(5) + b"abcde", max_body=100) is True
+    assert request_state(head(500), max_body=100) == Refusal(413, "a body of 500 bytes (at most 100)")
+    assert request_state(head(5, "Transfer-Encoding: chunked"), max_body=100).status == 411  # type: ignore[union-attr]
+    assert request_state(head("\u00b2"), max_body=100).status == 400  # type: ignore[union-attr]
+    assert request_state(head(5, "Content-Length: 6"), max_body=100).status == 400  # type: ignore[union-attr]
+    assert request_state(b"x" * 40_000, max_body=100).status == 431  # type: ignore[union-attr]
