@@ -299,3 +299,12 @@ def test_support_reopening_from_the_card_tells_the_thread_and_retires_not_fixed(
     assert len(thread_posts(desk, thread_ts, containing="is reopened")) == 1
     assert buttons(resolution_now(desk, thread_ts)["blocks"]) == []
     assert "Resolve" in json.dumps(desk.slack.messages[(TRIAGE, found.card_ts)]["blocks"])
+
+
+def test_a_reply_after_the_instant_but_before_the_worker_reopens_instead(desk: Desk) -> None:
+    thread_ts = opened_and_resolved(desk)
+    desk.clock.at = CLOSES + timedelta(minutes=10)  # the worker has not passed yet
+    say(desk, "Sorry, one more thing: till 3 too", thread_ts=thread_ts)
+    assert ticket(desk, "CHW-1")[0].status == "in_progress"
+    assert run_worker(desk)["closed"] == 0
+    assert ticket(desk, "CHW-1")[0].status == "in_progress"
