@@ -48,6 +48,8 @@ BENCHMARKS = (
               full=("--speed", "8")),
     Benchmark("calendar", "bench_calendar.py", "business-time add and between", full=("--starts", "500")),
     Benchmark("recompute", "bench_recompute.py", "deadlines after a calendar change"),
+    Benchmark("closing", "bench_closing.py", "one closing pass as tickets waiting to close grow",
+              full=("--quick",)),
     Benchmark("memory", "bench_memory.py", "resident size of desk serve and desk worker"),
 )
 

@@ -122,11 +122,15 @@ def backlog(session: Session, *, now: datetime) -> tuple[int, float]:
 
 
 def stale(session: Session, item: OutboxItem) -> str | None:
-    """Why an escalation no longer makes sense (its clock stopped or paused since it was written), or a
-    resolution message (the ticket was reopened before Slack took it)."""
+    """Why an escalation no longer makes sense (its clock stopped or paused since it was written), a
+    resolution message (the ticket was reopened before Slack took it), or a reopening notice (the ticket
+    was resolved again)."""
     if item.kind == "resolution" and item.ticket_id is not None:
         resolved = session.get(TicketRow, item.ticket_id)
         return None if resolved is not None and resolved.status not in OPEN_STATUSES else "the ticket was reopened"
+    if item.kind == "reopened" and item.ticket_id is not None:  # desk/slack/lifecycle_posts.py
+        reopened = session.get(TicketRow, item.ticket_id)
+        return None if reopened is not None and reopened.status in OPEN_STATUSES else "the ticket was resolved again"
     if item.kind != "escalation" or item.ticket_id is None:
         return None
     ticket = session.get(TicketRow, item.ticket_id)

@@ -63,10 +63,10 @@ def open_request(
         session, council_id=council_id, title=title or title_from(text), description=text, at=at,
         actor=actor.user, requester=requester, category=category, impact=impact, urgency=urgency,
         slack_channel=channel, slack_ts=ts)
-    return Opened(ticket, _opens_at(session, ticket, at))
+    return Opened(ticket, opens_at(session, ticket, at))
 
 
-def _opens_at(session: Session, ticket: TicketRow, at: datetime) -> datetime | None:
+def opens_at(session: Session, ticket: TicketRow, at: datetime) -> datetime | None:
     council = queries.get_council(session, ticket.council_id)
     playbook = sla_state.playbook_for(session, ticket.playbook_version_id)
     calendar = business_calendar(playbook.calendar.with_division(council.division))
@@ -149,7 +149,7 @@ def thread_message(session: Session, *, actor: Actor, channel: str, thread_ts: s
     A follow-up is a new request: like any, it says when work starts if it came outside working hours."""
     outcome = threads.thread_message(session, actor=actor, channel=channel, thread_ts=thread_ts, text=text, at=at)
     if outcome is not None and outcome.effect is ThreadEffect.FOLLOW_UP:
-        return replace(outcome, opens_at=_opens_at(session, outcome.ticket, at))
+        return replace(outcome, opens_at=opens_at(session, outcome.ticket, at))
     return outcome
 
 

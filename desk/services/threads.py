@@ -54,6 +54,10 @@ def thread_message(session: Session, *, actor: Actor, channel: str, thread_ts: s
     """A reply in a ticket's thread: what it does depends on whose thread, the ticket's status, and who."""
     council_thread = queries.find_ticket_by_message(session, channel, thread_ts)
     if council_thread is not None:
+        # Decide on the status as it is under the council's lock: a reply racing the worker's close
+        # becomes a follow-up, never a failed reopen (and a lost message).
+        queries.get_council(session, council_thread.council_id, lock=True)
+        session.refresh(council_thread)
         return _in_council_thread(session, council_thread, actor, text, at)
     card_thread = queries.find_ticket_by_card(session, channel, thread_ts)
     if card_thread is not None and actor.is_support:
@@ -108,6 +112,9 @@ def not_fixed(session: Session, *, actor: Actor, ref: str, reason: str, at: date
     """The council says a resolution did not fix it ("Not fixed"): reopen with its reason.
     Only a member of the ticket's own council may; another council's ticket is simply not found."""
     ticket = check_not_fixed(session, actor=actor, ref=ref)
+    queries.get_council(session, ticket.council_id, lock=True)  # the worker may be closing it right now
+    session.refresh(ticket)
+    refuse_unless_resolved(ticket)
     return tickets.reopen(session, ref=ticket.ref, reason=reason, actor=actor.user, at=at,
                           council_id=actor.council_id, via="not_fixed")
 

@@ -111,3 +111,14 @@ def test_two_workers_close_and_tell_each_ticket_once(rig: Rig, database_url: str
     assert len(told) == count and all(row.status == "sent" for row in told)
     posts = [c for c in rig.slack.calls_to("chat.postMessage") if c.ok and "is now closed" in c.args["text"]]
     assert sorted(c.args["thread_ts"] for c in posts) == [f"1767603600.{n:06d}" for n in range(1, count + 1)]
+
+
+def test_the_closing_pass_reads_through_its_index(rig: Rig) -> None:
+    if rig.engine.dialect.name != "sqlite":
+        return  # PostgreSQL's planner rightly scans a tiny table; the index's shape is checked in tests/db
+    resolved_tickets(rig.engine, 3)
+    with unit_of_work(rig.engine) as session:  # the query `closing.close_due` sends (without FOR UPDATE)
+        plan = session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM ticket WHERE close_due_at IS NOT NULL AND close_due_at <= ? "
+            "ORDER BY close_due_at LIMIT 100", (CLOSES.isoformat(),)).all()
+    assert "SEARCH ticket USING COVERING INDEX ix_ticket_close_due_at" in " ".join(str(row) for row in plan), plan

@@ -299,3 +299,23 @@ def test_support_reopening_from_the_card_tells_the_thread_and_retires_not_fixed(
     assert len(thread_posts(desk, thread_ts, containing="is reopened")) == 1
     assert buttons(resolution_now(desk, thread_ts)["blocks"]) == []
     assert "Resolve" in json.dumps(desk.slack.messages[(TRIAGE, found.card_ts)]["blocks"])
+
+
+def test_a_reply_after_the_instant_but_before_the_worker_reopens_instead(desk: Desk) -> None:
+    thread_ts = opened_and_resolved(desk)
+    desk.clock.at = CLOSES + timedelta(minutes=10)  # the worker has not passed yet
+    say(desk, "Sorry, one more thing: till 3 too", thread_ts=thread_ts)
+    assert ticket(desk, "CHW-1")[0].status == "in_progress"
+    assert run_worker(desk)["closed"] == 0
+    assert ticket(desk, "CHW-1")[0].status == "in_progress"
+
+
+def test_a_follow_up_out_of_hours_says_when_work_starts(desk: Desk) -> None:
+    thread_ts = opened_and_resolved(desk)
+    desk.clock.at = CLOSES
+    run_worker(desk)
+    desk.clock.at = datetime(2026, 1, 17, 10, 0, tzinfo=UTC)  # a Saturday
+    say(desk, "Broken again this morning", thread_ts=thread_ts)
+    follow_up, _ = ticket(desk, "CHW-2")
+    [confirmation] = thread_posts(desk, follow_up.slack_ts, containing="Thanks, this is *CHW-2*")
+    assert "we'll pick this up from Mon 19 Jan 09:00" in json.dumps(confirmation.args["blocks"])
