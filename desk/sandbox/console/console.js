@@ -129,7 +129,9 @@
     const p = person(m.user);
     const org = p ? (p.council ? ui.councilNames[p.council] : p.role === "stranger" ? "Acme Outsourcing" : "Support") : "";
     const body = m.blocks && m.blocks.length ? BlockKit.blocks(m.blocks, { key: m.ts }) : `<p>${BlockKit.mrkdwn(m.text)}</p>`;
-    const files = m.files.map((f) => `<figure class="file"><img src="${esc(f.url)}" alt="${esc(f.title || f.name)}"><figcaption>${esc(f.title || f.name)}</figcaption></figure>`).join("");
+    const files = m.files.map((f) => /\.(png|jpe?g|gif|svg|webp)$/i.test(f.name || "")
+      ? `<figure class="file"><img src="${esc(f.url)}" alt="${esc(f.title || f.name)}"><figcaption>${esc(f.title || f.name)}</figcaption></figure>`
+      : `<p class="file"><a href="${esc(f.url)}" download="${esc(f.name)}">${esc(f.title || f.name)}</a> <span class="org">(${esc(f.name)})</span></p>`).join("");
     const reactions = m.reactions.length ? `<p class="reactions">${m.reactions.map((r) => `<span class="reaction">${BlockKit.mrkdwn(`:${r}:`)} <span class="visually-hidden">${esc(r)}</span></span>`).join("")}</p>` : "";
     const tools = m.ephemeral ? "" : `<div class="message-tools" role="group" aria-label="Actions on this message">
         ${inThread ? "" : `<button type="button" data-tool="reply" data-ts="${esc(m.ts)}">Reply in thread</button>`}
