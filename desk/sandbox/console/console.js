@@ -73,7 +73,7 @@
 
   // --- conversations ----------------------------------------------------------------------------------
   async function open(where, focusMain = false) {
-    ui.where = where; ui.thread = null; ui.shown = "";
+    ui.where = where; ui.thread = null; ui.shown = ""; ui.count = undefined;
     renderSidebar();
     setThread(null);
     const home = where.kind === "home";
@@ -111,8 +111,14 @@
     if (json === ui.shown) return;
     const focused = document.activeElement && document.activeElement.id;
     const stick = $("messages").scrollHeight - $("messages").scrollTop - $("messages").clientHeight < 80;
-    ui.shown = json;
+    const before = ui.count;
+    ui.shown = json; ui.count = list.length;
     renderMessages(list);
+    if (before !== undefined && list.length > before) {  // one short announcement, not the whole list again
+      const last = list[list.length - 1];
+      const who = last.bot ? "desk" : (person(last.user) || { name: "someone" }).name;
+      $("announce").textContent = `${list.length - before} new message${list.length - before === 1 ? "" : "s"}, the latest from ${who}.`;
+    }
     if (focused && $(focused) && $("messages").contains($(focused))) $(focused).focus();
     if (stick) $("messages").scrollTop = $("messages").scrollHeight;
   }
