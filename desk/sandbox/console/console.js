@@ -176,7 +176,7 @@
     if (view) body.view_id = view.dataset.viewId;
     else { body.channel = ui.where.id; body.ts = target.closest("[data-ts]").dataset.ts; }
     const answer = await act(`Sending “${target.textContent.trim().slice(0, 40) || target.dataset.actionId}”`, () => api("POST", "click", body));
-    if (answer && answer.view && answer.view.type === "modal") showModal(answer.view);
+    if (answer && answer.view && answer.view.type === "modal") showModal(answer.view, view && ui.modal ? "push" : "open");
     else if (answer && answer.view && answer.view.type === "home") renderHome(answer.view);
     if (ui.where.kind === "home" && !(answer && answer.view && answer.view.type === "modal")) await openHome();
     await refresh();
@@ -197,8 +197,12 @@
   }
 
   // --- modals -----------------------------------------------------------------------------------------
-  function showModal(view) {
+  // A modal is a stack of views (views.push): a pushed view goes back to the one below when it is
+  // submitted or cancelled; `mode` is "open" (a new modal), "push", or "replace" (views.update).
+  function showModal(view, mode = "open") {
     if (!ui.modal) ui.lastFocus = document.activeElement;
+    if (mode === "open" || !ui.modal) ui.stack = [];
+    else if (mode === "push" && ui.modal.id !== view.id) ui.stack.push(ui.modal);
     ui.modal = view;
     $("modal").innerHTML = `<form class="view" data-view-id="${esc(view.id)}" novalidate>
       <h2 id="modal-title">${esc(BlockKit.plain(view.title))}</h2>
@@ -213,10 +217,16 @@
     // desk may update the open modal after the fact (views.update): show what Slack would
     const shown = ui.modal;
     const current = await api("GET", "view", null, `?id=${encodeURIComponent(shown.id)}`).catch(() => null);
-    if (current && ui.modal === shown && current.hash !== shown.hash) showModal(current);
+    if (current && ui.modal === shown && current.hash !== shown.hash) showModal(current, "replace");
+  }
+  async function backOrClose() {
+    const below = (ui.stack || []).pop();
+    if (!below) { closeModal(); return; }
+    const fresh = await api("GET", "view", null, `?id=${encodeURIComponent(below.id)}`).catch(() => below);
+    showModal(fresh, "replace");
   }
   function closeModal() {
-    ui.modal = null;
+    ui.modal = null; ui.stack = [];
     $("modal-backdrop").hidden = true;
     $("modal").innerHTML = "";
     if (ui.lastFocus && document.body.contains(ui.lastFocus)) ui.lastFocus.focus();
@@ -246,7 +256,9 @@
     const answer = await act("Submitting", () => api("POST", "submit", { as: ui.me.id, view_id: form.dataset.viewId, values }));
     if (!answer) return;
     if (answer.errors) { showErrors(answer.errors); say("desk asked for changes on the form.", "error"); return; }
-    if (answer.view) showModal(answer.view); else closeModal();
+    if (answer.view) showModal(answer.view, answer.view.id === ui.modal.id ? "replace" : "push");
+    else if (answer.clear) closeModal();
+    else await backOrClose();
     if (ui.where.kind === "home") await openHome();
     await refresh();
   }
@@ -304,7 +316,7 @@
         const toolButton = e.target.closest("button[data-tool]");
         if (button) click(button, button.dataset.value || undefined);
         else if (toolButton) tool(toolButton);
-        else if (e.target.closest("[data-modal='close']")) closeModal();
+        else if (e.target.closest("[data-modal='close']")) backOrClose();
       });
       // A choice is sent when made with the mouse, or with Enter (or leaving the menu) after arrowing
       // through it from the keyboard: arrowing alone must not assign each person in turn.
@@ -327,7 +339,7 @@
     }
     $("modal").addEventListener("submit", (e) => { e.preventDefault(); submitModal(e.target); });
     $("modal").addEventListener("keydown", (e) => {
-      if (e.key === "Escape") { closeModal(); return; }
+      if (e.key === "Escape") { backOrClose(); return; }
       if (e.key !== "Tab") return;
       const focusable = [...$("modal").querySelectorAll("button, input, textarea, select, a[href]")].filter((x) => !x.disabled);
       const first = focusable[0], last = focusable[focusable.length - 1];
