@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from desk.cli import sandbox_run
+from desk.errors import ConfigError
 from desk.observability.logs import configure_logging
 from desk.wiring import Wiring
 
@@ -38,9 +39,13 @@ def sandbox(
     environ_settings = Wiring.from_environ().settings
     level = environ_settings.log_level if environ_settings.log_level != "INFO" else "WARNING"
     configure_logging(fmt="text", level=level)
-    running = sandbox_run.start(database_url=database or sandbox_run.DEFAULT_DATABASE, host=host,
-                                port=port or environ_settings.port, playbooks_dir=environ_settings.playbooks_dir,
-                                log_level=level)
+    port = port or environ_settings.port
+    try:
+        running = sandbox_run.start(database_url=database or sandbox_run.DEFAULT_DATABASE, host=host, port=port,
+                                    playbooks_dir=environ_settings.playbooks_dir, log_level=level)
+    except OSError as err:  # the port is taken, or the address is not this machine's
+        raise ConfigError(f"cannot listen on {host}:{port} ({err.strerror or err}): "
+                          "choose another with --port N (or PORT)") from None
     stop = threading.Event()
 
     def on_signal(signum, _frame) -> None:

@@ -110,6 +110,7 @@ def start(*, database_url: str = DEFAULT_DATABASE, host: str = "127.0.0.1", port
     loaded = load_directory(playbooks_dir)  # a broken directory stops us before anything starts
     server = make_server(host, port, lambda environ, start_response: [], server_class=_Server,
                          handler_class=_Quiet)
+    stand_in: SlackStandIn | None = None
     try:
         bound_port = server.server_address[1]
         population = from_registry(playbooks_dir / "councils.yaml")
@@ -132,6 +133,8 @@ def start(*, database_url: str = DEFAULT_DATABASE, host: str = "127.0.0.1", port
         worker = wiring.worker(channel_pace=0.0)
     except BaseException:
         server.server_close()
+        if stand_in is not None:
+            stand_in.stop()
         raise
     url = f"http://{local}:{bound_port}"
     holder: dict = {}

@@ -1,8 +1,8 @@
 """Which databases belong to the sandbox: a one-row table written when `desk sandbox` first uses one.
 
 The sandbox makes up people, tickets and time. Run against a real desk's database it would mix invented
-tickets into a council's audit trail and post them to nobody, so it refuses any database that already
-holds tickets and does not carry this mark. An empty database (a fresh file) is marked and used.
+tickets into a council's audit trail and post them to nobody, so it refuses any database that holds tickets,
+or desk's schema at all, without this mark. Only an empty database (a fresh file) is marked and used.
 """
 
 from __future__ import annotations
@@ -32,11 +32,14 @@ def claim(engine: Engine, *, url: str, at: datetime) -> None:
     if is_marked(engine):
         return
     tickets = ticket_count(engine)
+    what_to_do = ("Run `desk sandbox` without --database (it uses sqlite:///sandbox.db), or give it a new, "
+                  "empty database.")
     if tickets:
-        raise ConfigError(
-            f"{url} holds {tickets} ticket(s) that the sandbox did not create: it will not mix invented "
-            "tickets into a real desk's database. Run `desk sandbox` without --database (it uses "
-            "sqlite:///sandbox.db), or give it a new, empty database.")
+        raise ConfigError(f"{url} holds {tickets} ticket(s) that the sandbox did not create: it will not mix "
+                          f"invented tickets into a real desk's database. {what_to_do}")
+    if inspect(engine).has_table("alembic_version"):  # a real desk, set up but with no tickets yet
+        raise ConfigError(f"{url} is a desk database the sandbox did not create: it will not fill a real "
+                          f"desk with invented people and tickets. {what_to_do}")
     with engine.begin() as connection:
         connection.execute(text(f"CREATE TABLE {MARK_TABLE} (created_at VARCHAR(40) NOT NULL)"))
         connection.execute(text(f"INSERT INTO {MARK_TABLE} (created_at) VALUES (:at)"), {"at": at.isoformat()})

@@ -5,7 +5,16 @@
     SlackDriver    sends the app requests signed as Slack signs them (events, commands, interactivity)
     payloads       pure builders of those request bodies, shaped like Slack's own (fixtures in tests/)
 
-Nothing here imports desk beyond `desk.errors`: the sandbox plays Slack, it is not part of the app.
+And, for `desk sandbox`, a console people use in a browser:
+
+    people         the workspace made from the councils registry (people, teams, channels, user groups)
+    movable_clock  the sandbox's "now", which desk reads and people move
+    console_*      the JSON API under /sandbox/api/ (reads, actions, views, forms) and its web front
+    console/       the page, its script and styles (no build step)
+    demo           weeks of history made through the same signed requests
+
+Nothing here imports desk's layers (tests/test_architecture.py checks it): the sandbox plays Slack and
+speaks to desk only over HTTP. `desk/cli/sandbox_run.py` is the one place that knows both.
 """
 
 from __future__ import annotations

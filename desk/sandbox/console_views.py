@@ -93,6 +93,8 @@ def submit(console: Console, body: Mapping[str, Any]) -> dict:
         return {"errors": reply.get("errors") or {}}
     if kind in ("update", "push"):
         return {"view": _store(console, reply.get("view") or {}, view if kind == "update" else None)}
+    if kind == "clear":
+        return {"clear": True}  # every view of the modal closes, not only this one
     opened = console._opened(payload["trigger_id"])
     return {"view": opened} if opened else {}
 

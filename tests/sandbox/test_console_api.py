@@ -145,3 +145,27 @@ def test_the_demo_makes_weeks_of_history_through_desk_itself(sandbox: sandbox_ru
     digests = [m for m in api.messages(api.channel_of("cherwell")["id"]) if "Weekly digest" in m["text"]]
     assert len(digests) >= 2, "each week of the history brought Cherwell its digest"
     assert sandbox.stand_in.violations == []
+
+
+def test_a_call_slack_would_refuse_is_shown(sandbox: sandbox_run.Sandbox, api: SandboxApi) -> None:
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(token="xoxb-sandbox-check", base_url=sandbox.stand_in.api_url)
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C0CHW7SUPP", text="x", blocks=[{"type": "section"}])
+    assert any(v.startswith("chat.postMessage") for v in api.state()["violations"])
+    assert api.get("violations") == api.state()["violations"]
+    sandbox.stand_in.reset()  # the fixture's own check stays meaningful for the other tests
+
+
+def test_a_port_in_use_is_named_with_what_to_do(tmp_path: Path, sandbox: sandbox_run.Sandbox) -> None:
+    import os
+
+    from tests.processes import desk_cli
+
+    taken = sandbox.server.server_address[1]
+    env = {**os.environ, "DESK_PLAYBOOKS_DIR": str(PLAYBOOKS)}
+    refused = desk_cli(env, "sandbox", "--port", str(taken), "--database", f"sqlite:///{tmp_path / 'other.db'}")
+    assert refused.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{taken}" in refused.stderr and "--port" in refused.stderr

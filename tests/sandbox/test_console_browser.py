@@ -155,14 +155,19 @@ def test_the_console_can_be_used_from_the_keyboard_and_names_every_control(sandb
     page.keyboard.type(PAPERCUT)
     page.keyboard.press("Enter")
     page.get_by_text("Thanks, this is CHW-1").wait_for(timeout=WAIT)
+    act_as(page, api.someone("engineer")["name"])
+    page.locator("article.message", has_text="CHW-1").first.wait_for(timeout=WAIT)  # the card's selects
 
     unnamed = page.evaluate("""() => [...document.querySelectorAll('button, select, textarea, input, a[href]')]
         .filter((el) => el.offsetParent !== null)
         .filter((el) => {
           const label = el.labels && el.labels.length ? el.labels[0].textContent : '';
-          return !(el.getAttribute('aria-label') || label.trim() || el.textContent.trim() || el.title);
+          const own = el.tagName === 'SELECT' || el.tagName === 'TEXTAREA' || el.tagName === 'INPUT'
+            ? '' : el.textContent.trim();  // a form control is named by its label, not by what it holds
+          return !(el.getAttribute('aria-label') || label.trim() || own || el.title);
         }).map((el) => el.outerHTML.slice(0, 120))""")
     assert unnamed == []
+    assert page.locator("select[data-kind='select']").count() >= 2
     reply = page.get_by_role("button", name="Reply in thread").first
     reply.focus()
     outline = reply.evaluate("el => getComputedStyle(el).outlineStyle + ' ' + getComputedStyle(el).outlineWidth")

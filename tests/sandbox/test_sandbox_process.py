@@ -100,6 +100,14 @@ def test_it_refuses_a_database_holding_real_tickets(tmp_path: Path) -> None:
     assert refused.returncode == 1 and "1 ticket(s) that the sandbox did not create" in refused.stderr
 
 
+def test_it_refuses_a_real_desk_database_even_before_its_first_ticket(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'desk.db'}"
+    done = desk_cli({**_env(tmp_path), "DESK_DATABASE_URL": database}, "db", "upgrade")
+    assert done.returncode == 0, done.stderr
+    with pytest.raises(ConfigError, match="a desk database the sandbox did not create"):
+        sandbox_run.start(database_url=database, port=0, playbooks_dir=ROOT / "playbooks")
+
+
 def test_a_sandbox_database_can_be_used_again(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'sandbox.db'}"
     for _ in range(2):

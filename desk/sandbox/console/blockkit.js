@@ -13,7 +13,6 @@ const BlockKit = (() => {
     arrows_counterclockwise: "🔄", lock: "🔒", busts_in_silhouette: "👥", bust_in_silhouette: "👤" };
   let people = {};
   let channels = {};
-  let counter = 0;
 
   function setDirectory(peopleById, channelsById) { people = peopleById; channels = channelsById; }
 
@@ -72,11 +71,9 @@ const BlockKit = (() => {
   }
   function plain(object) { return object ? String(object.text ?? "") : ""; }
 
-  function uid(prefix) { counter += 1; return `${prefix}-${counter}`; }
-
   function element(el, blockId, ctx) {
     const data = `data-action-id="${esc(el.action_id)}" data-block-id="${esc(blockId)}"`;
-    const key = `${ctx.key}-${el.action_id}`;
+    const key = `${ctx.key}-${blockId}-${el.action_id}`.replace(/[^A-Za-z0-9_.-]/g, "_");
     switch (el.type) {
       case "button": {
         const style = el.style === "primary" ? "primary" : el.style === "danger" ? "danger" : "";
@@ -86,9 +83,8 @@ const BlockKit = (() => {
       case "static_select": case "overflow": case "radio_buttons": {
         const options = (el.options || []).concat(...(el.option_groups || []).map((g) => g.options || []));
         const label = el.type === "overflow" ? "More actions" : plain(el.placeholder) || "Choose";
-        const id = uid("select");
         const initial = el.initial_option ? el.initial_option.value : "";
-        return `<span class="select"><label class="visually-hidden" for="${id}">${esc(label)}</label><select id="${esc(key)}" ${data} data-kind="select">
+        return `<span class="select"><label class="visually-hidden" for="${esc(key)}">${esc(label)}</label><select id="${esc(key)}" ${data} data-kind="select">
           <option value="">${esc(el.type === "overflow" ? "⋯ More" : label)}</option>
           ${options.map((o) => `<option value="${esc(o.value)}"${o.value === initial ? " selected" : ""}>${esc(plain(o.text))}</option>`).join("")}
         </select></span>`;

@@ -73,7 +73,7 @@
 
   // --- conversations ----------------------------------------------------------------------------------
   async function open(where, focusMain = false) {
-    ui.where = where; ui.thread = null; ui.shown = "";
+    ui.where = where; ui.thread = null; ui.shown = ""; ui.count = undefined;
     renderSidebar();
     setThread(null);
     const home = where.kind === "home";
@@ -111,8 +111,14 @@
     if (json === ui.shown) return;
     const focused = document.activeElement && document.activeElement.id;
     const stick = $("messages").scrollHeight - $("messages").scrollTop - $("messages").clientHeight < 80;
-    ui.shown = json;
+    const before = ui.count;
+    ui.shown = json; ui.count = list.length;
     renderMessages(list);
+    if (before !== undefined && list.length > before) {  // one short announcement, not the whole list again
+      const last = list[list.length - 1];
+      const who = last.bot ? "desk" : (person(last.user) || { name: "someone" }).name;
+      $("announce").textContent = `${list.length - before} new message${list.length - before === 1 ? "" : "s"}, the latest from ${who}.`;
+    }
     if (focused && $(focused) && $("messages").contains($(focused))) $(focused).focus();
     if (stick) $("messages").scrollTop = $("messages").scrollHeight;
   }
@@ -129,7 +135,9 @@
     const p = person(m.user);
     const org = p ? (p.council ? ui.councilNames[p.council] : p.role === "stranger" ? "Acme Outsourcing" : "Support") : "";
     const body = m.blocks && m.blocks.length ? BlockKit.blocks(m.blocks, { key: m.ts }) : `<p>${BlockKit.mrkdwn(m.text)}</p>`;
-    const files = m.files.map((f) => `<figure class="file"><img src="${esc(f.url)}" alt="${esc(f.title || f.name)}"><figcaption>${esc(f.title || f.name)}</figcaption></figure>`).join("");
+    const files = m.files.map((f) => /\.(png|jpe?g|gif|svg|webp)$/i.test(f.name || "")
+      ? `<figure class="file"><img src="${esc(f.url)}" alt="${esc(f.title || f.name)}"><figcaption>${esc(f.title || f.name)}</figcaption></figure>`
+      : `<p class="file"><a href="${esc(f.url)}" download="${esc(f.name)}">${esc(f.title || f.name)}</a> <span class="org">(${esc(f.name)})</span></p>`).join("");
     const reactions = m.reactions.length ? `<p class="reactions">${m.reactions.map((r) => `<span class="reaction">${BlockKit.mrkdwn(`:${r}:`)} <span class="visually-hidden">${esc(r)}</span></span>`).join("")}</p>` : "";
     const tools = m.ephemeral ? "" : `<div class="message-tools" role="group" aria-label="Actions on this message">
         ${inThread ? "" : `<button type="button" data-tool="reply" data-ts="${esc(m.ts)}">Reply in thread</button>`}
@@ -168,7 +176,7 @@
     if (view) body.view_id = view.dataset.viewId;
     else { body.channel = ui.where.id; body.ts = target.closest("[data-ts]").dataset.ts; }
     const answer = await act(`Sending “${target.textContent.trim().slice(0, 40) || target.dataset.actionId}”`, () => api("POST", "click", body));
-    if (answer && answer.view && answer.view.type === "modal") showModal(answer.view);
+    if (answer && answer.view && answer.view.type === "modal") showModal(answer.view, view && ui.modal ? "push" : "open");
     else if (answer && answer.view && answer.view.type === "home") renderHome(answer.view);
     if (ui.where.kind === "home" && !(answer && answer.view && answer.view.type === "modal")) await openHome();
     await refresh();
@@ -189,8 +197,12 @@
   }
 
   // --- modals -----------------------------------------------------------------------------------------
-  function showModal(view) {
+  // A modal is a stack of views (views.push): a pushed view goes back to the one below when it is
+  // submitted or cancelled; `mode` is "open" (a new modal), "push", or "replace" (views.update).
+  function showModal(view, mode = "open") {
     if (!ui.modal) ui.lastFocus = document.activeElement;
+    if (mode === "open" || !ui.modal) ui.stack = [];
+    else if (mode === "push" && ui.modal.id !== view.id) ui.stack.push(ui.modal);
     ui.modal = view;
     $("modal").innerHTML = `<form class="view" data-view-id="${esc(view.id)}" novalidate>
       <h2 id="modal-title">${esc(BlockKit.plain(view.title))}</h2>
@@ -205,10 +217,16 @@
     // desk may update the open modal after the fact (views.update): show what Slack would
     const shown = ui.modal;
     const current = await api("GET", "view", null, `?id=${encodeURIComponent(shown.id)}`).catch(() => null);
-    if (current && ui.modal === shown && current.hash !== shown.hash) showModal(current);
+    if (current && ui.modal === shown && current.hash !== shown.hash) showModal(current, "replace");
+  }
+  async function backOrClose() {
+    const below = (ui.stack || []).pop();
+    if (!below) { closeModal(); return; }
+    const fresh = await api("GET", "view", null, `?id=${encodeURIComponent(below.id)}`).catch(() => below);
+    showModal(fresh, "replace");
   }
   function closeModal() {
-    ui.modal = null;
+    ui.modal = null; ui.stack = [];
     $("modal-backdrop").hidden = true;
     $("modal").innerHTML = "";
     if (ui.lastFocus && document.body.contains(ui.lastFocus)) ui.lastFocus.focus();
@@ -238,7 +256,9 @@
     const answer = await act("Submitting", () => api("POST", "submit", { as: ui.me.id, view_id: form.dataset.viewId, values }));
     if (!answer) return;
     if (answer.errors) { showErrors(answer.errors); say("desk asked for changes on the form.", "error"); return; }
-    if (answer.view) showModal(answer.view); else closeModal();
+    if (answer.view) showModal(answer.view, answer.view.id === ui.modal.id ? "replace" : "push");
+    else if (answer.clear) closeModal();
+    else await backOrClose();
     if (ui.where.kind === "home") await openHome();
     await refresh();
   }
@@ -296,7 +316,7 @@
         const toolButton = e.target.closest("button[data-tool]");
         if (button) click(button, button.dataset.value || undefined);
         else if (toolButton) tool(toolButton);
-        else if (e.target.closest("[data-modal='close']")) closeModal();
+        else if (e.target.closest("[data-modal='close']")) backOrClose();
       });
       // A choice is sent when made with the mouse, or with Enter (or leaving the menu) after arrowing
       // through it from the keyboard: arrowing alone must not assign each person in turn.
@@ -319,7 +339,7 @@
     }
     $("modal").addEventListener("submit", (e) => { e.preventDefault(); submitModal(e.target); });
     $("modal").addEventListener("keydown", (e) => {
-      if (e.key === "Escape") { closeModal(); return; }
+      if (e.key === "Escape") { backOrClose(); return; }
       if (e.key !== "Tab") return;
       const focusable = [...$("modal").querySelectorAll("button, input, textarea, select, a[href]")].filter((x) => !x.disabled);
       const first = focusable[0], last = focusable[focusable.length - 1];
