@@ -10,6 +10,7 @@ from functools import cached_property
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, text
 
+from desk import __version__
 from desk.clock import Clock, system_clock
 from desk.config import Settings
 from desk.db import migrate
@@ -39,8 +40,8 @@ class Wiring:
                 session.connection().execute(text("SELECT 1"))
             current = migrate.is_current(self.engine)
         except Exception as err:  # any failure to reach the database is "unhealthy", with its reason
-            return False, {"ok": False, "database": f"unreachable: {describe(err)}"}
-        return current, {"ok": current, "database": "ok",
+            return False, {"ok": False, "version": __version__, "database": f"unreachable: {describe(err)}"}
+        return current, {"ok": current, "version": __version__, "database": "ok",
                          "migrations": "current" if current else "behind: run desk db upgrade"}
 
     @cached_property
