@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from desk import __version__
-from desk.cli import admin, data, digest, report, report_link, serve, sla, tickets, worker
+from desk.cli import admin, data, digest, privacy, report, report_link, serve, sla, tickets, worker
 from desk.cli.output import fail
 from desk.db.outage import describe, unreachable
 from desk.errors import DeskError, PlaybookInvalid
@@ -43,6 +43,7 @@ app.add_typer(sla.app, name="sla")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(digest.app, name="digest")
+app.add_typer(privacy.app, name="privacy")
 report.app.command("link")(report_link.link)
 app.add_typer(report.app, name="report")
 app.command("status")(admin.status)
