@@ -7,8 +7,13 @@ person would follow them.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,10 +22,12 @@ from sqlalchemy import text
 from desk.db.engine import unit_of_work
 from desk.services.report_links import LinkMaker
 from tests.accessibility.browser import chromium, needs_chromium
+from tests.processes import desk_cli, eventually, free_port
 from tests.services.test_reports import END, START, seed
 from tests.slack.conftest import Desk, desk, stand_in  # noqa: F401 (fixtures, found by name)
 
 REPORT_DAY = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -82,3 +89,39 @@ def report_failing(seeded_desk: Desk) -> str:
     with seeded_desk.engine.begin() as connection:
         connection.execute(text("ALTER TABLE ticket_rating RENAME TO ticket_rating_gone"))
     return _links(seeded_desk).url(None, START, END, now=seeded_desk.clock.now())[0]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def sandbox_console(tmp_path: Path) -> Iterator[str]:
+    """`desk sandbox` as a person starts it (its own SQLite database, the repository's playbooks, no Slack
+    credentials), answering the console's URL. Skips where this build has no `desk sandbox` yet: add
+    `Page("sandbox console", "sandbox_console")` to pages.py once it has."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DESK_"))}
+    env["DESK_PLAYBOOKS_DIR"] = str(ROOT / "playbooks")
+    if desk_cli(env, "sandbox", "--help").returncode != 0:
+        pytest.skip("this build has no `desk sandbox`")
+    port, log = free_port(), tmp_path / "sandbox.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "desk", "sandbox", "--port", str(port),
+                                    "--database", f"sqlite:///{tmp_path / 'sandbox.db'}"],
+                                   env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        eventually(lambda: process.poll() is not None or _answers(url),
+                   lambda: f"the console at {url} did not answer:\n{log.read_text()[-3000:]}", timeout=60)
+        assert process.poll() is None, log.read_text()[-3000:]
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

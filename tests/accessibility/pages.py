@@ -2,7 +2,10 @@
 
 A page is a name, the fixture (in conftest.py) that serves it and answers its URL, the HTTP status it must
 come with, and whether the keyboard walk runs on it. To check a new page, write a fixture returning its
-URL (start what serves it, as `report_with_data` does) and add one line to PAGES.
+URL (start what serves it, as `report_with_data` does) and add one line to PAGES. The sandbox console's
+fixture is ready in conftest.py (`sandbox_console`, skipping where `desk sandbox` does not exist yet); its
+line is `Page("sandbox console", "sandbox_console"),`. A page's other states (after a click, a dialog
+open) are checked in their own tests with `assert_accessible(page)` from browser.py after each change.
 """
 
 from __future__ import annotations
