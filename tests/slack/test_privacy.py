@@ -233,6 +233,14 @@ def test_an_engineers_export_covers_every_council_they_acted_in(scenario: Scenar
 
     recorded = audit_records(scenario.desk.engine, "privacy_export")
     assert [(e.council_id, e.ticket_ref) for e in recorded] == [("cherwell", "CHW-1"), ("fife", "FIFE-1")]
+
+    again = scenario.cli("privacy", "export", "--user", ENGINEER)  # to stdout, one JSON document
+    assert again.code == 0, again.err
+    second = again.json()
+    assert {k: v for k, v in second.items() if k not in ("generated_at", "events_naming_them")} == {
+        k: v for k, v in document.items() if k not in ("generated_at", "events_naming_them")}
+    assert [(e["ticket"], e["type"], e["actor"]) for e in second["events_naming_them"]] == [
+        ("CHW-1", "privacy_export", "dpo@cherwell"), ("FIFE-1", "privacy_export", "dpo@cherwell")]
     verified = scenario.cli("audit", "verify", "--json")
     assert verified.code == 0 and all(c["ok"] for c in verified.json()), verified.out
 
