@@ -11,6 +11,7 @@ from functools import cached_property
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, text
 
+from desk import __version__
 from desk.clock import Clock, system_clock
 from desk.config import Settings
 from desk.db import migrate
@@ -44,8 +45,8 @@ class Wiring:
             current = migrate.is_current(self.engine)
         except Exception as err:  # any failure to reach the database is "unhealthy"; why, in the log
             log.warning("health check: database unreachable: %s", describe(err))
-            return False, {"ok": False, "database": "unreachable"}
-        return current, {"ok": current, "database": "ok",
+            return False, {"ok": False, "version": __version__, "database": "unreachable"}
+        return current, {"ok": current, "version": __version__, "database": "ok",
                          "migrations": "current" if current else "behind: run desk db upgrade"}
 
     @cached_property

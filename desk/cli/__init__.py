@@ -7,10 +7,12 @@ Every command exits 0 on success and 1 with a message on stderr for anything a p
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
-from desk.cli import admin, data, digest, report, report_link, sandbox, serve, sla, tickets, worker
+from desk import __version__
+from desk.cli import admin, data, digest, privacy, report, report_link, sandbox, serve, sla, tickets, worker
 from desk.cli.output import fail
 from desk.db.outage import describe, unreachable
 from desk.errors import DeskError, PlaybookInvalid
@@ -22,12 +24,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print desk's version and exit.", is_eager=True)]
+    = False,
+) -> None:
+    """desk: a service desk in Slack, with UK business-hours SLAs."""
+    if version:
+        print(f"desk {__version__}")
+        raise typer.Exit()
+
+
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.playbooks_app, name="playbooks")
 app.add_typer(sla.app, name="sla")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(digest.app, name="digest")
+app.add_typer(privacy.app, name="privacy")
 report.app.command("link")(report_link.link)
 app.add_typer(report.app, name="report")
 app.command("status")(admin.status)

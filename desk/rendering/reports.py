@@ -100,31 +100,48 @@ def to_html(report: SlaReport, *, generated_at: datetime) -> str:
     return _render("report.html.j2", report, generated_at=generated_at, charts=charts(report))
 
 
+def notice_html(title: str, sentence: str, advice: str) -> str:
+    """The page for a refused or failed report link: a title, what happened, and what to do about it."""
+    return _render_page("notice.html.j2", title=title, sentence=sentence, advice=advice)
+
+
 def charts(report: SlaReport) -> dict[str, Markup]:
-    """The page's charts: compliance by council and priority, the weekly trend, backlog by age."""
+    """The page's charts, each followed by its figures as a table: compliance by council and priority,
+    the weekly trend, backlog by age."""
     rows = [row for row in rows_of(report) if row.priority != "all" or len(report.councils) > 1]
     rows = [row for row in rows if row.respond.total or row.resolve_first_cycle.total]
-    compliance = svg.hbars("On time, by council and priority", [_label(row) for row in rows], [
+    compliance = _chart(svg.hbars, "On time, by council and priority", [_label(row) for row in rows], [
         svg.Series("first response", svg.BLUE, tuple(row.respond.percent for row in rows)),
         svg.Series("resolution (first cycle)", svg.GREEN,
                    tuple(row.resolve_first_cycle.percent for row in rows))],
-        top=100, suffix="%", empty="No targets came due in this period")
+        label_header="Council and priority", top=100, suffix="%", empty="No targets came due in this period")
     weeks = [week.key for week in report.weeks]
-    volume = svg.vbars("Opened and resolved per week", weeks, [
+    volume = _chart(svg.vbars, "Opened and resolved per week", weeks, [
         svg.Series("opened", svg.BLUE, tuple(len(w.figures.opened) for w in report.weeks)),
         svg.Series("resolved", svg.GREEN, tuple(len(w.figures.resolved) for w in report.weeks))],
-        empty="Nothing opened or resolved in this period")
-    trend = svg.line("First response on time per week", weeks, [
+        label_header="Week", empty="Nothing opened or resolved in this period")
+    trend = _chart(svg.line, "First response on time per week", weeks, [
         svg.Series("first response on time", svg.BLUE,
                    tuple(w.figures.respond.percent for w in report.weeks))],
-        empty="No response targets came due in this period")
+        label_header="Week", empty="No response targets came due in this period")
     buckets = [bucket.label for bucket in report.overall.backlog]
     series = [svg.Series(c.council_name, PALETTE[i % len(PALETTE)],
                          tuple(len(b.refs) for b in c.figures.backlog))
               for i, c in enumerate(report.councils) if c.figures.backlog_total]
-    backlog = svg.vbars(f"Open tickets by age at {when(report.as_of)}", buckets, series,
-                        empty="No open tickets")
+    backlog = _chart(svg.vbars, f"Open tickets by age at {when(report.as_of)}", buckets, series,
+                     label_header="Age", empty="No open tickets")
     return {"compliance": compliance, "volume": volume, "trend": trend, "backlog": backlog}
+
+
+def _chart(draw, title: str, labels: list[str], series: list[svg.Series], *, label_header: str, empty: str,
+           **options) -> Markup:
+    """One chart in its figure, then its figures as a table (when it has any to show)."""
+    drawn = draw(title, labels, series, empty=empty, **options)
+    top = options.get("top", 100 if draw is svg.line else None)  # svg.line's own defaults
+    suffix = options.get("suffix", "%" if draw is svg.line else "")
+    table = (None if svg.nothing_to_plot(labels, series, top)
+             else svg.data_table(title, labels, series, suffix=suffix, label_header=label_header))
+    return svg.figure(drawn, title, table, empty=empty)
 
 
 def rows_of(report: SlaReport) -> Iterator[Figures]:
@@ -183,6 +200,10 @@ def environment() -> Environment:
     env.filters.update(rate=rate, when=when, day=day, span=span, ratio=ratio, cell=cell, yes_no=yes_no)
     env.globals.update(DEFINITIONS=DEFINITIONS)
     return env
+
+
+def _render_page(template: str, **values: object) -> str:
+    return environment().get_template(template).render(**values)
 
 
 def _render(template: str, report: SlaReport, **values: object) -> str:

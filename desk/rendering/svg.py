@@ -3,8 +3,9 @@
 Like `charts.py` (the digests' PNGs) they take plain labels and numbers, never a report, so they are tested
 on their own; output is deterministic. Text is escaped here (labels can be council names), and the result
 is `Markup` so the autoescaping template embeds it as it is. Each chart is an `<svg role="img">` with an
-`aria-label` and a `<title>` per bar or point (the value, as a tooltip on screen); the page also prints the
-numbers in tables, so nothing is only in a picture. No `xmlns`: inline SVG in HTML needs none, and the page
+`aria-label` and a `<title>` per bar or point (the value, as a tooltip on screen). `figure` puts a chart
+in a `<figure>` followed by `data_table`, the same figures as a captioned table (WCAG 1.1.1: the text
+alternative of a chart is its data), so nothing is only in a picture. No `xmlns`: inline SVG in HTML needs none, and the page
 holds no URL at all.
 """
 
@@ -17,11 +18,11 @@ from markupsafe import Markup, escape
 
 from desk.rendering.charts import BLUE, GREEN
 
-ORANGE = "#f47738"
+ORANGE = "#ca5a00"  # darker than GOV.UK orange: 4.2:1 on white (WCAG 1.4.11 asks 3:1 of a bar)
 INK, GRID, MUTED = "#0b0c0c", "#b1b4b6", "#505a5f"
 WIDTH = 640
 LABEL_LIMIT = 32  # characters of a bar label before "…" (the full label is in the bar's tooltip)
-__all__ = ["BLUE", "GREEN", "ORANGE", "Series", "hbars", "line", "vbars"]
+__all__ = ["BLUE", "GREEN", "ORANGE", "Series", "data_table", "figure", "nothing_to_plot", "hbars", "line", "vbars"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,32 @@ def line(title: str, labels: Sequence[str], series: Sequence[Series], *, top: in
                        f"<title>{tip}</title></circle>")
             out.append(_text(x, y - 8, f"{_number(value)}{suffix}", anchor="middle"))
     return _close(out)
+
+
+def nothing_to_plot(labels: Sequence[str], series: Sequence[Series], top: int | None = None) -> bool:
+    """What makes a chart draw its empty frame instead of bars or lines."""
+    return not labels or _scale(series, top) is None
+
+
+def data_table(title: str, labels: Sequence[str], series: Sequence[Series], *, suffix: str = "",
+               label_header: str = "") -> Markup:
+    """The chart's figures as a table: one row per label, one column per series ("n/a" where None)."""
+    head = "".join(f'<th scope="col">{escape(one.name)}</th>' for one in series)
+    rows = "".join(
+        f'<tr><th scope="row">{escape(label)}</th>'
+        + "".join(f"<td>{'n/a' if one.values[i] is None else _number(one.values[i]) + suffix}</td>"
+                  for one in series) + "</tr>"
+        for i, label in enumerate(labels))
+    return Markup(f'<table class="chart-data"><caption>{escape(title)}: the figures</caption>'
+                  f'<thead><tr><th scope="col">{escape(label_header)}</th>{head}</tr></thead>'
+                  f"<tbody>{rows}</tbody></table>")
+
+
+def figure(chart: Markup, title: str, table: Markup | None, *, empty: str = "") -> Markup:
+    """A chart with its caption, and its figures as a table after it (none for an empty chart)."""
+    said = (f"{escape(title)}. The same figures follow as a table." if table is not None
+            else f"{escape(title)}: {escape(empty)}.")
+    return Markup(f"<figure>{chart}<figcaption>{said}</figcaption></figure>{table or ''}")
 
 
 # -- pieces ----------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ everything else: no scripts, no fetches, no framing, no referrer (which would ca
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qs
@@ -24,7 +23,7 @@ from desk.clock import Clock
 from desk.db import queries
 from desk.db.engine import read_only
 from desk.errors import NotFound
-from desk.rendering.reports import to_html
+from desk.rendering.reports import notice_html, to_html
 from desk.services.report_links import InvalidLink, verify
 from desk.services.reports import build_report
 
@@ -57,7 +56,9 @@ class ReportPage:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD", "GET") != "GET":
-            return _page(start_response, 405, notice("Only GET is supported here."), [("Allow", "GET")])
+            return _page(start_response, 405, notice_html(
+                "Method not allowed", "Only GET is supported here.",
+                "Open the report's link in a web browser."), [("Allow", "GET")])
         tokens = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).get("t", [])
         now = self.clock.now()
         try:
@@ -66,7 +67,10 @@ class ReportPage:
             scope = verify(tokens[0], self.link_secret, now)
         except InvalidLink as err:
             log.info("report link refused: %s", err)
-            return _page(start_response, 403, notice("This link is invalid or has expired."))
+            return _page(start_response, 403, notice_html(
+                "Link invalid or expired", "This link is invalid or has expired.",
+                "Report links last 7 days unless made for longer. Ask a service manager for a new one "
+                "(they make it with /desk report in Slack), and check the whole link was copied."))
         try:
             with read_only(self.engine, timeout_seconds=REPORT_TIMEOUT_SECONDS) as session:
                 if scope.council_id is not None and not queries.get_council(session, scope.council_id).active:
@@ -77,21 +81,18 @@ class ReportPage:
             document = to_html(report, generated_at=now)
         except NotFound as err:  # a council removed from the registry since the link was made
             log.info("report link for %s: %s", scope.council_id, err)
-            return _page(start_response, 404, notice("This report is no longer available."))
+            return _page(start_response, 404, notice_html(
+                "Report not available", "This report is no longer available.",
+                "The council it was made for is no longer in desk's registry. Ask a service manager."))
         except Exception:  # one page failing is a 500 with a log line, never a traceback to the reader
             log.exception("report page failed for %s %s..%s", scope.council_id or "all councils",
                           scope.start, scope.end)
-            return _page(start_response, 500, notice("Sorry, the report could not be produced just now."))
+            return _page(start_response, 500, notice_html(
+                "Report not produced", "Sorry, the report could not be produced just now.",
+                "Try the link again in a few minutes. If it still fails, tell the support team: the "
+                "problem has been logged."))
         log.info("report page served: %s %s..%s", scope.council_id or "all councils", scope.start, scope.end)
         return _page(start_response, 200, document)
-
-
-def notice(sentence: str) -> str:
-    """A minimal page for refusals and errors: the same headers and CSP as the report itself."""
-    said = html.escape(sentence)
-    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>desk</title>"
-            "<style>body{font-family:Arial,sans-serif;margin:3em;color:#0b0c0c}</style></head>"
-            f"<body><p>{said}</p></body></html>")
 
 
 def _page(start_response: Callable, status: int, document: str,

@@ -242,8 +242,11 @@ def test_the_page_is_self_contained_and_escaped(session: Session) -> None:
     session.add(fife)
     report = build(session)
     page = rendering.to_html(report, generated_at=LATER)
-    for outside in ("http:", "https:", "//", "<script", "src=", "href=", "url(", "@import", "<link"):
+    for outside in ("http:", "https:", "//", "<script", "src=", "url(", "@import", "<link"):
         assert outside not in page.replace("<!DOCTYPE html>", ""), outside
+    links = re.findall(r'href="([^"]*)"', page)  # the skip link and contents: places in this page only
+    assert links and all(re.fullmatch(r"#[a-z]+", link) for link in links), links
+    assert {link[1:] for link in links} <= set(re.findall(r'id="([a-z]+)"', page))
     assert "Fife &lt;script&gt;alert(1)&lt;/script&gt; | &amp; Co" in page
     assert "| Fife <script>alert(1)</script> \\| & Co | all | 2 | 2 |" in rendering.to_markdown(report)
 
@@ -275,3 +278,42 @@ def test_bars_are_scaled_to_the_data_with_labels_and_an_axis() -> None:
                          [svg.Series("on time", svg.BLUE, (80, None, 50, 60))]))
     assert trend.count("<polyline") == 1 and trend.count("<circle") == 3  # the gap splits the line
     assert "No data" in str(svg.vbars("Empty", [], [], empty="No data"))
+
+
+def test_each_chart_is_followed_by_its_figures_as_a_captioned_table() -> None:
+    series = [svg.Series("first response", svg.BLUE, (50, None)), svg.Series("resolution", svg.GREEN, (25, 100))]
+    drawn = svg.hbars("On time", ["Cherwell <DC>", "Fife"], series, top=100, suffix="%")
+    table = svg.data_table("On time", ["Cherwell <DC>", "Fife"], series, suffix="%", label_header="Council")
+    page = str(svg.figure(drawn, "On time", table))
+    assert page.startswith("<figure><svg") and "</svg><figcaption>On time. The same figures follow" in page
+    assert "<caption>On time: the figures</caption>" in page
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td>([^<]+)</td><td>([^<]+)</td></tr>', page)
+    assert rows == [("Cherwell &lt;DC&gt;", "50%", "25%"), ("Fife", "n/a", "100%")]
+    assert re.findall(r'<th scope="col">([^<]*)</th>', page) == ["Council", "first response", "resolution"]
+    empty = str(svg.figure(svg.vbars("Per week", [], [], empty="Nothing"), "Per week", None, empty="Nothing"))
+    assert "<table" not in empty and "<figcaption>Per week: Nothing.</figcaption>" in empty
+    assert svg.nothing_to_plot([], series) and svg.nothing_to_plot(["W1"], [svg.Series("x", svg.BLUE, (0,))])
+    assert not svg.nothing_to_plot(["W1"], [svg.Series("x", svg.BLUE, (0,))], top=100)
+
+
+def test_chart_colours_contrast_with_the_page_as_wcag_asks_of_graphics() -> None:
+    """WCAG 1.4.11: bars and lines at least 3:1 against the white page (axe-core does not check SVG fills)."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    for colour in (*rendering.PALETTE, svg.BLUE, svg.GREEN, svg.ORANGE, svg.INK, svg.MUTED):
+        assert 1.05 / (luminance(colour) + 0.05) >= 3, colour
+
+
+def test_the_page_has_landmarks_captions_and_scoped_headers(session: Session) -> None:
+    seed(session)
+    page = rendering.to_html(build(session), generated_at=LATER)
+    assert re.search(r'<body>\s*<a class="skip-link" href="#main">', page)
+    assert page.count("<main") == 1 and '<nav class="contents" aria-label="Contents">' in page
+    tables = re.findall(r"<table\b.*?</table>", page, flags=re.S)
+    assert len(tables) == 11 and all("<caption" in table for table in tables)
+    assert not re.search(r"<th(?=[ >])(?![^>]*scope=)[^>]*>", page), "every header cell says what it heads"
+    headings = [int(level) for level in re.findall(r"<h([1-6])\b", page)]
+    assert headings[0] == 1 and all(b - a <= 1 for a, b in zip(headings, headings[1:], strict=False))

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from desk import __version__
 from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.slack.ids import Action
@@ -78,7 +79,8 @@ def test_other_paths(desk: Desk) -> None:
     import urllib.request
 
     with urllib.request.urlopen(f"{base}/healthz") as answer:
-        assert json.loads(answer.read()) == {"ok": True, "database": "ok", "migrations": "current"}
+        assert json.loads(answer.read()) == {"ok": True, "version": __version__, "database": "ok",
+                                             "migrations": "current"}
 
 
 @pytest.mark.parametrize("fault", [{"latency": 3.5}, {"rate_limited": 2.0}, {"status": 503}, {"disconnect": True}])
