@@ -41,8 +41,8 @@ SECURITY_HEADERS = [
                                 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
 ]
 
-INACTIVE_TEXT = ("This link is for a council that desk no longer serves, so its report is no longer shared. "
-                 "Ask the support team if you need the figures.")
+INACTIVE_TEXT = "This link is for a council that desk no longer serves, so its report is no longer shared."
+INACTIVE_ADVICE = "Ask the support team if you need the figures."
 
 REASONS = {200: "OK", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
            500: "Internal Server Error"}
@@ -75,7 +75,8 @@ class ReportPage:
             with read_only(self.engine, timeout_seconds=REPORT_TIMEOUT_SECONDS) as session:
                 if scope.council_id is not None and not queries.get_council(session, scope.council_id).active:
                     log.info("report link refused: council %s is inactive", scope.council_id)
-                    return _page(start_response, 403, notice(INACTIVE_TEXT))
+                    return _page(start_response, 403, notice_html("Report no longer shared", INACTIVE_TEXT,
+                                                                  INACTIVE_ADVICE))
                 report = build_report(session, start=scope.start, end=scope.end, council_id=scope.council_id,
                                       now=now)
             document = to_html(report, generated_at=now)

@@ -30,4 +30,5 @@ PAGES = (
     Page("report no longer available (404)", "link_to_a_removed_council", status=404),
     Page("report could not be produced (500)", "report_failing", status=500),
     Page("report link used with the wrong method (405)", "report_with_data", status=405, method="POST"),
+    Page("sandbox console", "sandbox_console"),
 )
