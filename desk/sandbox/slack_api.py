@@ -150,11 +150,6 @@ class SlackStandIn:
         self.workspace.usergroups = usergroups
 
     @property
-    def teams(self) -> dict[str, dict[str, Any]]:
-        """team id -> team.info fields ("name", "domain", "enterprise_id", "enterprise_name")."""
-        return self.workspace.teams
-
-    @property
     def lock(self) -> threading.Lock:
         """Held while a call changes the workspace: hold it to read a consistent picture."""
         return self._state_lock
