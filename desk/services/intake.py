@@ -15,6 +15,7 @@ from desk.db import queries
 from desk.db.tables import SlackDeliveryRow, TicketRow
 from desk.domain.calendar import business_calendar
 from desk.domain.lifecycle import OPEN_STATUSES
+from desk.domain.playbook import ClockKind
 from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
 from desk.services import sla_state, tickets
@@ -63,12 +64,17 @@ def open_request(
         session, council_id=council_id, title=title or title_from(text), description=text, at=at,
         actor=actor.user, requester=requester, category=category, impact=impact, urgency=urgency,
         slack_channel=channel, slack_ts=ts)
-    return Opened(ticket, _opens_at(session, ticket, at))
+    return Opened(ticket, opens_at(session, ticket, at))
 
 
-def _opens_at(session: Session, ticket: TicketRow, at: datetime) -> datetime | None:
+def opens_at(session: Session, ticket: TicketRow, at: datetime) -> datetime | None:
+    """The next working time, when a ticket arrives outside its council's hours and its clocks wait for
+    them; None when they are running already (in hours, or a priority on a 24x7 clock: a P1 on a
+    Saturday night is being counted, so telling the council "we're closed" would be wrong)."""
     council = queries.get_council(session, ticket.council_id)
     playbook = sla_state.playbook_for(session, ticket.playbook_version_id)
+    if playbook.priorities[ticket.priority].clock != ClockKind.BUSINESS:
+        return None
     calendar = business_calendar(playbook.calendar.with_division(council.division))
     opens = calendar.next_working(at)
     return None if opens == at else opens
