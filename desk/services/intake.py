@@ -18,7 +18,7 @@ from desk.domain.lifecycle import OPEN_STATUSES
 from desk.domain.playbook import ClockKind
 from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
-from desk.services import sla_state, tickets
+from desk.services import sla_state, tenancy, tickets
 
 TITLE_WORDS = 120
 
@@ -56,8 +56,15 @@ def open_request(
     channel: str | None = None, ts: str | None = None, category: str | None = None,
     impact: str | None = None, urgency: str | None = None,
 ) -> Opened:
-    """Open a ticket for what a council asked; one ticket per Slack message."""
+    """Open a ticket for what a council asked; one ticket per Slack message (or thread).
+
+    `ts` is the message that becomes the ticket's council thread: for a request made from a thread reply,
+    the caller passes the thread's parent, so later replies in that thread find the ticket. `channel`
+    without `ts` (the `/desk` form) is where desk starts the thread, when it is one of the council's
+    channels."""
     council_id = council_for(actor)
+    if channel and not ts and not tenancy.is_council_channel(session, channel, council_id):
+        channel = None  # a form opened elsewhere (a DM, App Home): desk starts the thread in the council's channel
     if channel and ts and (existing := queries.find_ticket_by_message(session, channel, ts)) is not None:
         raise InvalidInput(f"that message is already {existing.ref}")
     ticket = tickets.open_ticket(

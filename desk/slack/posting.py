@@ -81,7 +81,8 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     try:
         if thread is None and channels:
             root = replies.ticket_opened(t)
-            posted = client.chat_postMessage(channel=channels[0], text=root.text, blocks=root.blocks,
+            where = t.thread_channel if t.thread_channel in channels else channels[0]  # where /desk was typed
+            posted = client.chat_postMessage(channel=where, text=root.text, blocks=root.blocks,
                                              unfurl_links=False, unfurl_media=False)
             thread = (posted["channel"], posted["ts"])
             _record(deps, ref, thread=thread)

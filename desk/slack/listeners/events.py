@@ -96,17 +96,21 @@ def register(app: App, deps: Deps) -> None:
         actor = patiently(first_look, what=f"recording reaction {body.get('event_id')}")
         if actor is None:
             return
-        text = _message_text(client, channel, ts)
-        if text is None:
+        message = _message(client, channel, ts)
+        if message is None:
             return
+        thread = message.get("thread_ts") or ts  # a reply's ticket lives in its parent's thread
 
-        def record() -> intake.Opened:
+        def record() -> intake.Opened | None:
             with unit_of_work(deps.engine) as session:
-                return intake.open_request(session, actor=actor, text=text, at=now,
-                                           requester=author or actor.user, channel=channel, ts=ts)
+                if intake.find_ticket_for_message(session, channel, thread) is not None:
+                    return None  # a reply in a ticket's thread is part of that ticket already
+                return intake.open_request(session, actor=actor, text=message.get("text", ""), at=now,
+                                           requester=author or actor.user, channel=channel, ts=thread)
 
         opened = patiently(record, what=f"opening a ticket for reaction {body.get('event_id')}")
-        posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
+        if opened is not None:
+            posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
 
     @guarded
     def on_home(body: dict, client: WebClient, event: dict, **_: Any) -> None:
@@ -131,9 +135,10 @@ def register(app: App, deps: Deps) -> None:
     app.event("app_home_opened")(ack=_ack, lazy=[on_home])
 
 
-def _message_text(client: WebClient, channel: str, ts: str) -> str | None:
-    """The text of the message a :ticket: was put on (a top-level message or a thread reply); None when
-    Slack has no such message for desk (deleted, or in a conversation desk cannot read)."""
+def _message(client: WebClient, channel: str, ts: str) -> dict | None:
+    """The message a :ticket: was put on (a top-level message or a thread reply, whose `thread_ts` names
+    its parent); None when Slack has no such message for desk (deleted, or in a conversation desk cannot
+    read)."""
     try:
         found = client.conversations_history(channel=channel, latest=ts, inclusive=True,
                                              limit=1).get("messages", [])
@@ -143,4 +148,4 @@ def _message_text(client: WebClient, channel: str, ts: str) -> str | None:
     except SlackApiError as err:
         log.info("no message %s in %s to open a ticket from: %s", ts, channel, err.response.get("error"))
         return None
-    return found[0].get("text", "") if found else None
+    return found[0] if found else None

@@ -71,7 +71,7 @@ def register(app: App, deps: Deps) -> None:
                 return intake.open_request(
                     session, actor=actor, text=description, title=value(view, Block.TITLE), at=now,
                     requester=context.author or user["id"],
-                    channel=context.channel if context.message_ts else None, ts=context.message_ts,
+                    channel=context.channel, ts=context.thread_ts or context.message_ts,
                     category=value(view, Block.CATEGORY), impact=value(view, Block.IMPACT),
                     urgency=value(view, Block.URGENCY))
 
@@ -115,11 +115,14 @@ def register(app: App, deps: Deps) -> None:
         with unit_of_work(deps.engine) as session:
             actor = actor_for(session, user=user["id"], team=team, channel=channel)
             intake.council_for(actor)
-            if channel and message.get("ts") and intake.find_ticket_for_message(session, channel, message["ts"]):
-                raise InvalidInput("that message is already a ticket")
+            thread = message.get("thread_ts") or message.get("ts")  # a reply's ticket lives in its parent's thread
+            if channel and thread and (existing := intake.find_ticket_for_message(session, channel, thread)):
+                raise InvalidInput(f"that conversation is already {existing.ref}")
             categories = intake.categories(session, actor.council_id)
         text = message.get("text") or ""
-        context = IntakeContext(channel=channel, message_ts=message.get("ts"), author=message.get("user"))
+        parent = message.get("thread_ts") if message.get("thread_ts") != message.get("ts") else None
+        context = IntakeContext(channel=channel, message_ts=message.get("ts"), thread_ts=parent,
+                                author=message.get("user"))
         view = modals.intake(categories, context, title=intake.title_from(text), description=text)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
