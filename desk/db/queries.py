@@ -162,3 +162,9 @@ def list_open_tickets_by_due(session: Session, *, limit: int) -> Sequence[Ticket
         .order_by(soonest.c.due_at)
         .limit(limit)
     ).all()
+
+
+def find_ticket_event(session: Session, ticket_id: int, seq: int) -> TicketEventRow | None:
+    return session.exec(
+        select(TicketEventRow).where(TicketEventRow.ticket_id == ticket_id, TicketEventRow.seq == seq)
+    ).first()

@@ -22,7 +22,7 @@ from desk.domain.sla import TicketSla
 from desk.domain.triage import TriageDecision, triage
 from desk.errors import InvalidInput, InvalidTransition, NotFound
 from desk.observability import metrics
-from desk.services import audit, sla_state
+from desk.services import audit, council_notices, sla_state
 
 TITLE_MAX = 200
 
@@ -40,13 +40,17 @@ class _Context:
         return audit.append_event(self.session, council=self.council, ticket=self.ticket, type=type,
                                   actor=actor, at=at, data=data)
 
-    def move(self, wanted: Status, actor: str, at: datetime, **data) -> None:
+    def move(self, wanted: Status, actor: str, at: datetime, **data) -> TicketEventRow:
         current = Status(self.ticket.status)
         if not lifecycle.can_move(current, wanted):
             raise InvalidTransition(self.ticket.ref, current, wanted)
         self.sla.set_status(str(wanted), at)
         self.ticket.status = str(wanted)
-        self.record("status", actor, at, **{"from": str(current), "to": str(wanted)}, **data)
+        return self.record("status", actor, at, **{"from": str(current), "to": str(wanted)}, **data)
+
+    def tell_council(self, event: TicketEventRow, at: datetime) -> None:
+        """A change support made out of the council's sight: the council hears it in its thread."""
+        council_notices.queue(self.session, self.ticket, event, at)
 
     def save(self, at: datetime) -> TicketRow:
         self.ticket.updated_at = at
@@ -173,8 +177,11 @@ def note(session: Session, *, ref: str, text: str, actor: str, at: datetime) -> 
 
 
 def set_status(session: Session, *, ref: str, status: str, actor: str, at: datetime,
-               reason: str | None = None) -> TicketRow:
-    """Move between the open statuses; resolving, reopening and closing have their own use cases."""
+               reason: str | None = None, needed: str | None = None) -> TicketRow:
+    """Move between the open statuses; resolving, reopening and closing have their own use cases.
+
+    `needed` (waiting on the council) is what support asks the council for, in words the council reads.
+    The council is told of the move in its thread."""
     try:
         wanted = Status(status)
     except ValueError:
@@ -186,7 +193,9 @@ def set_status(session: Session, *, ref: str, status: str, actor: str, at: datet
         return ctx.ticket
     if ctx.ticket.status not in lifecycle.OPEN_STATUSES:
         raise InvalidTransition(ctx.ticket.ref, ctx.ticket.status, wanted)
-    ctx.move(wanted, actor, at, **({"reason": reason} if reason else {}))
+    needed = (needed or "").strip() if wanted == Status.WAITING_ON_COUNCIL else ""
+    extra = {**({"reason": reason} if reason else {}), **({"needed": needed} if needed else {})}
+    ctx.tell_council(ctx.move(wanted, actor, at, **extra), at)
     return ctx.save(at)
 
 
@@ -204,8 +213,9 @@ def change_priority(session: Session, *, ref: str, priority: str, reason: str, a
     except ValueError as err:
         raise InvalidInput(str(err)) from None
     ctx.ticket.priority = priority
-    ctx.record("priority", actor, at, **{"from": old, "to": priority, "reason": reason,
-               "targets": {metric: {"old": o, "new": n} for metric, (o, n) in targets.items()}})
+    event = ctx.record("priority", actor, at, **{"from": old, "to": priority, "reason": reason,
+                       "targets": {metric: {"old": o, "new": n} for metric, (o, n) in targets.items()}})
+    ctx.tell_council(event, at)
     return ctx.save(at)
 
 
@@ -215,7 +225,7 @@ def assign(session: Session, *, ref: str, assignee: str | None, actor: str, at: 
     if assignee == old:
         return ctx.ticket
     ctx.ticket.assignee = assignee
-    ctx.record("assigned", actor, at, **{"from": old, "to": assignee})
+    ctx.tell_council(ctx.record("assigned", actor, at, **{"from": old, "to": assignee}), at)
     return ctx.save(at)
 
 

@@ -15,4 +15,5 @@ class Deps:
     engine: Engine
     clock: Clock
     teams: dict[str, tuple[str, float]] = field(default_factory=dict)  # user -> (organisation, looked up at)
+    names: dict[str, tuple[str, float]] = field(default_factory=dict)  # user -> (display name, looked up at)
     report_links: LinkMaker | None = None  # signs `/desk report` links; None: no secret to sign with

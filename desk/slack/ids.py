@@ -30,6 +30,7 @@ class View(StrEnum):
     INTAKE = "desk.intake"
     PRIORITY = "desk.priority_modal"
     RESOLVE = "desk.resolve_modal"
+    WAITING = "desk.waiting_modal"  # "waiting on council": what support needs from the council
 
 
 class Shortcut(StrEnum):
@@ -48,6 +49,7 @@ class Block(StrEnum):
     PRIORITY = "priority"
     REASON = "reason"
     RESOLUTION = "resolution"
+    NEEDED = "needed"
 
 
 class Input(StrEnum):

@@ -21,9 +21,10 @@ from desk.slack.context import actor_for, guarded, team_of
 from desk.slack.deps import Deps
 from desk.slack.ids import Block, Input, Shortcut, View
 from desk.slack.metadata import IntakeContext, TicketRef
+from desk.slack.notifier import tell_council_now
 
 REQUIRED = {View.INTAKE: (Block.TITLE,), View.PRIORITY: (Block.PRIORITY, Block.REASON),
-            View.RESOLVE: (Block.RESOLUTION,)}
+            View.RESOLVE: (Block.RESOLUTION,), View.WAITING: (Block.NEEDED,)}
 
 
 def value(view: dict, block: str) -> str | None:
@@ -92,6 +93,7 @@ def register(app: App, deps: Deps) -> None:
                 raise PermissionDenied("only the support team can change tickets")
             apply(session, actor, ref, deps.clock.now())
         posting.refresh_card(client, deps, ref)
+        tell_council_now(client, deps, ref)
         return True
 
     @guarded
@@ -99,6 +101,11 @@ def register(app: App, deps: Deps) -> None:
         support_change(body, client, view, lambda s, actor, ref, now: tickets.change_priority(
             s, ref=ref, priority=value(view, Block.PRIORITY), reason=value(view, Block.REASON) or "",
             actor=actor.user, at=now))
+
+    @guarded
+    def on_waiting(body: dict, client: WebClient, view: dict, **_: Any) -> None:
+        support_change(body, client, view, lambda s, actor, ref, now: tickets.set_status(
+            s, ref=ref, status="waiting_on_council", needed=value(view, Block.NEEDED), actor=actor.user, at=now))
 
     @guarded
     def on_resolve(body: dict, client: WebClient, view: dict, **_: Any) -> None:
@@ -139,6 +146,7 @@ def register(app: App, deps: Deps) -> None:
     app.view(View.INTAKE)(ack=_check, lazy=[on_intake])
     app.view(View.PRIORITY)(ack=_check, lazy=[on_priority])
     app.view(View.RESOLVE)(ack=_check, lazy=[on_resolve])
+    app.view(View.WAITING)(ack=_check, lazy=[on_waiting])
     app.view_closed(View.INTAKE)(_ack)
     app.shortcut(Shortcut.FROM_MESSAGE)(ack=_ack, lazy=[on_message_shortcut])
     app.shortcut(Shortcut.NEW_REQUEST)(ack=_ack, lazy=[on_global_shortcut])
