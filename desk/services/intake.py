@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from desk.db import queries
-from desk.db.tables import SlackDeliveryRow, TicketRow
+from desk.db.tables import OutboxRow, SlackDeliveryRow, TicketRow
 from desk.domain.calendar import business_calendar
 from desk.domain.lifecycle import OPEN_STATUSES
 from desk.domain.playbook import ClockKind
@@ -72,6 +72,37 @@ def open_request(
         actor=actor.user, requester=requester, category=category, impact=impact, urgency=urgency,
         slack_channel=channel, slack_ts=ts)
     return Opened(ticket, opens_at(session, ticket, at))
+
+
+ANNOUNCE_KIND = "announce"  # the outbox row the worker posts a new ticket's thread and card from
+
+
+def open_by_hand(
+    session: Session, *, council_id: str, title: str, at: datetime, actor: str, description: str = "",
+    requester: str | None = None, channel: str | None = None, priority: str | None = None,
+) -> Opened:
+    """A ticket opened by support for a council (a phone call, an email): triaged like any other, with a
+    triage card, and, when it names who asked or where, a council thread (desk's post in the council's
+    channel) so the council can follow it and a public reply there meets the respond target.
+
+    The posts are written to the outbox with the ticket, for the worker to send: whoever opens it may
+    have no Slack client (the command line)."""
+    council = queries.get_council(session, council_id)
+    channels = list(council.slack.get("channels", []))
+    if channel is not None and channel not in channels:
+        raise InvalidInput(f"{channel} is not one of {council_id}'s channels ({', '.join(channels) or 'none'})")
+    with_thread = bool(requester or channel) and bool(channels)
+    ticket = tickets.open_ticket(
+        session, council_id=council_id, title=title, description=description, at=at, actor=actor,
+        requester=requester, priority=priority, slack_channel=(channel or channels[0]) if with_thread else None)
+    opens = opens_at(session, ticket, at)
+    session.add(OutboxRow(idempotency_key=f"{ANNOUNCE_KIND}:{ticket.ref}", kind=ANNOUNCE_KIND,
+                          council_id=council_id, ticket_id=ticket.id, target=ticket.slack_channel,
+                          created_at=at, available_at=at,
+                          payload={"ref": ticket.ref, "opens_at": opens.isoformat() if opens else None,
+                                   "council_thread": with_thread}))
+    session.flush()
+    return Opened(ticket, opens)
 
 
 def opens_at(session: Session, ticket: TicketRow, at: datetime) -> datetime | None:
