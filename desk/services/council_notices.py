@@ -83,7 +83,7 @@ def read(session: Session, ref: str, seq: int, now: datetime) -> CouncilNotice |
                              priority_to=_priority(policy, data["to"]))
     if kind in (NoticeKind.ASSIGNED, NoticeKind.UNASSIGNED):
         return CouncilNotice(kind, summary, assignee=data.get("to"))
-    needed = data.get("needed")
+    needed = data.get("text")  # a retention marker (a dict) once the words are redacted
     return CouncilNotice(kind, summary, status_from=data.get("from"), status_to=data.get("to"),
                          needed=needed if isinstance(needed, str) else None)
 

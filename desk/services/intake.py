@@ -20,8 +20,6 @@ from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
 from desk.services import sla_state, tenancy, tickets
 
-TITLE_WORDS = 120
-
 
 def first_time(session: Session, key: str, kind: str, at: datetime) -> bool:
     """Record a delivery; False if it was recorded before (a redelivery or a second submission)."""
@@ -32,10 +30,7 @@ def first_time(session: Session, key: str, kind: str, at: datetime) -> bool:
     return session.execute(statement).first() is not None
 
 
-def title_from(text: str) -> str:
-    """A ticket title from a chat message: its first non-empty line, shortened."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    return line if len(line) <= TITLE_WORDS else line[: TITLE_WORDS - 1].rstrip() + "…"
+title_from = tickets.title_from
 
 
 def council_for(actor: Actor) -> str:
@@ -179,6 +174,24 @@ def record_posts(session: Session, ticket: TicketRow, *, thread: tuple[str, str]
         ticket.card_channel, ticket.card_ts = card
     session.add(ticket)
     session.flush()
+
+
+def message_edited(session: Session, *, channel: str, ts: str, text: str, editor: str,
+                   at: datetime) -> TicketRow | None:
+    """Someone edited a message: when it opened a ticket (not yet redacted), the ticket records the edit
+    (and follows it, before triage is confirmed: `tickets.request_edited`). None otherwise."""
+    ticket = queries.find_ticket_by_message(session, channel, ts)
+    if ticket is None or ticket.redacted_at is not None or text == ticket.description:
+        return None
+    return tickets.request_edited(session, ref=ticket.ref, text=text, actor=editor, at=at)
+
+
+def message_deleted(session: Session, *, channel: str, ts: str, at: datetime) -> TicketRow | None:
+    """A message was deleted: when it opened a ticket, the ticket stays and records that it was."""
+    ticket = queries.find_ticket_by_message(session, channel, ts)
+    if ticket is None or ticket.redacted_at is not None:
+        return None
+    return tickets.request_deleted(session, ref=ticket.ref, actor="slack", at=at)
 
 
 @dataclass(frozen=True)

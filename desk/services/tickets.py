@@ -25,6 +25,7 @@ from desk.observability import metrics
 from desk.services import audit, council_notices, sla_state
 
 TITLE_MAX = 200
+TITLE_WORDS = 120  # a title taken from a message's first line
 
 
 @dataclass
@@ -194,7 +195,8 @@ def set_status(session: Session, *, ref: str, status: str, actor: str, at: datet
     if ctx.ticket.status not in lifecycle.OPEN_STATUSES:
         raise InvalidTransition(ctx.ticket.ref, ctx.ticket.status, wanted)
     needed = (needed or "").strip() if wanted == Status.WAITING_ON_COUNCIL else ""
-    extra = {**({"reason": reason} if reason else {}), **({"needed": needed} if needed else {})}
+    # what is needed goes under "text": a sealed key, so retention removes the words with the rest
+    extra = {**({"reason": reason} if reason else {}), **({"text": needed} if needed else {})}
     ctx.tell_council(ctx.move(wanted, actor, at, **extra), at)
     return ctx.save(at)
 
@@ -263,6 +265,48 @@ def close(session: Session, *, ref: str, actor: str, at: datetime) -> TicketRow:
     ctx.ticket.status, ctx.ticket.closed_at = str(Status.CLOSED), at
     ctx.record("closed", actor, at)
     return ctx.save(at)
+
+
+CONFIRMING_EVENTS = ("assigned", "priority", "status", "replied", "resolved")
+"""Events by support that confirm a ticket's triage: once one is recorded, an engineer has read the
+request as it stood, so a later edit of the council's message no longer rewrites the ticket."""
+
+
+def triage_confirmed(session: Session, ticket: TicketRow) -> bool:
+    assert ticket.id is not None
+    return bool(queries.list_ticket_events(session, ticket.id, types=CONFIRMING_EVENTS))
+
+
+def request_edited(session: Session, *, ref: str, text: str, actor: str, at: datetime) -> TicketRow:
+    """The council edited the message that opened the ticket. Before triage is confirmed the ticket's
+    description (and a title taken from it) follows the new words; after, they are recorded for the
+    engineer to read. Either way the event keeps the old words for the audit (sealed: retention removes
+    them like any other words)."""
+    ctx = _context(session, ref, None, at)
+    old = ctx.ticket.description
+    applied = not triage_confirmed(session, ctx.ticket)
+    data: dict = {"text": text, "previous": old, "applied": applied}
+    if applied:
+        ctx.ticket.description = text
+        derived = title_from(old)
+        if derived and ctx.ticket.title == derived and title_from(text):  # the title was the first line
+            ctx.ticket.title = data["title"] = title_from(text)
+    ctx.record("edited", actor, at, **data)
+    return ctx.save(at)
+
+
+def request_deleted(session: Session, *, ref: str, actor: str, at: datetime) -> TicketRow:
+    """The message that opened the ticket was deleted: the ticket stays, with a trace (the event keeps
+    the words that were deleted, sealed like all words)."""
+    ctx = _context(session, ref, None, at)
+    ctx.record("message_deleted", actor, at, previous=ctx.ticket.description)
+    return ctx.save(at)
+
+
+def title_from(text: str) -> str:
+    """A ticket title from a chat message: its first non-empty line, shortened."""
+    line = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), "")
+    return line if len(line) <= TITLE_WORDS else line[: TITLE_WORDS - 1].rstrip() + "…"
 
 
 def rate(session: Session, *, ref: str, score: int, actor: str, at: datetime,

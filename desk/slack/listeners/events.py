@@ -32,6 +32,8 @@ log = logging.getLogger("desk.slack")
 # Message subtypes that are a person saying something; edits, joins, bot posts and the like are not.
 SPOKEN = (None, "thread_broadcast", "file_share")
 EVENTS = ("message", "reaction_added", "app_home_opened")
+# Message subtypes that change what a person said before (see `on_message_change`).
+CHANGES = ("message_changed", "message_deleted")
 
 
 def _ack(ack: Ack) -> None:
@@ -71,6 +73,37 @@ def register(app: App, deps: Deps) -> None:
         if opened is not None:
             posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
         elif ref is not None:
+            posting.refresh_card(client, deps, ref)
+
+    @guarded
+    def on_message_change(body: dict, client: WebClient, event: dict, **_: Any) -> None:
+        """An edit or a deletion. When the message opened a ticket, the ticket records it (its words
+        follow an edit until an engineer has confirmed triage) and its card says so. Slack also sends
+        `message_changed` for a thread's reply count or an unfurl: only a change of words is an edit."""
+        subtype, channel = event.get("subtype"), event.get("channel")
+        changed, before = event.get("message") or {}, event.get("previous_message") or {}
+        ts = changed.get("ts") if subtype == "message_changed" else event.get("deleted_ts")
+        if not channel or not ts:
+            log.warning("%s event without channel or ts (%s)", subtype, body.get("event_id"))
+            return
+        if subtype == "message_changed" and (changed.get("bot_id") or changed.get("text") == before.get("text")):
+            return
+        now = deps.clock.now()
+
+        def record() -> str | None:
+            with unit_of_work(deps.engine) as session:
+                if not intake.first_time(session, f"event:{body.get('event_id') or subtype + ts}", "event", now):
+                    return None
+                if subtype == "message_changed":
+                    editor = (changed.get("edited") or {}).get("user") or changed.get("user") or "slack"
+                    ticket = intake.message_edited(session, channel=channel, ts=ts, text=changed.get("text") or "",
+                                                   editor=editor, at=now)
+                else:
+                    ticket = intake.message_deleted(session, channel=channel, ts=ts, at=now)
+                return ticket.ref if ticket else None
+
+        ref = patiently(record, what=f"recording {subtype} {body.get('event_id') or ts}")
+        if ref is not None:
             posting.refresh_card(client, deps, ref)
 
     @guarded
@@ -130,6 +163,8 @@ def register(app: App, deps: Deps) -> None:
                 view = home.unknown()
         client.views_publish(user_id=user, view=view)
 
+    # Bolt runs the first listener that matches: edits and deletions before every other message
+    app.event({"type": "message", "subtype": CHANGES})(ack=_ack, lazy=[on_message_change])
     app.event("message")(ack=_ack, lazy=[on_message])
     app.event("reaction_added")(ack=_ack, lazy=[on_reaction])
     app.event("app_home_opened")(ack=_ack, lazy=[on_home])
