@@ -12,7 +12,7 @@ from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.db.tables import TicketRow
 from desk.domain.sla_replay import replay, report
-from desk.services import intake, sla_state
+from desk.services import intake, sla_state, tickets
 from desk.wiring import Wiring
 
 app = typer.Typer(help="Inspect (and open) tickets.", no_args_is_help=True)
@@ -104,3 +104,20 @@ def open_ticket(
         print_json(result)
     else:
         print(f"opened {result['ref']} ({result['priority']})")
+
+
+@app.command("resolve")
+def resolve(
+    ref: Annotated[str, typer.Argument(help="Ticket ref, e.g. CHW-1.")],
+    note: Annotated[str, typer.Option(help="The resolution note: the council reads it in its thread.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Resolve a ticket by hand; the worker posts the note in the council's thread, with the rating buttons."""
+    wiring = Wiring.from_environ()
+    require_schema(wiring)
+    with unit_of_work(wiring.engine) as session:
+        result = summary(tickets.resolve(session, ref=ref.upper(), note=note, actor="cli", at=wiring.clock.now()))
+    if as_json:
+        print_json(result)
+    else:
+        print(f"resolved {result['ref']}")

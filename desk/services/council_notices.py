@@ -23,6 +23,7 @@ from desk.services import sla_state
 from desk.services.read_models import TicketSummary, summarize
 
 OUTBOX_KIND = "council_notice"
+RESOLUTION_KIND = "resolution"  # the resolution note with its rating buttons (posted by desk/slack/posting.py)
 
 
 class NoticeKind(StrEnum):
@@ -65,6 +66,16 @@ def queue(session: Session, ticket: TicketRow, event: TicketEventRow, at: dateti
     session.add(OutboxRow(idempotency_key=f"notice:{ticket.ref}:{event.seq}", kind=OUTBOX_KIND,
                           council_id=ticket.council_id, ticket_id=ticket.id, target=ticket.slack_channel,
                           created_at=at, available_at=at, payload={"ref": ticket.ref, "seq": event.seq}))
+
+
+def queue_resolution(session: Session, ticket: TicketRow, event: TicketEventRow, note: str, at: datetime) -> None:
+    """The resolution note for the council's thread, whoever resolved and wherever (card, App Home, CLI).
+    The dispatcher cancels it if the ticket is reopened before it is posted."""
+    if ticket.slack_channel is None:
+        return
+    session.add(OutboxRow(idempotency_key=f"{RESOLUTION_KIND}:{ticket.ref}:{event.seq}", kind=RESOLUTION_KIND,
+                          council_id=ticket.council_id, ticket_id=ticket.id, target=ticket.slack_channel,
+                          created_at=at, available_at=at, payload={"ref": ticket.ref, "note": note}))
 
 
 def read(session: Session, ref: str, seq: int, now: datetime) -> CouncilNotice | None:

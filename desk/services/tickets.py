@@ -232,7 +232,7 @@ def assign(session: Session, *, ref: str, assignee: str | None, actor: str, at: 
 
 
 def resolve(session: Session, *, ref: str, note: str, actor: str, at: datetime) -> TicketRow:
-    """Resolve with a resolution note (which the council sees): stops both clocks."""
+    """Resolve with a resolution note (which the council sees in its thread): stops both clocks."""
     text = _require_text(note, "a resolution note")
     ctx = _context(session, ref, None, at)
     current = Status(ctx.ticket.status)
@@ -240,7 +240,8 @@ def resolve(session: Session, *, ref: str, note: str, actor: str, at: datetime) 
         raise InvalidTransition(ctx.ticket.ref, current, Status.RESOLVED)
     ctx.sla.resolve(at)
     ctx.ticket.status, ctx.ticket.resolved_at = str(Status.RESOLVED), at
-    ctx.record("resolved", actor, at, note=text, **{"from": str(current)})
+    event = ctx.record("resolved", actor, at, note=text, **{"from": str(current)})
+    council_notices.queue_resolution(session, ctx.ticket, event, text, at)
     return ctx.save(at)
 
 

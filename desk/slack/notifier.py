@@ -125,14 +125,15 @@ def _failure(err: SlackApiError) -> DeliveryFailed:
 
 
 def tell_council_now(client: WebClient, deps: Deps, ref: str) -> None:
-    """Send the notices a change to `ref` just queued for its council, now rather than at the worker's next
-    pass. Through the dispatcher: each is claimed first (never posted twice), and what Slack does not take
+    """Send the notices (and a resolution note) a change to `ref` just queued for its council, now rather
+    than at the worker's next pass. Through the dispatcher: each is claimed first (never posted twice), and what Slack does not take
     is retried by the worker."""
     ticket_id = council_thread.ticket_id(deps, ref)
     if ticket_id is None:
         return
     dispatcher = Dispatcher(deps.engine, SlackNotifier(client, deps), deps.clock.now, pace=0)
-    report = dispatcher.run_once(ticket_id=ticket_id, kinds=(council_notices.OUTBOX_KIND,))
+    report = dispatcher.run_once(ticket_id=ticket_id, kinds=(council_notices.OUTBOX_KIND,
+                                                            council_notices.RESOLUTION_KIND))
     if report.retried or report.failed:
         log.warning("%s: %s council notice(s) left to the worker (%s)", ref, report.retried + report.failed,
                     ", ".join(report.failures) or "to retry")

@@ -31,7 +31,7 @@ from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
 from desk.db.tables import OutboxRow
 from desk.observability import logs
-from desk.services import intake
+from desk.services import council_notices, intake
 from desk.services.read_models import TicketSummary, summarize
 from desk.services.tenancy import directory
 from desk.slack.blocks import cards, replies
@@ -42,7 +42,7 @@ log = logging.getLogger("desk.slack")
 # What a Web API call raises when Slack did not take it: refused, unreachable, dropped or timed out.
 SLACK_FAILURES = (SlackApiError, SlackClientError, OSError, http.client.HTTPException)
 # Outbox kinds posted by this module (the notifier sends them back here).
-ANNOUNCE, CARD, RESOLUTION = intake.ANNOUNCE_KIND, "card", "resolution"
+ANNOUNCE, CARD, RESOLUTION = intake.ANNOUNCE_KIND, "card", council_notices.RESOLUTION_KIND
 
 
 def summary(deps: Deps, ref: str) -> TicketSummary:

@@ -80,3 +80,17 @@ def test_a_channel_that_is_not_the_councils_is_refused_and_nothing_is_opened(des
     assert result.code == 1 and "C0FIFE0001 is not one of cherwell's channels" in result.err
     with unit_of_work(desk.engine) as session:
         assert queries.list_tickets(session) == []
+
+
+def test_resolved_from_the_command_line_the_council_reads_the_note_in_its_thread(desk: Desk, cli) -> None:
+    request = desk.driver.message("Refunds failing", user=ALICE, user_team="T0CHERWELL", channel=CHERWELL_CHANNEL)
+    assert desk.driver.send_event(request).status == 200
+    desk.settle()
+    desk.clock.advance(hours=1)
+    resolved = cli("tickets", "resolve", "CHW-1", "--note", "Released the held batch & re-ran it")
+    assert resolved.code == 0, resolved.err
+    assert desk.wiring.worker(channel_pace=0).dispatcher.drain().sent == 1
+    note = [c for c in posts(desk, CHERWELL_CHANNEL) if c.args.get("thread_ts") == request["event"]["ts"]][-1]
+    assert "Released the held batch &amp; re-ran it" in note.args["text"]
+    assert "desk.rate" in json.dumps(note.args["blocks"])
+    assert desk.wiring.worker(channel_pace=0).dispatcher.drain().sent == 0  # once

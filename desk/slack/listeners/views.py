@@ -110,9 +110,9 @@ def register(app: App, deps: Deps) -> None:
     @guarded
     def on_resolve(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         note = value(view, Block.RESOLUTION) or ""
-        if support_change(body, client, view, lambda s, actor, ref, now: tickets.resolve(
-                s, ref=ref, note=note, actor=actor.user, at=now)):
-            posting.post_resolution(client, deps, TicketRef.load(view.get("private_metadata")).ref, note)
+        # the resolution note reaches the council's thread through the outbox, sent at once by support_change
+        support_change(body, client, view, lambda s, actor, ref, now: tickets.resolve(
+            s, ref=ref, note=note, actor=actor.user, at=now))
 
     @guarded
     def on_message_shortcut(body: dict, client: WebClient, **_: Any) -> None:
