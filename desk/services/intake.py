@@ -181,7 +181,7 @@ def message_edited(session: Session, *, channel: str, ts: str, text: str, editor
     """Someone edited a message: when it opened a ticket (not yet redacted), the ticket records the edit
     (and follows it, before triage is confirmed: `tickets.request_edited`). None otherwise."""
     ticket = queries.find_ticket_by_message(session, channel, ts)
-    if ticket is None or ticket.redacted_at is not None or text == ticket.description:
+    if ticket is None or ticket.redacted_at is not None or not text.strip():
         return None
     return tickets.request_edited(session, ref=ticket.ref, text=text, actor=editor, at=at)
 

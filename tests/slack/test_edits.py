@@ -53,7 +53,8 @@ def test_an_edit_before_triage_is_confirmed_rewrites_the_ticket_and_the_card_say
     assert "edited by the council Mon 5 Jan 09:02" in card and "since 9am" in card
 
     # Slack's message_changed for a new thread reply (same words): not an edit
-    send(desk, desk.driver.message_changed(request, "Refunds failing for card payments since 9am"))
+    current = {**edit["event"]["message"], "channel": CHERWELL_CHANNEL}
+    send(desk, desk.driver.message_changed(current, current["text"]))
     assert [t for t, _ in state(desk)[3]] == ["opened", "edited"]
 
 

@@ -81,9 +81,10 @@ def register(app: App, deps: Deps) -> None:
         follow an edit until an engineer has confirmed triage) and its card says so. Slack also sends
         `message_changed` for a thread's reply count or an unfurl: only a change of words is an edit."""
         subtype, channel = event.get("subtype"), event.get("channel")
-        changed, before = event.get("message") or {}, event.get("previous_message") or {}
+        changed, before = event.get("message"), event.get("previous_message")
+        changed, before = (changed if isinstance(changed, dict) else {}), (before if isinstance(before, dict) else {})
         ts = changed.get("ts") if subtype == "message_changed" else event.get("deleted_ts")
-        if not channel or not ts:
+        if not isinstance(channel, str) or not isinstance(ts, str) or not channel or not ts:
             log.warning("%s event without channel or ts (%s)", subtype, body.get("event_id"))
             return
         if subtype == "message_changed" and (changed.get("bot_id") or changed.get("text") == before.get("text")):
@@ -95,9 +96,11 @@ def register(app: App, deps: Deps) -> None:
                 if not intake.first_time(session, f"event:{body.get('event_id') or subtype + ts}", "event", now):
                     return None
                 if subtype == "message_changed":
-                    editor = (changed.get("edited") or {}).get("user") or changed.get("user") or "slack"
-                    ticket = intake.message_edited(session, channel=channel, ts=ts, text=changed.get("text") or "",
-                                                   editor=editor, at=now)
+                    stamp = changed.get("edited") if isinstance(changed.get("edited"), dict) else {}
+                    editor = stamp.get("user") or changed.get("user") or "slack"
+                    text = changed.get("text") if isinstance(changed.get("text"), str) else ""
+                    ticket = intake.message_edited(session, channel=channel, ts=ts, text=text, editor=str(editor),
+                                                   at=now)
                 else:
                     ticket = intake.message_deleted(session, channel=channel, ts=ts, at=now)
                 return ticket.ref if ticket else None
