@@ -12,7 +12,7 @@ from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.db.tables import TicketRow
 from desk.domain.sla_replay import replay, report
-from desk.services import closing, sla_state, tickets
+from desk.services import closing, intake, sla_state, tickets
 from desk.wiring import Wiring
 
 app = typer.Typer(help="Inspect (and open) tickets.", no_args_is_help=True)
@@ -83,17 +83,22 @@ def open_ticket(
     council: Annotated[str, typer.Option(help="Council id.")],
     title: Annotated[str, typer.Option(help="What is wrong, in a line.")],
     description: Annotated[str, typer.Option(help="More detail.")] = "",
-    requester: Annotated[str | None, typer.Option(help="Who asked.")] = None,
+    requester: Annotated[str | None, typer.Option(
+        help="Who asked (a Slack user id, or a name): the ticket gets a council thread.")] = None,
+    channel: Annotated[str | None, typer.Option(
+        help="The council's channel for its thread (default: its first).")] = None,
     priority: Annotated[str | None, typer.Option(help="Set the priority instead of triaging.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Open a ticket by hand (e.g. from a phone call), triaged by the council's playbook."""
+    """Open a ticket by hand (e.g. from a phone call), triaged by the council's playbook.
+
+    The worker posts its triage card and, with --requester or --channel, a council thread."""
     wiring = Wiring.from_environ()
     require_schema(wiring)
     with unit_of_work(wiring.engine) as session:
-        ticket = tickets.open_ticket(session, council_id=council, title=title, description=description,
-                                     requester=requester, priority=priority, actor="cli",
-                                     at=wiring.clock.now())
+        ticket = intake.open_by_hand(session, council_id=council, title=title, description=description,
+                                     requester=requester, channel=channel, priority=priority, actor="cli",
+                                     at=wiring.clock.now()).ticket
         result = summary(ticket)
     if as_json:
         print_json(result)
@@ -117,3 +122,18 @@ def close_ticket(
         print_json(result)
     else:
         print(f"closed {result['ref']}")
+@app.command("resolve")
+def resolve(
+    ref: Annotated[str, typer.Argument(help="Ticket ref, e.g. CHW-1.")],
+    note: Annotated[str, typer.Option(help="The resolution note: the council reads it in its thread.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Resolve a ticket by hand; the worker posts the note in the council's thread, with the rating buttons."""
+    wiring = Wiring.from_environ()
+    require_schema(wiring)
+    with unit_of_work(wiring.engine) as session:
+        result = summary(tickets.resolve(session, ref=ref.upper(), note=note, actor="cli", at=wiring.clock.now()))
+    if as_json:
+        print_json(result)
+    else:
+        print(f"resolved {result['ref']}")

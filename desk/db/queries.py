@@ -153,18 +153,52 @@ def find_rating(session: Session, ticket_id: int, cycle: int) -> TicketRatingRow
     ).first()
 
 
-def list_open_tickets_by_due(session: Session, *, limit: int) -> Sequence[TicketRow]:
-    """Open tickets whose next running target is soonest first (the 'breaching soon' queue)."""
+def _open_by_due(*, running_only: bool, council_id: str | None, status: str | None, assignee: str | None,
+                 unassigned: bool):
+    """Open tickets with the instant their next running target falls due (None: nothing running)."""
     soonest = (
         select(SlaClockRow.ticket_id, func.min(SlaClockRow.due_at).label("due_at"))
         .where(col(SlaClockRow.stopped_at).is_(None), col(SlaClockRow.due_at).is_not(None))
         .group_by(SlaClockRow.ticket_id)
         .subquery()
     )
+    join = soonest.c.ticket_id == TicketRow.id
+    query = (select(TicketRow).join(soonest, join) if running_only
+             else select(TicketRow).outerjoin(soonest, join))
+    query = query.where(col(TicketRow.status).in_(("new", "in_progress", "waiting_on_council")))
+    if council_id is not None:
+        query = query.where(TicketRow.council_id == council_id)
+    if status is not None:
+        query = query.where(TicketRow.status == status)
+    if assignee is not None:
+        query = query.where(TicketRow.assignee == assignee)
+    if unassigned:
+        query = query.where(col(TicketRow.assignee).is_(None))
+    return query, soonest.c.due_at
+
+
+def list_open_tickets_by_due(session: Session, *, limit: int | None, running_only: bool = True,
+                             council_id: str | None = None, status: str | None = None,
+                             assignee: str | None = None, unassigned: bool = False) -> Sequence[TicketRow]:
+    """Open tickets, the one whose next running target is soonest first (so breached ones lead), sorted
+    before the list is cut; tickets with nothing running (waiting, responded) last, oldest first.
+    `running_only`: only tickets with a target running (the 'breaching soon' queue)."""
+    query, due_at = _open_by_due(running_only=running_only, council_id=council_id, status=status,
+                                 assignee=assignee, unassigned=unassigned)
+    query = query.order_by(due_at.is_(None), due_at, TicketRow.opened_at, TicketRow.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.exec(query).all()
+
+
+def count_open_tickets(session: Session, *, running_only: bool = False, council_id: str | None = None,
+                       status: str | None = None, assignee: str | None = None, unassigned: bool = False) -> int:
+    query, _ = _open_by_due(running_only=running_only, council_id=council_id, status=status,
+                            assignee=assignee, unassigned=unassigned)
+    return int(session.exec(select(func.count()).select_from(query.subquery())).one())
+
+
+def find_ticket_event(session: Session, ticket_id: int, seq: int) -> TicketEventRow | None:
     return session.exec(
-        select(TicketRow)
-        .join(soonest, soonest.c.ticket_id == TicketRow.id)
-        .where(col(TicketRow.status).in_(("new", "in_progress", "waiting_on_council")))
-        .order_by(soonest.c.due_at)
-        .limit(limit)
-    ).all()
+        select(TicketEventRow).where(TicketEventRow.ticket_id == ticket_id, TicketEventRow.seq == seq)
+    ).first()

@@ -29,7 +29,9 @@ from datetime import UTC, datetime
 
 GENESIS = "0" * 64
 CURRENT_VERSION = 2
-SEALED_KEYS = ("title", "description", "text", "note", "reason")
+# "previous": the words a council's edit or deletion replaced. Keys are only ever added: an event written
+# before a key joined never carried it, so its hash is unchanged.
+SEALED_KEYS = ("title", "description", "text", "note", "reason", "previous")
 MARKERS = ("redacted", "withheld")
 REDACTED_TYPE = "redacted"
 _HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -180,6 +180,8 @@ class SlackDriver:
     event = staticmethod(payloads.event)
     message = staticmethod(payloads.message)
     message_event = staticmethod(payloads.message_event)
+    message_changed = staticmethod(payloads.message_changed)
+    message_deleted = staticmethod(payloads.message_deleted)
     app_mention = staticmethod(payloads.app_mention)
     reaction_added = staticmethod(payloads.reaction_added)
     app_home_opened = staticmethod(payloads.app_home_opened)

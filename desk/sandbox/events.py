@@ -177,6 +177,55 @@ def message(
                  **envelope)
 
 
+def message_changed(
+    original: Mapping[str, Any],
+    text: str,
+    *,
+    editor: str | None = None,
+    installed_team: str = INSTALLED_TEAM_ID,
+    event_id: str | None = None,
+    shared_channel: bool | None = None,
+) -> Payload:
+    """A person edited `original` (a `message_event`, or a whole `message` body) to say `text`.
+
+    As Slack sends it: a hidden `message` event of subtype `message_changed` with its own `ts`, the message
+    as it is now under `message` (same `ts` as before, an `edited` stamp) and as it was under
+    `previous_message`. The channel is on the outer event only. Slack sends the same subtype when only a
+    thread's reply count or an unfurl changed: pass the original's own text to build one of those.
+    """
+    before = dict(original.get("event", original))
+    channel, team = before["channel"], before.get("user_team") or before.get("team")
+    now = new_ts()
+    after = {key: value for key, value in before.items() if key not in ("channel", "event_ts", "channel_type")}
+    after.update(text=text, blocks=rich_text(text), edited={"user": editor or before.get("user"), "ts": now})
+    previous = {key: value for key, value in before.items() if key not in ("channel", "event_ts", "channel_type")}
+    inner: Payload = {"type": "message", "subtype": "message_changed", "hidden": True, "message": after,
+                      "channel": channel, "previous_message": previous, "event_ts": now, "ts": now,
+                      "channel_type": before.get("channel_type", "channel")}
+    return event(inner, team_id=str(team), installed_team=installed_team, event_id=event_id,
+                 shared_channel=shared_channel)
+
+
+def message_deleted(
+    original: Mapping[str, Any],
+    *,
+    installed_team: str = INSTALLED_TEAM_ID,
+    event_id: str | None = None,
+    shared_channel: bool | None = None,
+) -> Payload:
+    """`original` was deleted: a hidden `message_deleted` event naming it by `deleted_ts`, with the message
+    as it was under `previous_message` (and no word of who deleted it)."""
+    before = dict(original.get("event", original))
+    channel, team = before["channel"], before.get("user_team") or before.get("team")
+    now = new_ts()
+    previous = {key: value for key, value in before.items() if key not in ("channel", "event_ts", "channel_type")}
+    inner: Payload = {"type": "message", "subtype": "message_deleted", "hidden": True, "channel": channel,
+                      "deleted_ts": before["ts"], "previous_message": previous, "event_ts": now, "ts": now,
+                      "channel_type": before.get("channel_type", "channel")}
+    return event(inner, team_id=str(team), installed_team=installed_team, event_id=event_id,
+                 shared_channel=shared_channel)
+
+
 def app_mention(
     text: str,
     *,

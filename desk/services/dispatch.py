@@ -59,14 +59,19 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 900))
 
 
-def claim(session: Session, *, now: datetime, limit: int = BATCH, lease: timedelta = LEASE) -> list[OutboxItem]:
+def claim(session: Session, *, now: datetime, limit: int = BATCH, lease: timedelta = LEASE,
+          ticket_id: int | None = None, kinds: tuple[str, ...] | None = None) -> list[OutboxItem]:
+    """Rows due now and not claimed by anyone, claimed for `lease`; `ticket_id` and `kinds` narrow it to
+    one ticket's notifications (a listener sending what its own change just queued)."""
+    query = (select(OutboxRow)
+             .where(OutboxRow.status == "pending", col(OutboxRow.available_at) <= now)
+             .where((col(OutboxRow.claimed_until).is_(None)) | (col(OutboxRow.claimed_until) < now)))
+    if ticket_id is not None:
+        query = query.where(OutboxRow.ticket_id == ticket_id)
+    if kinds is not None:
+        query = query.where(col(OutboxRow.kind).in_(kinds))
     rows = session.exec(
-        select(OutboxRow)
-        .where(OutboxRow.status == "pending", col(OutboxRow.available_at) <= now)
-        .where((col(OutboxRow.claimed_until).is_(None)) | (col(OutboxRow.claimed_until) < now))
-        .order_by(OutboxRow.available_at, OutboxRow.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        query.order_by(OutboxRow.available_at, OutboxRow.id).limit(limit).with_for_update(skip_locked=True)
     ).all()
     items = []
     for row in rows:
@@ -154,13 +159,14 @@ class Dispatcher:
         self.stopping = stopping or threading.Event()  # set: finish the row in hand, give back the rest
         self._last_post: dict[str, float] = {}
 
-    def run_once(self, limit: int = BATCH) -> DispatchReport:
+    def run_once(self, limit: int = BATCH, *, ticket_id: int | None = None,
+                 kinds: tuple[str, ...] | None = None) -> DispatchReport:
         report = DispatchReport()
         if self.stopping.is_set():
             return report
         now = self.now()
         with unit_of_work(self.engine) as session:
-            items = claim(session, now=now, limit=limit, lease=self.lease)
+            items = claim(session, now=now, limit=limit, lease=self.lease, ticket_id=ticket_id, kinds=kinds)
         claimed_until = now + self.lease
         for index, item in enumerate(items):
             if self.stopping.is_set():

@@ -12,12 +12,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from desk.db import queries
-from desk.db.tables import SlackDeliveryRow, TicketRow
+from desk.db.tables import OutboxRow, SlackDeliveryRow, TicketRow
 from desk.domain.calendar import business_calendar
 from desk.domain.lifecycle import ThreadEffect
+from desk.domain.playbook import ClockKind
 from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
-from desk.services import sla_state, threads, tickets
+from desk.services import sla_state, tenancy, threads, tickets
 
 TITLE_WORDS = 120
 
@@ -31,10 +32,7 @@ def first_time(session: Session, key: str, kind: str, at: datetime) -> bool:
     return session.execute(statement).first() is not None
 
 
-def title_from(text: str) -> str:
-    """A ticket title from a chat message: its first non-empty line, shortened."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    return line if len(line) <= TITLE_WORDS else line[: TITLE_WORDS - 1].rstrip() + "…"
+title_from = tickets.title_from
 
 
 def council_for(actor: Actor) -> str:
@@ -55,8 +53,15 @@ def open_request(
     channel: str | None = None, ts: str | None = None, category: str | None = None,
     impact: str | None = None, urgency: str | None = None,
 ) -> Opened:
-    """Open a ticket for what a council asked; one ticket per Slack message."""
+    """Open a ticket for what a council asked; one ticket per Slack message (or thread).
+
+    `ts` is the message that becomes the ticket's council thread: for a request made from a thread reply,
+    the caller passes the thread's parent, so later replies in that thread find the ticket. `channel`
+    without `ts` (the `/desk` form) is where desk starts the thread, when it is one of the council's
+    channels."""
     council_id = council_for(actor)
+    if channel and not ts and not tenancy.is_council_channel(session, channel, council_id):
+        channel = None  # a form opened elsewhere (a DM, App Home): desk starts the thread in the council's channel
     if channel and ts and (existing := queries.find_ticket_by_message(session, channel, ts)) is not None:
         raise InvalidInput(f"that message is already {existing.ref}")
     ticket = tickets.open_ticket(
@@ -66,9 +71,45 @@ def open_request(
     return Opened(ticket, opens_at(session, ticket, at))
 
 
+ANNOUNCE_KIND = "announce"  # the outbox row the worker posts a new ticket's thread and card from
+
+
+def open_by_hand(
+    session: Session, *, council_id: str, title: str, at: datetime, actor: str, description: str = "",
+    requester: str | None = None, channel: str | None = None, priority: str | None = None,
+) -> Opened:
+    """A ticket opened by support for a council (a phone call, an email): triaged like any other, with a
+    triage card, and, when it names who asked or where, a council thread (desk's post in the council's
+    channel) so the council can follow it and a public reply there meets the respond target.
+
+    The posts are written to the outbox with the ticket, for the worker to send: whoever opens it may
+    have no Slack client (the command line)."""
+    council = queries.get_council(session, council_id)
+    channels = list(council.slack.get("channels", []))
+    if channel is not None and channel not in channels:
+        raise InvalidInput(f"{channel} is not one of {council_id}'s channels ({', '.join(channels) or 'none'})")
+    with_thread = bool(requester or channel) and bool(channels)
+    ticket = tickets.open_ticket(
+        session, council_id=council_id, title=title, description=description, at=at, actor=actor,
+        requester=requester, priority=priority, slack_channel=(channel or channels[0]) if with_thread else None)
+    opens = opens_at(session, ticket, at)
+    session.add(OutboxRow(idempotency_key=f"{ANNOUNCE_KIND}:{ticket.ref}", kind=ANNOUNCE_KIND,
+                          council_id=council_id, ticket_id=ticket.id, target=ticket.slack_channel,
+                          created_at=at, available_at=at,
+                          payload={"ref": ticket.ref, "opens_at": opens.isoformat() if opens else None,
+                                   "council_thread": with_thread}))
+    session.flush()
+    return Opened(ticket, opens)
+
+
 def opens_at(session: Session, ticket: TicketRow, at: datetime) -> datetime | None:
+    """The next working time, when a ticket arrives outside its council's hours and its clocks wait for
+    them; None when they are running already (in hours, or a priority on a 24x7 clock: a P1 on a
+    Saturday night is being counted, so telling the council "we're closed" would be wrong)."""
     council = queries.get_council(session, ticket.council_id)
     playbook = sla_state.playbook_for(session, ticket.playbook_version_id)
+    if playbook.priorities[ticket.priority].clock != ClockKind.BUSINESS:
+        return None
     calendar = business_calendar(playbook.calendar.with_division(council.division))
     opens = calendar.next_working(at)
     return None if opens == at else opens
@@ -141,6 +182,22 @@ def record_posts(session: Session, ticket: TicketRow, *, thread: tuple[str, str]
 
 
 ThreadOutcome = threads.ThreadOutcome
+def message_edited(session: Session, *, channel: str, ts: str, text: str, editor: str,
+                   at: datetime) -> TicketRow | None:
+    """Someone edited a message: when it opened a ticket (not yet redacted), the ticket records the edit
+    (and follows it, before triage is confirmed: `tickets.request_edited`). None otherwise."""
+    ticket = queries.find_ticket_by_message(session, channel, ts)
+    if ticket is None or ticket.redacted_at is not None or not text.strip():
+        return None
+    return tickets.request_edited(session, ref=ticket.ref, text=text, actor=editor, at=at)
+
+
+def message_deleted(session: Session, *, channel: str, ts: str, at: datetime) -> TicketRow | None:
+    """A message was deleted: when it opened a ticket, the ticket stays and records that it was."""
+    ticket = queries.find_ticket_by_message(session, channel, ts)
+    if ticket is None or ticket.redacted_at is not None:
+        return None
+    return tickets.request_deleted(session, ref=ticket.ref, actor="slack", at=at)
 
 
 def thread_message(session: Session, *, actor: Actor, channel: str, thread_ts: str, text: str,

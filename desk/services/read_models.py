@@ -54,6 +54,9 @@ class TicketSummary:
     follow_up_of: str | None = None  # the closed ticket this one follows up (its ref)
     follow_ups: tuple[str, ...] = ()  # tickets opened as follow-ups of this one (refs, oldest first)
     close_due_at: datetime | None = None  # while resolved: when it closes
+    edited_at: datetime | None = None  # the council last edited its request (the opening message)
+    edit_after_triage: str | None = None  # its latest words, when they came after triage was confirmed
+    message_deleted_at: datetime | None = None  # the opening message was deleted (the ticket stays)
 
     @property
     def is_open(self) -> bool:
@@ -72,7 +75,12 @@ def summarize(session: Session, ticket: TicketRow, now: datetime) -> TicketSumma
     playbook = sla_state.playbook_for(session, ticket.playbook_version_id)
     sla = sla_state.load(session, ticket, policy)
     respond, resolve = sla.respond, sla.current_resolve
-    decisions = queries.list_ticket_events(session, ticket.id, types=("opened", "priority"))
+    history = queries.list_ticket_events(session, ticket.id, types=("opened", "priority", "edited",
+                                                                     "message_deleted"))
+    decisions = [e for e in history if e.type in ("opened", "priority")]
+    edits = [e for e in history if e.type == "edited"]
+    deleted = next((e for e in reversed(history) if e.type == "message_deleted"), None)
+    late = edits[-1].data.get("text") if edits and not edits[-1].data.get("applied") else None
     rating = queries.find_rating(session, ticket.id, resolve.cycle) if ticket.id else None
     return TicketSummary(
         ref=ticket.ref,
@@ -98,6 +106,9 @@ def summarize(session: Session, ticket: TicketRow, now: datetime) -> TicketSumma
         follow_up_of=_ref_of(session, ticket.follow_up_of),
         follow_ups=tuple(t.ref for t in queries.list_follow_ups(session, ticket.id)) if ticket.id else (),
         close_due_at=ticket.close_due_at,
+        edited_at=edits[-1].at if edits else None,
+        edit_after_triage=late if isinstance(late, str) else None,  # not once retention removed the words
+        message_deleted_at=deleted.at if deleted else None,
     )
 
 

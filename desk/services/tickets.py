@@ -23,9 +23,10 @@ from desk.domain.sla import TicketSla
 from desk.domain.triage import TriageDecision, triage
 from desk.errors import InvalidInput, InvalidTransition, NotFound
 from desk.observability import metrics
-from desk.services import audit, sla_state
+from desk.services import audit, council_notices, sla_state
 
 TITLE_MAX = 200
+TITLE_WORDS = 120  # a title taken from a message's first line
 
 
 @dataclass
@@ -41,13 +42,17 @@ class _Context:
         return audit.append_event(self.session, council=self.council, ticket=self.ticket, type=type,
                                   actor=actor, at=at, data=data)
 
-    def move(self, wanted: Status, actor: str, at: datetime, **data) -> None:
+    def move(self, wanted: Status, actor: str, at: datetime, **data) -> TicketEventRow:
         current = Status(self.ticket.status)
         if not lifecycle.can_move(current, wanted):
             raise InvalidTransition(self.ticket.ref, current, wanted)
         self.sla.set_status(str(wanted), at)
         self.ticket.status = str(wanted)
-        self.record("status", actor, at, **{"from": str(current), "to": str(wanted)}, **data)
+        return self.record("status", actor, at, **{"from": str(current), "to": str(wanted)}, **data)
+
+    def tell_council(self, event: TicketEventRow, at: datetime) -> None:
+        """A change support made out of the council's sight: the council hears it in its thread."""
+        council_notices.queue(self.session, self.ticket, event, at)
 
     def save(self, at: datetime) -> TicketRow:
         self.ticket.updated_at = at
@@ -175,8 +180,11 @@ def note(session: Session, *, ref: str, text: str, actor: str, at: datetime, **d
 
 
 def set_status(session: Session, *, ref: str, status: str, actor: str, at: datetime,
-               reason: str | None = None) -> TicketRow:
-    """Move between the open statuses; resolving, reopening and closing have their own use cases."""
+               reason: str | None = None, needed: str | None = None) -> TicketRow:
+    """Move between the open statuses; resolving, reopening and closing have their own use cases.
+
+    `needed` (waiting on the council) is what support asks the council for, in words the council reads.
+    The council is told of the move in its thread."""
     try:
         wanted = Status(status)
     except ValueError:
@@ -188,7 +196,10 @@ def set_status(session: Session, *, ref: str, status: str, actor: str, at: datet
         return ctx.ticket
     if ctx.ticket.status not in lifecycle.OPEN_STATUSES:
         raise InvalidTransition(ctx.ticket.ref, ctx.ticket.status, wanted)
-    ctx.move(wanted, actor, at, **({"reason": reason} if reason else {}))
+    needed = (needed or "").strip() if wanted == Status.WAITING_ON_COUNCIL else ""
+    # what is needed goes under "text": a sealed key, so retention removes the words with the rest
+    extra = {**({"reason": reason} if reason else {}), **({"text": needed} if needed else {})}
+    ctx.tell_council(ctx.move(wanted, actor, at, **extra), at)
     return ctx.save(at)
 
 
@@ -206,8 +217,9 @@ def change_priority(session: Session, *, ref: str, priority: str, reason: str, a
     except ValueError as err:
         raise InvalidInput(str(err)) from None
     ctx.ticket.priority = priority
-    ctx.record("priority", actor, at, **{"from": old, "to": priority, "reason": reason,
-               "targets": {metric: {"old": o, "new": n} for metric, (o, n) in targets.items()}})
+    event = ctx.record("priority", actor, at, **{"from": old, "to": priority, "reason": reason,
+                       "targets": {metric: {"old": o, "new": n} for metric, (o, n) in targets.items()}})
+    ctx.tell_council(event, at)
     return ctx.save(at)
 
 
@@ -219,12 +231,12 @@ def assign(session: Session, *, ref: str, assignee: str | None, actor: str, at: 
     if ctx.ticket.status == Status.CLOSED:
         raise InvalidInput(f"{ctx.ticket.ref} is closed, and closed is final")
     ctx.ticket.assignee = assignee
-    ctx.record("assigned", actor, at, **{"from": old, "to": assignee})
+    ctx.tell_council(ctx.record("assigned", actor, at, **{"from": old, "to": assignee}), at)
     return ctx.save(at)
 
 
 def resolve(session: Session, *, ref: str, note: str, actor: str, at: datetime) -> TicketRow:
-    """Resolve with a resolution note (which the council sees): stops both clocks."""
+    """Resolve with a resolution note (which the council sees in its thread): stops both clocks."""
     text = _require_text(note, "a resolution note")
     ctx = _context(session, ref, None, at)
     current = Status(ctx.ticket.status)
@@ -233,8 +245,9 @@ def resolve(session: Session, *, ref: str, note: str, actor: str, at: datetime) 
     ctx.sla.resolve(at)
     ctx.ticket.status, ctx.ticket.resolved_at = str(Status.RESOLVED), at
     ctx.ticket.close_due_at = close_due_at_for(session, ctx.ticket, ctx.council)
-    ctx.record("resolved", actor, at, note=text, close_due_at=ctx.ticket.close_due_at.isoformat(),
-               **{"from": str(current)})
+    event = ctx.record("resolved", actor, at, note=text, close_due_at=ctx.ticket.close_due_at.isoformat(),
+                       **{"from": str(current)})
+    council_notices.queue_resolution(session, ctx.ticket, event, text, at)
     return ctx.save(at)
 
 
@@ -271,6 +284,48 @@ def close(session: Session, *, ref: str, actor: str, at: datetime) -> TicketRow:
     ctx.record("closed", actor, at, **{"from": str(Status.RESOLVED),
                                        "due_at": due.isoformat() if due else None})
     return ctx.save(at)
+
+
+CONFIRMING_EVENTS = ("assigned", "priority", "status", "replied", "resolved")
+"""Events by support that confirm a ticket's triage: once one is recorded, an engineer has read the
+request as it stood, so a later edit of the council's message no longer rewrites the ticket."""
+
+
+def triage_confirmed(session: Session, ticket: TicketRow) -> bool:
+    assert ticket.id is not None
+    return bool(queries.list_ticket_events(session, ticket.id, types=CONFIRMING_EVENTS))
+
+
+def request_edited(session: Session, *, ref: str, text: str, actor: str, at: datetime) -> TicketRow:
+    """The council edited the message that opened the ticket. Before triage is confirmed the ticket's
+    description (and a title taken from it) follows the new words; after, they are recorded for the
+    engineer to read. Either way the event keeps the old words for the audit (sealed: retention removes
+    them like any other words)."""
+    ctx = _context(session, ref, None, at)
+    old = ctx.ticket.description
+    applied = not triage_confirmed(session, ctx.ticket)
+    data: dict = {"text": text, "previous": old, "applied": applied}
+    if applied:
+        ctx.ticket.description = text
+        derived = title_from(old)
+        if derived and ctx.ticket.title == derived and title_from(text):  # the title was the first line
+            ctx.ticket.title = data["title"] = title_from(text)
+    ctx.record("edited", actor, at, **data)
+    return ctx.save(at)
+
+
+def request_deleted(session: Session, *, ref: str, actor: str, at: datetime) -> TicketRow:
+    """The message that opened the ticket was deleted: the ticket stays, with a trace (the event keeps
+    the words that were deleted, sealed like all words)."""
+    ctx = _context(session, ref, None, at)
+    ctx.record("message_deleted", actor, at, previous=ctx.ticket.description)
+    return ctx.save(at)
+
+
+def title_from(text: str) -> str:
+    """A ticket title from a chat message: its first non-empty line, shortened."""
+    line = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), "")
+    return line if len(line) <= TITLE_WORDS else line[: TITLE_WORDS - 1].rstrip() + "…"
 
 
 def rate(session: Session, *, ref: str, score: int, actor: str, at: datetime,

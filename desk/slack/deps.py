@@ -16,4 +16,5 @@ class Deps:
     engine: Engine
     clock: Clock
     identities: Identities = field(default_factory=Identities)  # who acts from which organisation, cached
+    names: dict[str, tuple[str, float]] = field(default_factory=dict)  # user -> (display name, looked up at)
     report_links: LinkMaker | None = None  # signs `/desk report` links; None: no secret to sign with

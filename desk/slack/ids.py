@@ -32,6 +32,7 @@ class View(StrEnum):
     PRIORITY = "desk.priority_modal"
     RESOLVE = "desk.resolve_modal"
     NOT_FIXED = "desk.not_fixed_modal"  # the council's reason for reopening
+    WAITING = "desk.waiting_modal"  # "waiting on council": what support needs from the council
 
 
 class Shortcut(StrEnum):
@@ -50,6 +51,7 @@ class Block(StrEnum):
     PRIORITY = "priority"
     REASON = "reason"
     RESOLUTION = "resolution"
+    NEEDED = "needed"
 
 
 class Input(StrEnum):

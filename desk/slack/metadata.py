@@ -42,4 +42,5 @@ class IntakeContext(_Round):
 
     channel: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
+    thread_ts: str | None = Field(default=None, max_length=32)  # the parent, when the message is a reply
     author: str | None = Field(default=None, max_length=32)

@@ -15,10 +15,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from desk.db import queries
 from desk.db.engine import unit_of_work
+from desk.services import council_notices
+from desk.services.dispatch import Dispatcher
 from desk.services.ports import DeliveryFailed, OutboxItem
 from desk.services.read_models import summarize
 from desk.services.tenancy import support_definition
-from desk.slack import lifecycle_posts, posting
+from desk.slack import council_thread, lifecycle_posts, posting
 from desk.slack.blocks import Message
 from desk.slack.blocks.escalation import alert, escalation
 from desk.slack.deps import Deps
@@ -51,6 +53,8 @@ class SlackNotifier:
                 return posting.deliver(self.client, self.deps, item.kind, item.payload)
             if item.kind in lifecycle_posts.KINDS:  # closed by the worker, or a listener's post handed over
                 return lifecycle_posts.deliver(self.client, self.deps, item.kind, item.payload)
+            if item.kind == council_notices.OUTBOX_KIND:
+                return council_thread.deliver_notice(self.client, self.deps, item.payload)
         except SlackApiError as err:
             raise _failure(err) from None
         except SlackClientError as err:  # connection trouble after the client's own bounded retries
@@ -120,3 +124,18 @@ def _failure(err: SlackApiError) -> DeliveryFailed:
         retry = err.response.headers.get("Retry-After") or err.response.headers.get("retry-after") or "1"
         return DeliveryFailed("ratelimited", retry_after=float(retry))
     return DeliveryFailed(code, permanent=code in PERMANENT)
+
+
+def tell_council_now(client: WebClient, deps: Deps, ref: str) -> None:
+    """Send the notices (and a resolution note) a change to `ref` just queued for its council, now rather
+    than at the worker's next pass. Through the dispatcher: each is claimed first (never posted twice), and what Slack does not take
+    is retried by the worker."""
+    ticket_id = council_thread.ticket_id(deps, ref)
+    if ticket_id is None:
+        return
+    dispatcher = Dispatcher(deps.engine, SlackNotifier(client, deps), deps.clock.now, pace=0)
+    report = dispatcher.run_once(ticket_id=ticket_id, kinds=(council_notices.OUTBOX_KIND,
+                                                            council_notices.RESOLUTION_KIND))
+    if report.retried or report.failed:
+        log.warning("%s: %s council notice(s) left to the worker (%s)", ref, report.retried + report.failed,
+                    ", ".join(report.failures) or "to retry")

@@ -31,7 +31,7 @@ from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
 from desk.db.tables import OutboxRow
 from desk.observability import logs
-from desk.services import intake
+from desk.services import council_notices, intake
 from desk.services.read_models import TicketSummary, summarize
 from desk.services.tenancy import directory
 from desk.slack.blocks import cards, replies
@@ -42,7 +42,7 @@ log = logging.getLogger("desk.slack")
 # What a Web API call raises when Slack did not take it: refused, unreachable, dropped or timed out.
 SLACK_FAILURES = (SlackApiError, SlackClientError, OSError, http.client.HTTPException)
 # Outbox kinds posted by this module (the notifier sends them back here).
-ANNOUNCE, CARD, RESOLUTION = "announce", "card", "resolution"
+ANNOUNCE, CARD, RESOLUTION = intake.ANNOUNCE_KIND, "card", council_notices.RESOLUTION_KIND
 
 
 def summary(deps: Deps, ref: str) -> TicketSummary:
@@ -61,9 +61,11 @@ def announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | No
                       {"opens_at": opens_at.isoformat() if opens_at else None})
 
 
-def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None) -> str | None:
+def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None,
+              council_thread: bool = True) -> str | None:
     """Post whatever of the announcement is not posted yet, recording each part as Slack accepts it;
-    the triage card's ts (or the confirmation's) for the outbox. Raises what the Web API raises."""
+    the triage card's ts (or the confirmation's) for the outbox. Raises what the Web API raises.
+    `council_thread` False: the triage card only (a ticket opened by hand for nobody in particular)."""
     def look() -> tuple[int, TicketSummary, Any, str | None, str | None, tuple[str | None, str | None]]:
         with unit_of_work(deps.engine) as session:
             rendered_version = intake.ticket_version(session, ref)
@@ -79,9 +81,10 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     thread = (t.thread_channel, t.thread_ts) if t.thread_ts else None
     council_failure: BaseException | None = None
     try:
-        if thread is None and (t.thread_channel or channels):
-            root = replies.ticket_opened(t)  # in the ticket's own channel when it has one (a follow-up's)
-            posted = client.chat_postMessage(channel=t.thread_channel or channels[0], text=root.text, blocks=root.blocks,
+        if thread is None and channels and council_thread:
+            root = replies.ticket_opened(t)
+            where = t.thread_channel if t.thread_channel in channels else channels[0]  # where /desk was typed
+            posted = client.chat_postMessage(channel=where, text=root.text, blocks=root.blocks,
                                              unfurl_links=False, unfurl_media=False)
             thread = (posted["channel"], posted["ts"])
             _record(deps, ref, thread=thread)
@@ -188,7 +191,8 @@ def deliver(client: WebClient, deps: Deps, kind: str, payload: dict[str, Any]) -
     with logs.bind(ticket=ref):
         if kind == ANNOUNCE:
             opens_at = datetime.fromisoformat(payload["opens_at"]) if payload.get("opens_at") else None
-            return _announce(client, deps, ref, opens_at=opens_at)
+            return _announce(client, deps, ref, opens_at=opens_at,
+                             council_thread=payload.get("council_thread", True))
         if kind == CARD:
             return _refresh_card(client, deps, ref)
         if kind == RESOLUTION:

@@ -81,6 +81,13 @@ def test_the_whole_conversation(desk: Desk) -> None:
                                                    "text": {"type": "plain_text", "text": "Waiting on council"}})
     assert driver.send_interaction(waiting).status == 200
     desk.settle()
+    # Waiting on the council asks what is needed first (the council is told it in its thread).
+    asked = desk.slack.last("views.open").args["view"]
+    assert asked["callback_id"] == View.WAITING
+    needed = driver.view_submission(View.WAITING, user=ENGINEER, user_team=SUPPORT, view=asked,
+                                    values={Block.NEEDED: {Input.VALUE: "Which terminal shows the error?"}})
+    assert driver.send_interaction(needed).status == 200
+    desk.settle()
     assert ticket(desk, "CHW-1")[0].status == "waiting_on_council"
 
     desk.clock.advance(hours=1)

@@ -82,13 +82,19 @@ def test_end_to_end_under_the_production_server(served) -> None:
     for step in steps:
         response = driver.send_event(step) if step.get("type") == "event_callback" else driver.send_interaction(step)
         assert response.status == 200 and response.elapsed < 3
+        if step.get("type") == "block_actions" and step["actions"][0]["action_id"] == Action.SET_STATUS:
+            # waiting on the council asks what is needed first; the card changes once that is submitted
+            asked = slack.wait_for("views.open")[0].args["view"]
+            needed = driver.view_submission(View.WAITING, user=ENGINEER, user_team=SUPPORT, view=asked,
+                                            values={Block.NEEDED: {Input.VALUE: "The error reference"}})
+            assert driver.send_interaction(needed).status == 200
         expected_updates += 1
         slack.wait_for("chat.update", count=expected_updates, timeout=10)
 
     assert driver.send_interaction(driver.block_action(Action.RESOLVE, user=ENGINEER, user_team=SUPPORT,
                                                        value=ref, channel=TRIAGE,
                                                        message_ts=card.response["ts"])).status == 200
-    modal = slack.wait_for("views.open")[0].args["view"]
+    modal = slack.wait_for("views.open", count=2)[1].args["view"]
     submit = driver.view_submission(View.RESOLVE, user=ENGINEER, user_team=SUPPORT,
                                     private_metadata=modal["private_metadata"],
                                     values={Block.RESOLUTION: {Input.VALUE: "Merchant account re-enabled"}})

@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 
 from desk.services.read_models import TicketSummary
 from desk.slack.blocks import FALLBACK_LENGTH, PLACEHOLDER_MAX, Message, facts, kit
-from desk.slack.blocks.text import clip, is_user_id, person_text
+from desk.slack.blocks.text import clip, is_user_id, local_time, person_text
 from desk.slack.ids import Action
 from desk.slack.metadata import TicketRef
 
@@ -54,6 +54,7 @@ def triage_card(t: TicketSummary, now: datetime) -> Message:
     ]
     if t.description.strip():
         blocks.append(kit.section(person_text(t.description, DESCRIPTION_LENGTH)))
+    blocks += _changes(t, now)
     blocks.append(kit.fields([
         ("Status", facts.status_label(t.status)),
         ("Assignee", facts.assignee(t)),
@@ -75,6 +76,23 @@ def triage_card(t: TicketSummary, now: datetime) -> Message:
     if actions is not None:
         blocks.append(actions)
     return Message(text=_fallback(t), blocks=kit.dicts(blocks))
+
+
+def _changes(t: TicketSummary, now: datetime) -> list[Block]:
+    """What the council did to its request since: edited (shown "edited"; words that came after triage
+    are shown beside the ones triaged), or deleted (the ticket stays)."""
+    blocks: list[Block] = []
+    if t.edit_after_triage is not None:
+        blocks.append(kit.section(f"*Edited after triage:* {person_text(t.edit_after_triage, DESCRIPTION_LENGTH)}"))
+    notes = []
+    if t.edited_at is not None:
+        notes.append(f":pencil2: edited by the council {local_time(t.edited_at, t.timezone, now)}")
+    if t.message_deleted_at is not None:
+        notes.append(f":wastebasket: the council's message was deleted {local_time(t.message_deleted_at, t.timezone, now)}"
+                     " (the ticket stays)")
+    if notes:
+        blocks.append(kit.context(*notes))
+    return blocks
 
 
 def _who(t: TicketSummary) -> str:

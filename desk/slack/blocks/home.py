@@ -8,17 +8,20 @@ queues at once ("breaching" and "mine"), and Slack refuses a view whose block id
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 from slack_sdk.models.views import View
 
+from desk.services.queues import Queue
 from desk.services.read_models import TicketSummary
 from desk.slack.blocks import facts, kit
 from desk.slack.blocks.cards import ticket_value
+from desk.slack.blocks.replies import LIST_LENGTH
 from desk.slack.blocks.text import person_text, user
-from desk.slack.ids import Action
+from desk.slack.ids import SLASH_COMMAND, Action
 
 QUEUES = (
     ("breaching", "Breaching soon"),
@@ -33,24 +36,29 @@ COUNCIL_CAP = 40
 TITLE_LENGTH = 150
 
 
-def support(user_id: str, queues: dict[str, list[TicketSummary]], now: datetime) -> dict[str, Any]:
-    """The engineer's queues, soonest due first as the services sorted them.
+def support(user_id: str, queues: Mapping[str, Queue | list[TicketSummary]], now: datetime) -> dict[str, Any]:
+    """The engineer's queues, soonest due first (breached first) as the services sorted them before
+    cutting them; each ends in "and N more" with the `/desk list` command that shows the rest.
 
     Claim on a ticket someone else holds (or nobody does), Resolve on one the viewer holds. No "New
     request" button: requests come from councils.
     """
     blocks: list[Block] = [
         kit.header("Support queue"),
-        kit.context(f"For {user(user_id)} · sorted by SLA · refreshed when you open this tab"),
+        kit.context(f"For {user(user_id)} · next SLA due first, breached at the top · "
+                    "refreshed when you open this tab"),
     ]
     for key, heading in QUEUES:
-        tickets = queues.get(key, [])
-        blocks.append(kit.header(f"{heading} ({len(tickets)})"))
+        entry = queues.get(key) or []
+        tickets, total = (entry.tickets, entry.total) if isinstance(entry, Queue) else (entry, len(entry))
+        blocks.append(kit.header(f"{heading} ({total})"))
         if not tickets:
             blocks.append(kit.context("Nothing here."))
-        blocks += [_support_row(t, user_id, now) for t in tickets[:QUEUE_CAP]]
-        if len(tickets) > QUEUE_CAP:
-            blocks.append(kit.context(f"and {len(tickets) - QUEUE_CAP} more"))
+        shown = tickets[:QUEUE_CAP]
+        blocks += [_support_row(t, user_id, now) for t in shown]
+        if total > len(shown):
+            blocks.append(kit.context(f"and {total - len(shown)} more: `{SLASH_COMMAND} list {key}` shows "
+                                      f"up to {LIST_LENGTH}, `{SLASH_COMMAND} list {key} COUNCIL` one council's"))
         blocks.append(DividerBlock())
     return View(type="home", blocks=blocks).to_dict()
 

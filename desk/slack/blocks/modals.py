@@ -26,6 +26,7 @@ TITLE_MAX = 200
 DESCRIPTION_MAX = 3000
 REASON_MAX = 500
 RESOLUTION_MAX = 2000
+NEEDED_MAX = 1500
 LABEL_MAX = 2000
 BUTTON_LABEL_MAX = 24  # a modal's submit / close
 SELECT_OPTIONS_MAX = 100
@@ -104,6 +105,17 @@ def not_fixed(t: TicketSummary) -> dict[str, Any]:
                     hint="This reopens the ticket; the support team sees your words."),
     ]
     return _modal(ViewId.NOT_FIXED, f"Not fixed: {t.ref}", "Reopen", blocks, TicketRef(ref=t.ref).dump())
+
+
+def waiting(t: TicketSummary) -> dict[str, Any]:
+    """Put a ticket in "waiting on council": what support needs from them, which they read in their thread."""
+    blocks: list[Block] = [
+        kit.section(f"*{t.ref}* · {facts.title(t, 300)}\n{facts.council(t)}"),
+        _text_input(BlockId.NEEDED, "What do you need from the council?", NEEDED_MAX, multiline=True,
+                    placeholder="e.g. a screenshot of the error and the time it happened",
+                    hint="The council sees this in their thread. The time to resolve pauses until they reply."),
+    ]
+    return _modal(ViewId.WAITING, "Waiting on council", "Ask", blocks, TicketRef(ref=t.ref).dump())
 
 
 def _choices(choices: tuple[tuple[str, str, str], ...]) -> list[Option]:

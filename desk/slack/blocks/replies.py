@@ -127,22 +127,30 @@ def list_line(t: TicketSummary, now: datetime, *, with_council: bool) -> str:
     return f"• {' · '.join(parts)} — {facts.next_due(t, now)}"
 
 
-def ticket_list(council_name: str | None, tickets: list[TicketSummary], now: datetime) -> Message:
-    """`/desk list`: a council's tickets, or every council's for support (`council_name` None).
+def ticket_list(council_name: str | None, tickets: list[TicketSummary], now: datetime, *,
+                total: int | None = None, heading: str | None = None) -> Message:
+    """`/desk list`: a council's tickets, or every council's for support (`council_name` None), or one of
+    support's queues (`heading`, e.g. "Unassigned"), soonest due first.
 
-    At most `LIST_LENGTH` lines, then "and N more": an ephemeral reply is no place for a full export.
+    At most `LIST_LENGTH` lines, then "and N more" (`total`: how many there are beyond those passed in):
+    an ephemeral reply is no place for a full export.
     """
     whose = person_text(council_name, 100) if council_name else "all councils"
-    heading = f"*Tickets for {whose}* ({len(tickets)})"
+    title = person_text(heading, 100) if heading else f"Tickets for {whose}"
+    total = len(tickets) if total is None else max(total, len(tickets))
     if not tickets:
-        blocks: list[Block] = [kit.section(f"No open tickets for {whose}.")]
-        return Message(text=clip(f"No open tickets for {whose}.", FALLBACK_LENGTH), blocks=kit.dicts(blocks))
+        empty = f"No open tickets: {title}." if heading else f"No open tickets for {whose}."
+        blocks: list[Block] = [kit.section(empty)]
+        return Message(text=clip(empty, FALLBACK_LENGTH), blocks=kit.dicts(blocks))
     shown = tickets[:LIST_LENGTH]
-    blocks = [kit.section(heading)]
+    blocks = [kit.section(f"*{title}* ({total})")]
     blocks += kit.sections(list_line(t, now, with_council=council_name is None) for t in shown)
-    if len(tickets) > len(shown):
-        blocks.append(kit.context(f"and {len(tickets) - len(shown)} more"))
-    fallback = clip(f"Tickets for {whose} ({len(tickets)})", FALLBACK_LENGTH)
+    if total > len(shown):
+        more = f"and {total - len(shown)} more"
+        if heading:
+            more += f" (narrow it to one council: `{SLASH_COMMAND} list QUEUE COUNCIL`, or `desk tickets list`)"
+        blocks.append(kit.context(more))
+    fallback = clip(f"{title} ({total})", FALLBACK_LENGTH)
     return Message(text=fallback, blocks=kit.dicts(blocks))
 
 
@@ -151,7 +159,8 @@ def help() -> Message:  # shadows the builtin on purpose: it answers `/desk help
     lines = [
         f"*`{SLASH_COMMAND}`* — open a new support request (a short form).",
         f"*`{SLASH_COMMAND} status REF`* — where a ticket stands, e.g. `{SLASH_COMMAND} status CHW-12`.",
-        f"*`{SLASH_COMMAND} list`* — your council's open tickets.",
+        f"*`{SLASH_COMMAND} list`* — your council's open tickets (support: every council's; "
+        f"`{SLASH_COMMAND} list breaching|unassigned|mine|waiting [COUNCIL]` one queue).",
         f"*:{TICKET_REACTION}: reaction* — react to a message in your support channel to make it a ticket.",
         "*Message shortcut* — “Open a desk ticket” from a message's ⋮ menu, to start a request from it.",
         "A new message in your council's support channel opens a ticket too; replies go in its thread.",

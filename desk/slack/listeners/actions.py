@@ -15,6 +15,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from desk.db.engine import unit_of_work
+from desk.domain.lifecycle import Status
 from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
 from desk.services import intake, threads, tickets
@@ -25,6 +26,7 @@ from desk.slack.context import actor_for, answer, guarded
 from desk.slack.deps import Deps
 from desk.slack.ids import Action
 from desk.slack.metadata import IntakeContext, RatingValue, TicketRef
+from desk.slack.notifier import tell_council_now
 
 RATE_ACTION = re.compile(rf"^{re.escape(Action.RATE)}(\.[1-5])?$")
 
@@ -67,6 +69,7 @@ def register(app: App, deps: Deps) -> None:
         with unit_of_work(deps.engine) as session:
             apply(session, actor, ref, deps.clock.now())
         posting.refresh_card(client, deps, ref)
+        tell_council_now(client, deps, ref)
 
     @guarded
     def on_claim(body: dict, client: WebClient, **_: Any) -> None:
@@ -82,6 +85,15 @@ def register(app: App, deps: Deps) -> None:
     @guarded
     def on_status(body: dict, client: WebClient, **_: Any) -> None:
         status = ((body["actions"][0].get("selected_option") or {}).get("value") or "").split("|")[-1]
+        if status == Status.WAITING_ON_COUNCIL:  # the council must be told what is needed: ask first
+            _support(deps, body)
+            ref = _ref(deps, body)
+            with unit_of_work(deps.engine) as session:
+                t = summarize(session, intake.get_ticket(session, ref), deps.clock.now())
+            if not t.is_open:
+                raise InvalidInput(f"{ref} is already {t.status}")
+            client.views_open(trigger_id=body["trigger_id"], view=modals.waiting(t))
+            return
         change(body, client, lambda s, actor, ref, now: tickets.set_status(
             s, ref=ref, status=status, actor=actor.user, at=now))
 

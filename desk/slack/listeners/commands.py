@@ -53,6 +53,12 @@ def register(app: App, deps: Deps) -> None:
                 if actor.is_council:
                     tickets = queues.council_tickets(session, council_id=actor.council_id, now=now)
                     message = replies.ticket_list(intake.council_name(session, actor.council_id), tickets, now)
+                elif len(words) > 1:  # support: one queue (`/desk list unassigned`), maybe of one council
+                    name, council_id = queues.parse_list(session, words[1:])
+                    found = queues.queue(session, name, user=actor.user, now=now, council_id=council_id,
+                                         limit=replies.LIST_LENGTH)
+                    message = replies.ticket_list(None, found.tickets, now, total=found.total,
+                                                  heading=queues.describe(name, council_id))
                 else:
                     message = replies.ticket_list(None, queues.open_tickets(session, now=now), now)
             elif verb == "new":

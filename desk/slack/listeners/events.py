@@ -32,6 +32,8 @@ log = logging.getLogger("desk.slack")
 # Message subtypes that are a person saying something; edits, joins, bot posts and the like are not.
 SPOKEN = (None, "thread_broadcast", "file_share")
 EVENTS = ("message", "reaction_added", "app_home_opened")
+# Message subtypes that change what a person said before (see `on_message_change`).
+CHANGES = ("message_changed", "message_deleted")
 
 
 def _ack(ack: Ack) -> None:
@@ -73,6 +75,40 @@ def register(app: App, deps: Deps) -> None:
             lifecycle_posts.after_thread_message(client, deps, outcome)
 
     @guarded
+    def on_message_change(body: dict, client: WebClient, event: dict, **_: Any) -> None:
+        """An edit or a deletion. When the message opened a ticket, the ticket records it (its words
+        follow an edit until an engineer has confirmed triage) and its card says so. Slack also sends
+        `message_changed` for a thread's reply count or an unfurl: only a change of words is an edit."""
+        subtype, channel = event.get("subtype"), event.get("channel")
+        changed, before = event.get("message"), event.get("previous_message")
+        changed, before = (changed if isinstance(changed, dict) else {}), (before if isinstance(before, dict) else {})
+        ts = changed.get("ts") if subtype == "message_changed" else event.get("deleted_ts")
+        if not isinstance(channel, str) or not isinstance(ts, str) or not channel or not ts:
+            log.warning("%s event without channel or ts (%s)", subtype, body.get("event_id"))
+            return
+        if subtype == "message_changed" and (changed.get("bot_id") or changed.get("text") == before.get("text")):
+            return
+        now = deps.clock.now()
+
+        def record() -> str | None:
+            with unit_of_work(deps.engine) as session:
+                if not intake.first_time(session, f"event:{body.get('event_id') or subtype + ts}", "event", now):
+                    return None
+                if subtype == "message_changed":
+                    stamp = changed.get("edited") if isinstance(changed.get("edited"), dict) else {}
+                    editor = stamp.get("user") or changed.get("user") or "slack"
+                    text = changed.get("text") if isinstance(changed.get("text"), str) else ""
+                    ticket = intake.message_edited(session, channel=channel, ts=ts, text=text, editor=str(editor),
+                                                   at=now)
+                else:
+                    ticket = intake.message_deleted(session, channel=channel, ts=ts, at=now)
+                return ticket.ref if ticket else None
+
+        ref = patiently(record, what=f"recording {subtype} {body.get('event_id') or ts}")
+        if ref is not None:
+            posting.refresh_card(client, deps, ref)
+
+    @guarded
     def on_reaction(body: dict, client: WebClient, event: dict, **_: Any) -> None:
         item = event.get("item") or {}
         if event.get("reaction") != TICKET_REACTION or item.get("type") != "message":
@@ -95,17 +131,21 @@ def register(app: App, deps: Deps) -> None:
         actor = patiently(first_look, what=f"recording reaction {body.get('event_id')}")
         if actor is None:
             return
-        text = _message_text(client, channel, ts)
-        if text is None:
+        message = _message(client, channel, ts)
+        if message is None:
             return
+        thread = message.get("thread_ts") or ts  # a reply's ticket lives in its parent's thread
 
-        def record() -> intake.Opened:
+        def record() -> intake.Opened | None:
             with unit_of_work(deps.engine) as session:
-                return intake.open_request(session, actor=actor, text=text, at=now,
-                                           requester=author or actor.user, channel=channel, ts=ts)
+                if intake.find_ticket_for_message(session, channel, thread) is not None:
+                    return None  # a reply in a ticket's thread is part of that ticket already
+                return intake.open_request(session, actor=actor, text=message.get("text", ""), at=now,
+                                           requester=author or actor.user, channel=channel, ts=thread)
 
         opened = patiently(record, what=f"opening a ticket for reaction {body.get('event_id')}")
-        posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
+        if opened is not None:
+            posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
 
     @guarded
     def on_home(body: dict, client: WebClient, event: dict, **_: Any) -> None:
@@ -125,14 +165,17 @@ def register(app: App, deps: Deps) -> None:
                 view = home.unknown()
         client.views_publish(user_id=user, view=view)
 
+    # Bolt runs the first listener that matches: edits and deletions before every other message
+    app.event({"type": "message", "subtype": CHANGES})(ack=_ack, lazy=[on_message_change])
     app.event("message")(ack=_ack, lazy=[on_message])
     app.event("reaction_added")(ack=_ack, lazy=[on_reaction])
     app.event("app_home_opened")(ack=_ack, lazy=[on_home])
 
 
-def _message_text(client: WebClient, channel: str, ts: str) -> str | None:
-    """The text of the message a :ticket: was put on (a top-level message or a thread reply); None when
-    Slack has no such message for desk (deleted, or in a conversation desk cannot read)."""
+def _message(client: WebClient, channel: str, ts: str) -> dict | None:
+    """The message a :ticket: was put on (a top-level message or a thread reply, whose `thread_ts` names
+    its parent); None when Slack has no such message for desk (deleted, or in a conversation desk cannot
+    read)."""
     try:
         found = client.conversations_history(channel=channel, latest=ts, inclusive=True,
                                              limit=1).get("messages", [])
@@ -142,4 +185,4 @@ def _message_text(client: WebClient, channel: str, ts: str) -> str | None:
     except SlackApiError as err:
         log.info("no message %s in %s to open a ticket from: %s", ts, channel, err.response.get("error"))
         return None
-    return found[0].get("text", "") if found else None
+    return found[0] if found else None

@@ -22,9 +22,10 @@ from desk.slack.context import actor_for, guarded
 from desk.slack.deps import Deps
 from desk.slack.ids import Block, Input, Shortcut, View
 from desk.slack.metadata import IntakeContext, TicketRef
+from desk.slack.notifier import tell_council_now
 
 REQUIRED = {View.INTAKE: (Block.TITLE,), View.PRIORITY: (Block.PRIORITY, Block.REASON),
-            View.RESOLVE: (Block.RESOLUTION,), View.NOT_FIXED: (Block.REASON,)}
+            View.RESOLVE: (Block.RESOLUTION,), View.NOT_FIXED: (Block.REASON,), View.WAITING: (Block.NEEDED,)}
 
 
 def value(view: dict, block: str) -> str | None:
@@ -72,7 +73,7 @@ def register(app: App, deps: Deps) -> None:
                 return intake.open_request(
                     session, actor=actor, text=description, title=value(view, Block.TITLE), at=now,
                     requester=context.author or user["id"],
-                    channel=context.channel if context.message_ts else None, ts=context.message_ts,
+                    channel=context.channel, ts=context.thread_ts or context.message_ts,
                     category=value(view, Block.CATEGORY), impact=value(view, Block.IMPACT),
                     urgency=value(view, Block.URGENCY))
 
@@ -94,6 +95,7 @@ def register(app: App, deps: Deps) -> None:
                 raise PermissionDenied("only the support team can change tickets")
             apply(session, actor, ref, deps.clock.now())
         posting.refresh_card(client, deps, ref)
+        tell_council_now(client, deps, ref)
         return True
 
     @guarded
@@ -103,11 +105,16 @@ def register(app: App, deps: Deps) -> None:
             actor=actor.user, at=now))
 
     @guarded
+    def on_waiting(body: dict, client: WebClient, view: dict, **_: Any) -> None:
+        support_change(body, client, view, lambda s, actor, ref, now: tickets.set_status(
+            s, ref=ref, status="waiting_on_council", needed=value(view, Block.NEEDED), actor=actor.user, at=now))
+
+    @guarded
     def on_resolve(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         note = value(view, Block.RESOLUTION) or ""
-        if support_change(body, client, view, lambda s, actor, ref, now: tickets.resolve(
-                s, ref=ref, note=note, actor=actor.user, at=now)):
-            posting.post_resolution(client, deps, TicketRef.load(view.get("private_metadata")).ref, note)
+        # the resolution note reaches the council's thread through the outbox, sent at once by support_change
+        support_change(body, client, view, lambda s, actor, ref, now: tickets.resolve(
+            s, ref=ref, note=note, actor=actor.user, at=now))
 
     @guarded
     def on_not_fixed(body: dict, client: WebClient, view: dict, **_: Any) -> None:
@@ -130,11 +137,14 @@ def register(app: App, deps: Deps) -> None:
         with unit_of_work(deps.engine) as session:
             actor = actor_for(session, user=user["id"], team=team, channel=channel)
             intake.council_for(actor)
-            if channel and message.get("ts") and intake.find_ticket_for_message(session, channel, message["ts"]):
-                raise InvalidInput("that message is already a ticket")
+            thread = message.get("thread_ts") or message.get("ts")  # a reply's ticket lives in its parent's thread
+            if channel and thread and (existing := intake.find_ticket_for_message(session, channel, thread)):
+                raise InvalidInput(f"that conversation is already {existing.ref}")
             categories = intake.categories(session, actor.council_id)
         text = message.get("text") or ""
-        context = IntakeContext(channel=channel, message_ts=message.get("ts"), author=message.get("user"))
+        parent = message.get("thread_ts") if message.get("thread_ts") != message.get("ts") else None
+        context = IntakeContext(channel=channel, message_ts=message.get("ts"), thread_ts=parent,
+                                author=message.get("user"))
         view = modals.intake(categories, context, title=intake.title_from(text), description=text)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -152,6 +162,7 @@ def register(app: App, deps: Deps) -> None:
     app.view(View.PRIORITY)(ack=_check, lazy=[on_priority])
     app.view(View.RESOLVE)(ack=_check, lazy=[on_resolve])
     app.view(View.NOT_FIXED)(ack=_check, lazy=[on_not_fixed])
+    app.view(View.WAITING)(ack=_check, lazy=[on_waiting])
     app.view_closed(View.INTAKE)(_ack)
     app.shortcut(Shortcut.FROM_MESSAGE)(ack=_ack, lazy=[on_message_shortcut])
     app.shortcut(Shortcut.NEW_REQUEST)(ack=_ack, lazy=[on_global_shortcut])
