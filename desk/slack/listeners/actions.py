@@ -86,7 +86,7 @@ def register(app: App, deps: Deps) -> None:
     def on_status(body: dict, client: WebClient, **_: Any) -> None:
         status = ((body["actions"][0].get("selected_option") or {}).get("value") or "").split("|")[-1]
         if status == Status.WAITING_ON_COUNCIL:  # the council must be told what is needed: ask first
-            _support(deps, body)
+            _support(deps, client, body)
             ref = _ref(deps, body)
             with unit_of_work(deps.engine) as session:
                 t = summarize(session, intake.get_ticket(session, ref), deps.clock.now())
