@@ -68,14 +68,26 @@ def queue(session: Session, ticket: TicketRow, event: TicketEventRow, at: dateti
                           created_at=at, available_at=at, payload={"ref": ticket.ref, "seq": event.seq}))
 
 
-def queue_resolution(session: Session, ticket: TicketRow, event: TicketEventRow, note: str, at: datetime) -> None:
+def queue_resolution(session: Session, ticket: TicketRow, event: TicketEventRow, at: datetime) -> None:
     """The resolution note for the council's thread, whoever resolved and wherever (card, App Home, CLI).
     The dispatcher cancels it if the ticket is reopened before it is posted."""
     if ticket.slack_channel is None:
         return
     session.add(OutboxRow(idempotency_key=f"{RESOLUTION_KIND}:{ticket.ref}:{event.seq}", kind=RESOLUTION_KIND,
                           council_id=ticket.council_id, ticket_id=ticket.id, target=ticket.slack_channel,
-                          created_at=at, available_at=at, payload={"ref": ticket.ref, "note": note}))
+                          created_at=at, available_at=at, payload={"ref": ticket.ref, "seq": event.seq}))
+
+
+def resolution_note(session: Session, ref: str, payload: dict) -> str:
+    """The note a `resolution` row posts, read from its `resolved` event, so the outbox keeps no copy of
+    people's words that retention and `desk privacy redact` would miss. (Rows queued before carried it.)"""
+    if "seq" not in payload:
+        return str(payload.get("note") or "")
+    ticket = queries.get_ticket(session, ref)
+    assert ticket.id is not None
+    event = queries.find_ticket_event(session, ticket.id, int(payload["seq"]))
+    note = event.data.get("note") if event is not None else None
+    return note if isinstance(note, str) else ""
 
 
 def read(session: Session, ref: str, seq: int, now: datetime) -> CouncilNotice | None:

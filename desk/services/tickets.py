@@ -247,7 +247,7 @@ def resolve(session: Session, *, ref: str, note: str, actor: str, at: datetime) 
     ctx.ticket.close_due_at = close_due_at_for(session, ctx.ticket, ctx.council)
     event = ctx.record("resolved", actor, at, note=text, close_due_at=ctx.ticket.close_due_at.isoformat(),
                        **{"from": str(current)})
-    council_notices.queue_resolution(session, ctx.ticket, event, text, at)
+    council_notices.queue_resolution(session, ctx.ticket, event, at)
     return ctx.save(at)
 
 

@@ -148,17 +148,6 @@ def _refresh_card(client: WebClient, deps: Deps, ref: str) -> str | None:
     return where[1]
 
 
-def post_resolution(client: WebClient, deps: Deps, ref: str, note: str) -> None:
-    """Tell the council in its thread, with the rating buttons; the outbox retries what Slack does not take."""
-    with logs.bind(ticket=ref):
-        try:
-            _post_resolution(client, deps, ref, note)
-        except SLACK_FAILURES as err:
-            with unit_of_work(deps.engine) as session:
-                version = intake.ticket_version(session, ref)
-            hand_over(deps, ref, RESOLUTION, f"resolution:{ref}:{version}", err, {"note": note})
-
-
 def _post_resolution(client: WebClient, deps: Deps, ref: str, note: str) -> str | None:
     t = summary(deps, ref)
     if not (t.thread_channel and t.thread_ts):
@@ -196,7 +185,9 @@ def deliver(client: WebClient, deps: Deps, kind: str, payload: dict[str, Any]) -
         if kind == CARD:
             return _refresh_card(client, deps, ref)
         if kind == RESOLUTION:
-            return _post_resolution(client, deps, ref, payload.get("note") or "")
+            with unit_of_work(deps.engine) as session:
+                note = council_notices.resolution_note(session, ref, payload)
+            return _post_resolution(client, deps, ref, note)
     raise ValueError(f"posting does not deliver {kind!r}")
 
 
