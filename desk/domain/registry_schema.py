@@ -3,7 +3,9 @@
 The registry decides tenancy (DESIGN.md, Slack behaviour: a message's organisation maps to a council
 through `slack.teams`), so mistakes here leak data rather than mistime it: a Slack team or channel shared
 by two councils, or the triage channel (where internal notes live) listed as a council's channel, are
-errors, as is a council digest posted into another council's channel.
+errors, as is a council digest posted into another council's channel. So is a council listing the support
+team's own workspace (`support.team`) among its teams: every engineer would silently become that council's
+member, seeing only its tickets and acting as its staff.
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ def parse_registry(check: Checker, data: Any, playbook_ids: Sequence[str]) -> Re
         council = _council(check, item, key_path("councils", index), playbook_ids, claims)
         if council is not None:
             councils.append((index, council))
+    for index, council in councils:  # the support workspace is nobody's council
+        for position, team in enumerate(council.slack_teams):
+            if support is not None and team == support.team:
+                check.problem(f"councils[{index}].slack.teams[{position}]",
+                              f"{team} is the support team's own workspace (support.team): a council listing "
+                              "it would make every engineer that council's member")
     for index, council in councils:  # a digest lists one council's tickets: never in another's channel
         channel = council.digest.channel if council.digest else ""
         owner = claims.owner.get(("channel", channel), "")

@@ -15,6 +15,7 @@ from desk.db import queries
 from desk.db.tables import SlackDeliveryRow, TicketRow
 from desk.domain.calendar import business_calendar
 from desk.domain.lifecycle import OPEN_STATUSES
+from desk.domain.roles import Power, require
 from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
 from desk.services import sla_state, tickets
@@ -145,12 +146,14 @@ class ThreadOutcome:
 
 def thread_message(session: Session, *, actor: Actor, channel: str, thread_ts: str, text: str,
                    at: datetime) -> ThreadOutcome | None:
-    """A reply in a ticket's thread: public reply, council comment or internal note, by who and where."""
+    """A reply in a ticket's thread: public reply, council comment or internal note, by who and where.
+    Someone from the support organisation who is not on the support team is refused (`PermissionDenied`)."""
     council_thread = queries.find_ticket_by_message(session, channel, thread_ts)
     if council_thread is not None:
         if council_thread.status not in OPEN_STATUSES:
             return None  # a closed conversation: follow-ups are the worker's business
-        if actor.is_support:
+        if actor.from_support_team:  # a public reply stops the respond clock: the support team's alone
+            require(actor, Power.REPLY_TO_COUNCIL)
             return ThreadOutcome(tickets.reply(session, ref=council_thread.ref, text=text, actor=actor.user,
                                                at=at), "replied")
         if actor.is_council and actor.council_id == council_thread.council_id:
@@ -158,7 +161,8 @@ def thread_message(session: Session, *, actor: Actor, channel: str, thread_ts: s
                                                  at=at, council_id=actor.council_id), "commented")
         return None
     card_thread = queries.find_ticket_by_card(session, channel, thread_ts)
-    if card_thread is not None and actor.is_support:
+    if card_thread is not None and actor.from_support_team:
+        require(actor, Power.WRITE_NOTES)
         return ThreadOutcome(tickets.note(session, ref=card_thread.ref, text=text, actor=actor.user, at=at),
                              "noted")
     return None

@@ -1,4 +1,8 @@
-"""What every listener needs: who is acting, and one policy for errors.
+"""What every listener needs: who is acting (and as what), and one policy for errors.
+
+Roles are decided before any transaction (`roles_for`): expanding a user group asks Slack, and a
+database lock must not wait on Slack. The listener then builds the actor inside its transaction with
+`actor_for(..., roles=...)` and asks `roles.may(actor, Power.X)`.
 
 `guarded` is the single error handler of the lazy (after-ack) listeners: a `DeskError` becomes a message
 the person sees (ephemeral, or via the request's response_url); an unreachable database is one log line
@@ -20,11 +24,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
+from desk.db.engine import unit_of_work
 from desk.db.outage import describe, unreachable
-from desk.domain.tenancy import Actor
+from desk.domain.roles import NO_ROLES, MembershipUnknown, Roles
+from desk.domain.tenancy import Actor, with_roles
 from desk.errors import DeskError
-from desk.services import tenancy
+from desk.services import roles, tenancy
 from desk.slack.blocks import Message, replies
+from desk.slack.deps import Deps
 
 log = logging.getLogger("desk.slack")
 
@@ -58,8 +65,43 @@ def team_of(client: WebClient, user: str, given: str | None, cache: dict[str, tu
     return team
 
 
-def actor_for(session: Session, *, user: str, team: str | None, channel: str | None) -> Actor:
-    return tenancy.actor(session, user=user, team=team, channel=channel)
+def actor_for(session: Session, *, user: str, team: str | None, channel: str | None,
+              roles: Roles = NO_ROLES) -> Actor:
+    """Who is acting (tenancy), with the support roles `roles_for` found (kept only for the support org)."""
+    return with_roles(tenancy.actor(session, user=user, team=team, channel=channel), roles)
+
+
+def group_lookup(client: WebClient) -> roles.Lookup:
+    """Members of a user group, from Slack; `MembershipUnknown` (never an empty list) when Slack cannot say."""
+    def members(group: str) -> list[str]:
+        try:
+            return list(client.usergroups_users_list(usergroup=group).get("users", []))
+        except SlackApiError as err:
+            code = err.response.get("error") if isinstance(err.response.data, dict) else None
+            reason = f"usergroups.users.list: {code or f'http_{err.response.status_code}'}"
+        except (SlackClientError, OSError, http.client.HTTPException) as err:
+            reason = f"usergroups.users.list: {type(err).__name__}"
+        log.warning("user group %s not expanded (%s): its roles are refused until Slack answers", group, reason)
+        raise MembershipUnknown(group, reason)
+
+    return members
+
+
+def roles_for(client: WebClient, deps: Deps, *, user: str, team: str | None) -> Roles:
+    """The support roles of `user` acting from `team`: none unless `team` is the support organisation.
+    Reads the registry in its own short transaction, then asks Slack about groups (cached for minutes)."""
+    with unit_of_work(deps.engine) as session:
+        roster = roles.roster(session)
+    if not user or team is None or team != roster.team:
+        return NO_ROLES
+    return roles.decide(roster, user, deps.groups, group_lookup(client))
+
+
+def support_member(client: WebClient, deps: Deps, user: str) -> Roles:
+    """The support roles of `user` whatever organisation they act from: may this person be assigned?"""
+    with unit_of_work(deps.engine) as session:
+        roster = roles.roster(session)
+    return roles.decide(roster, user, deps.groups, group_lookup(client)) if user else NO_ROLES
 
 
 def request_id(body: dict) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from desk.clock import Clock
 from desk.services.report_links import LinkMaker
+from desk.services.roles import GroupMembers
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,4 @@ class Deps:
     clock: Clock
     teams: dict[str, tuple[str, float]] = field(default_factory=dict)  # user -> (organisation, looked up at)
     report_links: LinkMaker | None = None  # signs `/desk report` links; None: no secret to sign with
+    groups: GroupMembers = field(default_factory=GroupMembers)  # user-group members, kept a few minutes

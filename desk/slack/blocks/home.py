@@ -111,3 +111,17 @@ def unknown() -> dict[str, Any]:
         ),
     ]
     return View(type="home", blocks=blocks).to_dict()
+
+
+def not_on_support_team() -> dict[str, Any]:
+    """For someone in the support team's workspace whom the registry does not name: no queues, who to ask."""
+    blocks: list[Block] = [
+        kit.header("You're not on the support team in desk"),
+        kit.section(
+            "desk shows the support queues to the engineers, duty lead and service managers named in its "
+            "registry. You're in the support team's workspace, but not one of them, so there is nothing to "
+            "show here.\n\n"
+            "If you should be, ask a service manager to add you (or the user group you are in)."
+        ),
+    ]
+    return View(type="home", blocks=blocks).to_dict()

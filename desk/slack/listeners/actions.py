@@ -1,5 +1,9 @@
 """Buttons and menus: the triage card's actions (support staff only), ratings (the council), App Home.
 
+Support staff are the people the registry names (`roles.Power.WORK_TICKETS`), not everyone in the support
+organisation; a ticket is assigned only to someone who may be (`Power.BE_ASSIGNED`), whatever a crafted
+payload names.
+
 A double click has one effect: every action re-reads the ticket and is a no-op when the change is
 already made (claiming a ticket you hold, resolving a resolved ticket is refused politely, a second
 rating of one resolution is ignored).
@@ -14,13 +18,15 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from desk.db.engine import unit_of_work
-from desk.domain.tenancy import Actor
-from desk.errors import InvalidInput, PermissionDenied
+from desk.domain.roles import Power, may, require
+from desk.domain.tenancy import Actor, ActorKind
+from desk.errors import InvalidInput
 from desk.services import intake, tickets
 from desk.services.read_models import summarize
 from desk.slack import posting
 from desk.slack.blocks import modals, replies
-from desk.slack.context import actor_for, answer, guarded
+from desk.slack.blocks.text import is_user_id
+from desk.slack.context import actor_for, answer, guarded, roles_for, support_member
 from desk.slack.deps import Deps
 from desk.slack.ids import Action
 from desk.slack.metadata import IntakeContext, RatingValue, TicketRef
@@ -32,18 +38,31 @@ def _ack(ack: Ack) -> None:
     ack()
 
 
-def _actor(deps: Deps, body: dict) -> Actor:
+def _actor(deps: Deps, body: dict, client: WebClient) -> Actor:
     user = body.get("user") or {}
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    roles = roles_for(client, deps, user=user.get("id", ""), team=user.get("team_id"))
     with unit_of_work(deps.engine) as session:
-        return actor_for(session, user=user.get("id", ""), team=user.get("team_id"), channel=channel)
+        return actor_for(session, user=user.get("id", ""), team=user.get("team_id"), channel=channel, roles=roles)
 
 
-def _support(deps: Deps, body: dict) -> Actor:
-    actor = _actor(deps, body)
-    if not actor.is_support:
-        raise PermissionDenied("only the support team can change tickets")
+def _support(deps: Deps, body: dict, client: WebClient) -> Actor:
+    actor = _actor(deps, body, client)
+    require(actor, Power.WORK_TICKETS)
     return actor
+
+
+def _assignee(deps: Deps, body: dict, client: WebClient) -> str:
+    """The person chosen in the card's Assign menu, refused unless they may be assigned tickets."""
+    action = body["actions"][0]
+    chosen = (action.get("selected_option") or {}).get("value") or action.get("selected_user") or ""
+    if not is_user_id(chosen):
+        raise InvalidInput("that is not a person desk can assign a ticket to")
+    holder = Actor(chosen, None, ActorKind.SUPPORT, roles=support_member(client, deps, chosen))
+    if not may(holder, Power.BE_ASSIGNED):
+        raise InvalidInput(f"{chosen} is not on the support team: tickets are assigned to support engineers "
+                           "only. Nothing was changed.")
+    return chosen
 
 
 def _ref(deps: Deps, body: dict) -> str:
@@ -61,7 +80,7 @@ def _ref(deps: Deps, body: dict) -> str:
 
 def register(app: App, deps: Deps) -> None:
     def change(body: dict, client: WebClient, apply) -> None:
-        actor, ref = _support(deps, body), _ref(deps, body)
+        actor, ref = _support(deps, body, client), _ref(deps, body)
         with unit_of_work(deps.engine) as session:
             apply(session, actor, ref, deps.clock.now())
         posting.refresh_card(client, deps, ref)
@@ -73,7 +92,8 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     def on_assign(body: dict, client: WebClient, **_: Any) -> None:
-        assignee = body["actions"][0].get("selected_user")
+        _support(deps, body, client)
+        assignee = _assignee(deps, body, client)
         change(body, client, lambda s, actor, ref, now: tickets.assign(
             s, ref=ref, assignee=assignee, actor=actor.user, at=now))
 
@@ -90,7 +110,7 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     def on_priority(body: dict, client: WebClient, **_: Any) -> None:
-        _support(deps, body)
+        _support(deps, body, client)
         ref = _ref(deps, body)
         with unit_of_work(deps.engine) as session:
             t = summarize(session, intake.get_ticket(session, ref), deps.clock.now())
@@ -99,7 +119,7 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     def on_resolve(body: dict, client: WebClient, **_: Any) -> None:
-        _support(deps, body)
+        _support(deps, body, client)
         ref = _ref(deps, body)
         with unit_of_work(deps.engine) as session:
             t = summarize(session, intake.get_ticket(session, ref), deps.clock.now())
@@ -110,7 +130,7 @@ def register(app: App, deps: Deps) -> None:
     @guarded
     def on_rate(body: dict, client: WebClient, respond: Any, **_: Any) -> None:
         rating = RatingValue.load(body["actions"][0].get("value"))
-        actor = _actor(deps, body)
+        actor = _actor(deps, body, client)
         with unit_of_work(deps.engine) as session:
             counted = intake.rate(session, actor=actor, ref=rating.ref, score=rating.score, at=deps.clock.now())
         if counted:
@@ -120,7 +140,7 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     def on_new_request(body: dict, client: WebClient, **_: Any) -> None:
-        actor = _actor(deps, body)
+        actor = _actor(deps, body, client)
         with unit_of_work(deps.engine) as session:
             intake.council_for(actor)
             categories = intake.categories(session, actor.council_id)

@@ -19,11 +19,13 @@ from slack_sdk.errors import SlackApiError
 
 from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
-from desk.domain.tenancy import Actor
+from desk.domain.intake_rules import requester_for
+from desk.domain.roles import Power, may, require
+from desk.domain.tenancy import Actor, ActorKind
 from desk.services import intake, queues, tenancy
 from desk.slack import posting
 from desk.slack.blocks import home
-from desk.slack.context import actor_for, guarded, team_of
+from desk.slack.context import actor_for, guarded, roles_for, team_of
 from desk.slack.deps import Deps
 from desk.slack.ids import TICKET_REACTION
 
@@ -50,13 +52,15 @@ def register(app: App, deps: Deps) -> None:
             return
         now = deps.clock.now()
         team = team_of(client, event["user"], event.get("user_team") or event.get("team"), deps.teams)
+        roles = patiently(lambda: roles_for(client, deps, user=event["user"], team=team),
+                          what=f"reading the support roster for {body.get('event_id') or ts}")
 
         def record() -> tuple[intake.Opened | None, str | None]:
             """One transaction: the event's id and its effect (a new ticket, or a reply on one)."""
             with unit_of_work(deps.engine) as session:
                 if not intake.first_time(session, f"event:{body.get('event_id') or ts}", "event", now):
                     return None, None
-                actor = actor_for(session, user=event["user"], team=team, channel=channel)
+                actor = actor_for(session, user=event["user"], team=team, channel=channel, roles=roles)
                 if thread_ts and thread_ts != ts:
                     outcome = intake.thread_message(session, actor=actor, channel=channel, thread_ts=thread_ts,
                                                     text=text, at=now)
@@ -81,21 +85,30 @@ def register(app: App, deps: Deps) -> None:
         channel, ts, author = item.get("channel"), item.get("ts"), event.get("item_user")
         now = deps.clock.now()
         team = team_of(client, event.get("user", ""), event.get("user_team"), deps.teams)
+        roles = patiently(lambda: roles_for(client, deps, user=event.get("user", ""), team=team),
+                          what=f"reading the support roster for {body.get('event_id')}")
+        # whose words: another council's member's message is never this council's ticket
+        author_team = team_of(client, author, None, deps.teams) if author and author != event.get("user") else team
 
-        def first_look() -> Actor | None:
+        def first_look() -> tuple[Actor, str] | None:
             with unit_of_work(deps.engine) as session:
                 if not intake.first_time(session, f"event:{body.get('event_id')}", "event", now):
                     return None
-                actor = actor_for(session, user=event.get("user", ""), team=team, channel=channel)
-                if not (actor.is_council or actor.is_support) or actor.council_id is None:
-                    return None  # not a partner, or not in a council's channel: nothing to say
+                actor = actor_for(session, user=event.get("user", ""), team=team, channel=channel, roles=roles)
+                if actor.kind is ActorKind.UNKNOWN or (actor.from_support_team and actor.council_id is None):
+                    return None  # not a partner, or support staff outside a council's channel: nothing to say
+                if not actor.is_council:
+                    require(actor, Power.RAISE_FOR_COUNCIL)  # support organisation, not support team: told so
+                requester = requester_for(actor, tenancy.directory(session), channel=channel, author=author,
+                                          author_team=author_team)
                 if intake.find_ticket_for_message(session, channel, ts) is not None:
                     return None  # one ticket per message
-                return actor
+                return actor, requester
 
-        actor = patiently(first_look, what=f"recording reaction {body.get('event_id')}")
-        if actor is None:
+        looked = patiently(first_look, what=f"recording reaction {body.get('event_id')}")
+        if looked is None:
             return
+        actor, requester = looked
         text = _message_text(client, channel, ts)
         if text is None:
             return
@@ -103,7 +116,7 @@ def register(app: App, deps: Deps) -> None:
         def record() -> intake.Opened:
             with unit_of_work(deps.engine) as session:
                 return intake.open_request(session, actor=actor, text=text, at=now,
-                                           requester=author or actor.user, channel=channel, ts=ts)
+                                           requester=requester, channel=channel, ts=ts)
 
         opened = patiently(record, what=f"opening a ticket for reaction {body.get('event_id')}")
         posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
@@ -115,13 +128,16 @@ def register(app: App, deps: Deps) -> None:
         user = event["user"]
         now = deps.clock.now()
         team = team_of(client, user, event.get("user_team") or event.get("team"), deps.teams)
+        roles = roles_for(client, deps, user=user, team=team)
         with unit_of_work(deps.engine) as session:
-            actor = actor_for(session, user=user, team=team, channel=None)
-            if actor.is_support:
+            actor = actor_for(session, user=user, team=team, channel=None, roles=roles)
+            if may(actor, Power.SEE_QUEUES):
                 view = home.support(user, queues.support_queues(session, user=user, now=now), now)
             elif actor.is_council and actor.council_id:
                 name = intake.council_name(session, actor.council_id)
                 view = home.council(name, queues.council_tickets(session, council_id=actor.council_id, now=now), now)
+            elif actor.from_support_team:
+                view = home.not_on_support_team()
             else:
                 view = home.unknown()
         client.views_publish(user_id=user, view=view)

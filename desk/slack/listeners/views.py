@@ -13,11 +13,13 @@ from slack_sdk import WebClient
 
 from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
-from desk.errors import InvalidInput, PermissionDenied
-from desk.services import intake, tickets
+from desk.domain.intake_rules import requester_for
+from desk.domain.roles import Power, require
+from desk.errors import InvalidInput
+from desk.services import intake, tenancy, tickets
 from desk.slack import posting
 from desk.slack.blocks import modals
-from desk.slack.context import actor_for, guarded, team_of
+from desk.slack.context import actor_for, guarded, roles_for, team_of
 from desk.slack.deps import Deps
 from desk.slack.ids import Block, Input, Shortcut, View
 from desk.slack.metadata import IntakeContext, TicketRef
@@ -59,6 +61,7 @@ def register(app: App, deps: Deps) -> None:
         context = IntakeContext.load(view.get("private_metadata"))
         user = body["user"]
         team = team_of(client, user["id"], user.get("team_id"), deps.teams)
+        roles = roles_for(client, deps, user=user["id"], team=team)
         now = deps.clock.now()
 
         def record() -> intake.Opened | None:
@@ -66,7 +69,9 @@ def register(app: App, deps: Deps) -> None:
             with unit_of_work(deps.engine) as session:
                 if not first_submission(session, view):
                     return None
-                actor = actor_for(session, user=user["id"], team=team, channel=context.channel)
+                actor = actor_for(session, user=user["id"], team=team, channel=context.channel, roles=roles)
+                if not actor.is_council:
+                    require(actor, Power.RAISE_FOR_COUNCIL)
                 description = value(view, Block.DESCRIPTION) or ""
                 return intake.open_request(
                     session, actor=actor, text=description, title=value(view, Block.TITLE), at=now,
@@ -84,12 +89,12 @@ def register(app: App, deps: Deps) -> None:
         """Apply a support-only change once; False for a second submission of the same view."""
         ref = TicketRef.load(view.get("private_metadata")).ref
         user = body["user"]
+        roles = roles_for(client, deps, user=user["id"], team=user.get("team_id"))
         with unit_of_work(deps.engine) as session:
             if not first_submission(session, view):
                 return False
-            actor = actor_for(session, user=user["id"], team=user.get("team_id"), channel=None)
-            if not actor.is_support:
-                raise PermissionDenied("only the support team can change tickets")
+            actor = actor_for(session, user=user["id"], team=user.get("team_id"), channel=None, roles=roles)
+            require(actor, Power.WORK_TICKETS)  # raising rolls back the submission's record: nothing changes
             apply(session, actor, ref, deps.clock.now())
         posting.refresh_card(client, deps, ref)
         return True
@@ -112,14 +117,22 @@ def register(app: App, deps: Deps) -> None:
         message, channel = body.get("message") or {}, (body.get("channel") or {}).get("id")
         user = body["user"]
         team = team_of(client, user["id"], user.get("team_id"), deps.teams)
+        roles = roles_for(client, deps, user=user["id"], team=team)
+        author = message.get("user") if isinstance(message.get("user"), str) else None
+        author_team = team_of(client, author, None, deps.teams) if author and author != user["id"] else team
         with unit_of_work(deps.engine) as session:
-            actor = actor_for(session, user=user["id"], team=team, channel=channel)
+            actor = actor_for(session, user=user["id"], team=team, channel=channel, roles=roles)
+            if not actor.is_council:
+                require(actor, Power.RAISE_FOR_COUNCIL)
             intake.council_for(actor)
+            requester = requester_for(actor, tenancy.directory(session), channel=channel, author=author,
+                                      author_team=author_team)
             if channel and message.get("ts") and intake.find_ticket_for_message(session, channel, message["ts"]):
                 raise InvalidInput("that message is already a ticket")
             categories = intake.categories(session, actor.council_id)
         text = message.get("text") or ""
-        context = IntakeContext(channel=channel, message_ts=message.get("ts"), author=message.get("user"))
+        context = IntakeContext(channel=channel, message_ts=message.get("ts"),
+                                author=requester if requester != user["id"] else None)
         view = modals.intake(categories, context, title=intake.title_from(text), description=text)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
