@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from sqlmodel import Session
 
-from desk.domain.roles import MembershipUnknown, Roles, Roster, roles_of
+from desk.domain.roles import POWERS, MembershipUnknown, Power, Role, Roles, Roster, is_group, roles_of
 from desk.services.tenancy import support_definition
 
 GROUP_CACHE_SECONDS = 300  # a new engineer added to the group acts as one within five minutes
@@ -55,4 +55,20 @@ def decide(roster: Roster, user: str, groups: GroupMembers, lookup: Lookup) -> R
     return roles_of(roster, user, lambda group: groups.members(group, lookup))
 
 
-__all__ = ["GroupMembers", "Lookup", "MembershipUnknown", "decide", "roster"]
+def assignable(roster: Roster, groups: GroupMembers, lookup: Lookup) -> list[str]:
+    """Everyone who may be assigned tickets, in registry order, groups expanded. A group Slack cannot list is
+    left out (the caller's lookup logs it): the Assign menu never offers anyone it cannot vouch for."""
+    found: list[str] = []
+    for role in (r for r in Role if Power.BE_ASSIGNED in POWERS[r]):
+        for member in roster.named.get(role, ()):
+            if not is_group(member):
+                found.append(member)
+                continue
+            try:
+                found.extend(sorted(groups.members(member, lookup)))
+            except MembershipUnknown:
+                continue
+    return list(dict.fromkeys(found))
+
+
+__all__ = ["GroupMembers", "assignable", "Lookup", "MembershipUnknown", "decide", "roster"]

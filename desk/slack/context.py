@@ -104,6 +104,31 @@ def support_member(client: WebClient, deps: Deps, user: str) -> Roles:
     return roles.decide(roster, user, deps.groups, group_lookup(client)) if user else NO_ROLES
 
 
+def assignable(client: WebClient, deps: Deps) -> list[tuple[str, str]]:
+    """(user id, display name) of everyone the card's Assign menu may offer: the support team only."""
+    with unit_of_work(deps.engine) as session:
+        roster = roles.roster(session)
+    return [(user, display_name(client, user, deps.names))
+            for user in roles.assignable(roster, deps.groups, group_lookup(client))]
+
+
+def display_name(client: WebClient, user: str, cache: dict[str, tuple[str, float]]) -> str:
+    """A person's name for a menu (users.info, cached); their id when Slack does not say: a name is cosmetic."""
+    cached = cache.get(user)
+    if cached and time.monotonic() - cached[1] < TEAM_CACHE_SECONDS:
+        return cached[0]
+    try:
+        found = client.users_info(user=user)["user"]
+    except (SlackApiError, SlackClientError, OSError, http.client.HTTPException) as err:
+        log.info("users.info %s for a name failed: %s", user, type(err).__name__)
+        return user
+    profile = found.get("profile") or {}
+    name = profile.get("display_name") or profile.get("real_name") or found.get("real_name") or found.get("name")
+    name = str(name or user)
+    cache[user] = (name, time.monotonic())
+    return name
+
+
 def request_id(body: dict) -> str:
     return str(body.get("event_id") or body.get("trigger_id") or body.get("view", {}).get("id") or "-")
 

@@ -18,3 +18,4 @@ class Deps:
     teams: dict[str, tuple[str, float]] = field(default_factory=dict)  # user -> (organisation, looked up at)
     report_links: LinkMaker | None = None  # signs `/desk report` links; None: no secret to sign with
     groups: GroupMembers = field(default_factory=GroupMembers)  # user-group members, kept a few minutes
+    names: dict[str, tuple[str, float]] = field(default_factory=dict)  # user -> (display name, looked up at)
