@@ -154,6 +154,10 @@ def test_an_engineer_through_a_user_group_acts_and_is_refused_while_slack_cannot
     assert "could not say" in served.told(GROUP_ENGINEER, "could not say", after=mark)
     assert served.show("CHW-1")["assignee"] is None and served.chains() == before
     assert served.slack.pending_faults == []
+    served.slack.inject("usergroups.users.list", error="internal_error")
+    served.event(served.driver.app_home_opened(user=GROUP_ENGINEER, user_team=SUPPORT))
+    home = served.slack.wait_for("views.publish", timeout=20)[-1]
+    assert "couldn't confirm your role" in json.dumps(home.args["view"]) and "CHW-1" not in json.dumps(home.args)
 
     # Slack answers again: the group member is an engineer, and the refreshed card offers them
     claim(served, GROUP_ENGINEER, "CHW-1", card_ts)

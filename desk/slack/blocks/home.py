@@ -125,3 +125,15 @@ def not_on_support_team() -> dict[str, Any]:
         ),
     ]
     return View(type="home", blocks=blocks).to_dict()
+
+
+def role_unconfirmed() -> dict[str, Any]:
+    """When Slack could not say whether the viewer is on the support team (a user group it could not list)."""
+    blocks: list[Block] = [
+        kit.header("desk couldn't confirm your role just now"),
+        kit.section(
+            "Slack didn't answer when desk asked who is on the support team, so desk is showing nothing "
+            "rather than guessing. Open this tab again in a minute."
+        ),
+    ]
+    return View(type="home", blocks=blocks).to_dict()

@@ -22,6 +22,7 @@ from desk.db.outage import patiently
 from desk.domain.intake_rules import requester_for
 from desk.domain.roles import Power, may, require
 from desk.domain.tenancy import Actor, ActorKind
+from desk.errors import RoleUnknown
 from desk.services import intake, queues, tenancy
 from desk.slack import posting
 from desk.slack.blocks import home
@@ -131,8 +132,14 @@ def register(app: App, deps: Deps) -> None:
         roles = roles_for(client, deps, user=user, team=team)
         with unit_of_work(deps.engine) as session:
             actor = actor_for(session, user=user, team=team, channel=None, roles=roles)
-            if may(actor, Power.SEE_QUEUES):
+            try:
+                sees_queues, unconfirmed = may(actor, Power.SEE_QUEUES), False
+            except RoleUnknown:  # Slack could not list a group: say so on the page, show no queues
+                sees_queues, unconfirmed = False, True
+            if sees_queues:
                 view = home.support(user, queues.support_queues(session, user=user, now=now), now)
+            elif unconfirmed:
+                view = home.role_unconfirmed()
             elif actor.is_council and actor.council_id:
                 name = intake.council_name(session, actor.council_id)
                 view = home.council(name, queues.council_tickets(session, council_id=actor.council_id, now=now), now)
