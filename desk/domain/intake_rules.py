@@ -6,12 +6,13 @@ whichever channel it is in (else one council could file another's text, with tha
 into its own queue). The requester is the message's author when the author is of the same council; when
 the author is not a council member at all (an engineer, a guest), it is the person acting.
 
-Support staff (who must hold `Power.RAISE_FOR_COUNCIL`, checked by the caller) act in a council's channel
-on that council's behalf, and the requester is the message's author, as it always was.
+Support staff (who must hold `Power.RAISE_FOR_COUNCIL`) act in a council's channel on that council's
+behalf, and the requester is the message's author, as it always was.
 """
 
 from __future__ import annotations
 
+from desk.domain.roles import Power, require
 from desk.domain.tenancy import Actor, Directory
 from desk.errors import PermissionDenied
 
@@ -37,5 +38,6 @@ def requester_for(actor: Actor, directory: Directory, *, channel: str | None, au
             raise PermissionDenied(NOT_YOUR_COUNCIL)
         return actor.user  # support staff's or a guest's words, raised by this council member
     if actor.from_support_team and actor.council_id is not None:
+        require(actor, Power.RAISE_FOR_COUNCIL)  # the support organisation is not the support team
         return author or actor.user
     raise PermissionDenied("desk opens tickets for partner councils, from a council's channel")

@@ -65,6 +65,19 @@ def team_of(client: WebClient, user: str, given: str | None, cache: dict[str, tu
     return team
 
 
+def author_team(client: WebClient, author: str | None, actor: str, actor_team: str | None,
+                cache: dict[str, tuple[str, float]]) -> str | None:
+    """The organisation of a message's author (whose words a ticket would carry), for intake by reaction or
+    shortcut: the actor's own when they wrote it. Slack failing is a refusal, never a guess."""
+    if not author or author == actor:
+        return actor_team
+    try:
+        return team_of(client, author, None, cache)
+    except DeskError:
+        raise DeskError("Slack could not say which organisation that message's author is in just now, so "
+                        "nothing was opened; please try again in a minute.") from None
+
+
 def actor_for(session: Session, *, user: str, team: str | None, channel: str | None,
               roles: Roles = NO_ROLES) -> Actor:
     """Who is acting (tenancy), with the support roles `roles_for` found (kept only for the support org)."""

@@ -20,13 +20,13 @@ from slack_sdk.errors import SlackApiError
 from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
 from desk.domain.intake_rules import requester_for
-from desk.domain.roles import Power, may, require
+from desk.domain.roles import Power, may
 from desk.domain.tenancy import Actor, ActorKind
 from desk.errors import RoleUnknown
 from desk.services import intake, queues, tenancy
 from desk.slack import posting
 from desk.slack.blocks import home
-from desk.slack.context import actor_for, guarded, roles_for, team_of
+from desk.slack.context import actor_for, author_team, guarded, roles_for, team_of
 from desk.slack.deps import Deps
 from desk.slack.ids import TICKET_REACTION
 
@@ -89,7 +89,7 @@ def register(app: App, deps: Deps) -> None:
         roles = patiently(lambda: roles_for(client, deps, user=event.get("user", ""), team=team),
                           what=f"reading the support roster for {body.get('event_id')}")
         # whose words: another council's member's message is never this council's ticket
-        author_team = team_of(client, author, None, deps.teams) if author and author != event.get("user") else team
+        author_org = author_team(client, author, event.get("user", ""), team, deps.teams)
 
         def first_look() -> tuple[Actor, str] | None:
             with unit_of_work(deps.engine) as session:
@@ -98,10 +98,8 @@ def register(app: App, deps: Deps) -> None:
                 actor = actor_for(session, user=event.get("user", ""), team=team, channel=channel, roles=roles)
                 if actor.kind is ActorKind.UNKNOWN or (actor.from_support_team and actor.council_id is None):
                     return None  # not a partner, or support staff outside a council's channel: nothing to say
-                if not actor.is_council:
-                    require(actor, Power.RAISE_FOR_COUNCIL)  # support organisation, not support team: told so
                 requester = requester_for(actor, tenancy.directory(session), channel=channel, author=author,
-                                          author_team=author_team)
+                                          author_team=author_org)
                 if intake.find_ticket_for_message(session, channel, ts) is not None:
                     return None  # one ticket per message
                 return actor, requester

@@ -19,7 +19,7 @@ from desk.errors import InvalidInput
 from desk.services import intake, tenancy, tickets
 from desk.slack import posting
 from desk.slack.blocks import modals
-from desk.slack.context import actor_for, guarded, roles_for, team_of
+from desk.slack.context import actor_for, author_team, guarded, roles_for, team_of
 from desk.slack.deps import Deps
 from desk.slack.ids import Block, Input, Shortcut, View
 from desk.slack.metadata import IntakeContext, TicketRef
@@ -119,14 +119,14 @@ def register(app: App, deps: Deps) -> None:
         team = team_of(client, user["id"], user.get("team_id"), deps.teams)
         roles = roles_for(client, deps, user=user["id"], team=team)
         author = message.get("user") if isinstance(message.get("user"), str) else None
-        author_team = team_of(client, author, None, deps.teams) if author and author != user["id"] else team
+        author_org = author_team(client, author, user["id"], team, deps.teams)
         with unit_of_work(deps.engine) as session:
             actor = actor_for(session, user=user["id"], team=team, channel=channel, roles=roles)
             if not actor.is_council:
                 require(actor, Power.RAISE_FOR_COUNCIL)
             intake.council_for(actor)
             requester = requester_for(actor, tenancy.directory(session), channel=channel, author=author,
-                                      author_team=author_team)
+                                      author_team=author_org)
             if channel and message.get("ts") and intake.find_ticket_for_message(session, channel, message["ts"]):
                 raise InvalidInput("that message is already a ticket")
             categories = intake.categories(session, actor.council_id)
