@@ -7,6 +7,7 @@
     ├── NotFound                a council, ticket or playbook that does not exist (or is not yours)
     ├── InvalidTransition       a status change the lifecycle does not allow
     ├── PermissionDenied        an action this person may not take
+    │   └── RoleUnknown         ... or not yet: Slack could not say whether they hold a role
     └── AuditChainBroken        the event log's hash chain does not verify
 """
 
@@ -63,3 +64,7 @@ class AuditChainBroken(DeskError):
     def __init__(self, council_id: str, seq: int, reason: str):
         self.council_id, self.seq, self.reason = council_id, seq, reason
         super().__init__(f"{council_id}: event {seq}: {reason}")
+
+
+class RoleUnknown(PermissionDenied):
+    """Slack could not say whether someone holds a role (a user group it could not list): refused, not guessed."""

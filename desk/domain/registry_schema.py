@@ -9,7 +9,9 @@ errors, as is a council digest posted into another council's channel.
 alike; a person matches by either (desk.domain.identity). A council that lists one organisation and some
 workspaces says those workspaces are that organisation's: so a workspace, or an organisation, belongs to
 one council (or the support team) only, and a workspace listed elsewhere that a council has declared part
-of its organisation is named as such.
+of its organisation is named as such. A council listing the support
+team's own workspace or organisation (`support.team`) is refused too: every engineer would silently become
+that council's member, seeing only its tickets and acting as its staff.
 """
 
 from __future__ import annotations
@@ -93,6 +95,12 @@ def parse_registry(check: Checker, data: Any, playbook_ids: Sequence[str]) -> Re
         council = _council(check, item, key_path("councils", index), playbook_ids, claims)
         if council is not None:
             councils.append((index, council))
+    for index, council in councils:  # the support workspace is nobody's council
+        for position, team in enumerate(council.slack_teams):
+            if support is not None and team == support.team:
+                check.problem(f"councils[{index}].slack.teams[{position}]",
+                              f"{team} is the support team's own workspace (support.team): a council listing "
+                              "it would make every engineer that council's member")
     for index, council in councils:  # a digest lists one council's tickets: never in another's channel
         channel = council.digest.channel if council.digest else ""
         owner = claims.owner.get(("channel", channel), "")

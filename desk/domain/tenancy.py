@@ -5,15 +5,19 @@ the channel: a member of one council acting in another council's channel is refu
 `team_id` of a payload, which in a shared channel may be either side. The organisation is an
 `OrgIdentity` (workspace `T…` and, on Enterprise Grid, organisation `E…`); `desk.domain.identity` decides
 which council or support team its ids point at, and refuses ids that point at two.
+
+Being in the support team's organisation makes nobody support: that is a role (`roles.py`), decided as a
+separate step (`with_roles`) and carried on the actor, so listeners ask `roles.may(actor, Power.X)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from desk.domain.identity import OrgIdentity, Standing, place
+from desk.domain.roles import NO_ROLES, Roles
 
 
 class ActorKind(StrEnum):
@@ -38,14 +42,21 @@ class Actor:
     kind: ActorKind
     council_id: str | None = None  # a council member's council; for support, the council whose channel it is
     refused_because: str | None = None
+    roles: Roles = NO_ROLES  # support roles: only ever set for someone acting from the support organisation
 
     @property
     def is_council(self) -> bool:
         return self.kind is ActorKind.COUNCIL
 
     @property
-    def is_support(self) -> bool:
+    def from_support_team(self) -> bool:
+        """Acting from the support team's organisation: says nothing about being on the team."""
         return self.kind is ActorKind.SUPPORT
+
+    @property
+    def is_support(self) -> bool:
+        """Holds a support role (confirmed). Prefer `roles.may(actor, Power.X)`, which asks about one power."""
+        return self.kind is ActorKind.SUPPORT and bool(self.roles.held)
 
 
 def resolve(directory: Directory, *, user: str, team: OrgIdentity | str | None,
@@ -66,3 +77,9 @@ def resolve(directory: Directory, *, user: str, team: OrgIdentity | str | None,
     if placement.standing is Standing.SUPPORT:
         return Actor(user, label, ActorKind.SUPPORT, channel_council)
     return Actor(user, label, ActorKind.UNKNOWN, refused_because=f"organisation {label} is not a partner")
+
+
+def with_roles(actor: Actor, roles: Roles) -> Actor:
+    """The actor with their support roles; roles count only for someone acting from the support organisation
+    (a registry id met in a council's workspace is that council's member, nothing more)."""
+    return replace(actor, roles=roles if actor.kind is ActorKind.SUPPORT else NO_ROLES)

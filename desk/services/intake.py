@@ -203,7 +203,8 @@ def message_deleted(session: Session, *, channel: str, ts: str, at: datetime) ->
 def thread_message(session: Session, *, actor: Actor, channel: str, thread_ts: str, text: str,
                    at: datetime) -> ThreadOutcome | None:
     """A reply in a ticket's thread: public reply, comment, note, reopen or follow-up (services/threads.py).
-    A follow-up is a new request: like any, it says when work starts if it came outside working hours."""
+    Someone from the support organisation who is not on the support team is refused (`PermissionDenied`,
+    in services/threads.py). A follow-up is a new request: like any, it says when work starts if it came outside working hours."""
     outcome = threads.thread_message(session, actor=actor, channel=channel, thread_ts=thread_ts, text=text, at=at)
     if outcome is not None and outcome.effect is ThreadEffect.FOLLOW_UP:
         return replace(outcome, opens_at=opens_at(session, outcome.ticket, at))

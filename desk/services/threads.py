@@ -21,6 +21,7 @@ from sqlmodel import Session
 from desk.db import queries
 from desk.db.tables import TicketRow
 from desk.domain.lifecycle import Speaker, Status, ThreadEffect, thread_effect
+from desk.domain.roles import Power, require
 from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
 from desk.services import tickets
@@ -54,13 +55,16 @@ def thread_message(session: Session, *, actor: Actor, channel: str, thread_ts: s
     """A reply in a ticket's thread: what it does depends on whose thread, the ticket's status, and who."""
     council_thread = queries.find_ticket_by_message(session, channel, thread_ts)
     if council_thread is not None:
+        if actor.from_support_team:  # a public reply stops the respond clock: the support team's alone
+            require(actor, Power.REPLY_TO_COUNCIL)
         # Decide on the status as it is under the council's lock: a reply racing the worker's close
         # becomes a follow-up, never a failed reopen (and a lost message).
         queries.get_council(session, council_thread.council_id, lock=True)
         session.refresh(council_thread)
         return _in_council_thread(session, council_thread, actor, text, at)
     card_thread = queries.find_ticket_by_card(session, channel, thread_ts)
-    if card_thread is not None and actor.is_support:
+    if card_thread is not None and actor.from_support_team:
+        require(actor, Power.WRITE_NOTES)
         return ThreadOutcome(tickets.note(session, ref=card_thread.ref, text=text, actor=actor.user, at=at),
                              ThreadEffect.NOTE)
     return None

@@ -1,4 +1,8 @@
-"""What every listener needs: who is acting, and one policy for errors.
+"""What every listener needs: who is acting (and as what), and one policy for errors.
+
+Roles are decided before any transaction (`roles_for`): expanding a user group asks Slack, and a
+database lock must not wait on Slack. The listener then builds the actor inside its transaction with
+`actor_for(..., roles=...)` and asks `roles.may(actor, Power.X)`.
 
 `guarded` is the single error handler of the lazy (after-ack) listeners: a `DeskError` becomes a message
 the person sees (ephemeral, or via the request's response_url); an unreachable database is one log line
@@ -12,6 +16,7 @@ from __future__ import annotations
 import functools
 import http.client
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,21 +24,102 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
+from desk.db.engine import unit_of_work
 from desk.db.outage import describe, unreachable
 from desk.domain.identity import OrgIdentity
-from desk.domain.tenancy import Actor
+from desk.domain.roles import NO_ROLES, MembershipUnknown, Roles
+from desk.domain.tenancy import Actor, with_roles
 from desk.errors import DeskError
-from desk.services import tenancy
+from desk.services import roles, tenancy
 from desk.slack.blocks import Message, replies
+from desk.slack.deps import Deps
+from desk.slack.identity import Seen
 
 log = logging.getLogger("desk.slack")
 
 
 UNREACHABLE_TEXT = ("desk cannot reach its database just now, so nothing was saved. "
                     "Please try again in a minute.")
-def actor_for(session: Session, *, user: str, team: OrgIdentity | str | None, channel: str | None) -> Actor:
-    """`team`: what `Identities` (desk/slack/identity.py) made of the request."""
-    return tenancy.actor(session, user=user, team=team, channel=channel)
+NAME_CACHE_SECONDS = 600  # people rarely change their display name
+
+
+def author_team(client: WebClient, deps: Deps, author: str | None, actor: str,
+                actor_team: OrgIdentity) -> OrgIdentity:
+    """The organisation of a message's author (whose words a ticket would carry), for intake by reaction or
+    shortcut: the actor's own when they wrote it. Slack failing is a refusal, never a guess."""
+    if not author or author == actor:
+        return actor_team
+    try:
+        return deps.identities.identify(client, author, Seen())
+    except DeskError:
+        raise DeskError("Slack could not say which organisation that message's author is in just now, so "
+                        "nothing was opened; please try again in a minute.") from None
+
+
+def actor_for(session: Session, *, user: str, team: OrgIdentity | str | None, channel: str | None,
+              roles: Roles = NO_ROLES) -> Actor:
+    """Who is acting (tenancy: `team` is what `Identities`, desk/slack/identity.py, made of the request),
+    with the support roles `roles_for` found (kept only for the support organisation)."""
+    return with_roles(tenancy.actor(session, user=user, team=team, channel=channel), roles)
+
+
+def group_lookup(client: WebClient) -> roles.Lookup:
+    """Members of a user group, from Slack; `MembershipUnknown` (never an empty list) when Slack cannot say."""
+    def members(group: str) -> list[str]:
+        try:
+            return list(client.usergroups_users_list(usergroup=group).get("users", []))
+        except SlackApiError as err:
+            code = err.response.get("error") if isinstance(err.response.data, dict) else None
+            reason = f"usergroups.users.list: {code or f'http_{err.response.status_code}'}"
+        except (SlackClientError, OSError, http.client.HTTPException) as err:
+            reason = f"usergroups.users.list: {type(err).__name__}"
+        log.warning("user group %s not expanded (%s): its roles are refused until Slack answers", group, reason)
+        raise MembershipUnknown(group, reason)
+
+    return members
+
+
+def roles_for(client: WebClient, deps: Deps, *, user: str, team: OrgIdentity | str | None) -> Roles:
+    """The support roles of `user` acting from `team`: none unless `team` (its workspace or organisation)
+    is the support team's. Reads the registry in its own short transaction, then asks Slack about groups
+    (cached for minutes)."""
+    with unit_of_work(deps.engine) as session:
+        roster = roles.roster(session)
+    if not user or roster.team is None or roster.team not in OrgIdentity.of(team).ids:
+        return NO_ROLES
+    return roles.decide(roster, user, deps.groups, group_lookup(client))
+
+
+def support_member(client: WebClient, deps: Deps, user: str) -> Roles:
+    """The support roles of `user` whatever organisation they act from: may this person be assigned?"""
+    with unit_of_work(deps.engine) as session:
+        roster = roles.roster(session)
+    return roles.decide(roster, user, deps.groups, group_lookup(client)) if user else NO_ROLES
+
+
+def assignable(client: WebClient, deps: Deps) -> list[tuple[str, str]]:
+    """(user id, display name) of everyone the card's Assign menu may offer: the support team only."""
+    with unit_of_work(deps.engine) as session:
+        roster = roles.roster(session)
+    return [(user, display_name(client, user, deps.names))
+            for user in roles.assignable(roster, deps.groups, group_lookup(client))]
+
+
+def display_name(client: WebClient, user: str, cache: dict[str, tuple[str, float]]) -> str:
+    """A person's name for a menu (users.info, cached); their id when Slack does not say: a name is cosmetic."""
+    cached = cache.get(user)
+    if cached and time.monotonic() - cached[1] < NAME_CACHE_SECONDS:
+        return cached[0]
+    try:
+        found = client.users_info(user=user)["user"]
+    except (SlackApiError, SlackClientError, OSError, http.client.HTTPException) as err:
+        log.info("users.info %s for a name failed: %s", user, type(err).__name__)
+        return user
+    profile = found.get("profile") or {}
+    name = profile.get("display_name") or profile.get("real_name") or found.get("real_name") or found.get("name")
+    name = str(name or user)
+    cache[user] = (name, time.monotonic())
+    return name
 
 
 def request_id(body: dict) -> str:

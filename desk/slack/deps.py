@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from desk.clock import Clock
 from desk.services.report_links import LinkMaker
+from desk.services.roles import GroupMembers
 from desk.slack.identity import Identities
 
 
@@ -18,3 +19,4 @@ class Deps:
     identities: Identities = field(default_factory=Identities)  # who acts from which organisation, cached
     names: dict[str, tuple[str, float]] = field(default_factory=dict)  # user -> (display name, looked up at)
     report_links: LinkMaker | None = None  # signs `/desk report` links; None: no secret to sign with
+    groups: GroupMembers = field(default_factory=GroupMembers)  # user-group members, kept a few minutes

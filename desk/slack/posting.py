@@ -35,6 +35,7 @@ from desk.services import council_notices, intake
 from desk.services.read_models import TicketSummary, summarize
 from desk.services.tenancy import directory
 from desk.slack.blocks import cards, replies
+from desk.slack.context import assignable
 from desk.slack.deps import Deps
 
 log = logging.getLogger("desk.slack")
@@ -97,7 +98,7 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     except SLACK_FAILURES as err:  # the support team still gets its card; the council's part is retried
         council_failure = err
     if triage and card_at[1] is None:
-        card = cards.triage_card(t, deps.clock.now())
+        card = cards.triage_card(t, deps.clock.now(), assignable(client, deps))
         posted = client.chat_postMessage(channel=triage, text=card.text, blocks=card.blocks,
                                          unfurl_links=False, unfurl_media=False)
         card_at = (posted["channel"], posted["ts"])
@@ -143,7 +144,7 @@ def _refresh_card(client: WebClient, deps: Deps, ref: str) -> str | None:
         where = (ticket.card_channel, ticket.card_ts)
     if where[0] is None or where[1] is None:
         return None
-    card = cards.triage_card(summary(deps, ref), deps.clock.now())
+    card = cards.triage_card(summary(deps, ref), deps.clock.now(), assignable(client, deps))
     client.chat_update(channel=where[0], ts=where[1], text=card.text, blocks=card.blocks)
     return where[1]
 

@@ -609,3 +609,13 @@ def test_canonical_definition_refuses_what_is_not_a_document() -> None:
         canonical_definition("")
     with pytest.raises(PlaybookInvalid, match="given twice"):
         canonical_definition("id: a\nid: b\n")
+
+
+def test_the_support_workspace_is_no_councils_team() -> None:
+    """A council listing `support.team` would turn every engineer into that council's member (issue 12)."""
+    councils = edited(COUNCILS, "{teams: [T0FIF00001], channels: [C0FIF00001]}",
+                      "{teams: [T0FIF00001, T0SUP00001], channels: [C0FIF00001]}")
+    assert registry_problems(councils) == [
+        "councils.yaml: councils[1].slack.teams[1]: T0SUP00001 is the support team's own workspace "
+        "(support.team): a council listing it would make every engineer that council's member",
+    ]

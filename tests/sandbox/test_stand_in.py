@@ -502,3 +502,22 @@ def test_history_and_replies_return_what_people_and_the_bot_posted(
         client.chat_update(channel="C0CHW", ts=asked["ts"], text="the bot cannot edit people")
     with pytest.raises(SlackApiError, match="thread_not_found"):
         client.conversations_replies(channel="C0CHW", ts="1.000001")
+
+
+def test_user_groups_answer_from_the_workspace_and_fail_when_told(stand_in: SlackStandIn, client: WebClient) -> None:
+    """desk's roles rest on usergroups.users.list: members as the test set them, Slack's own errors for a
+    group that does not exist or a plan without groups, and failures on demand (desk must refuse then)."""
+    stand_in.usergroups["S0ENGINEERS"] = ["U0ENG1", "U0ENG2"]
+    assert client.usergroups_users_list(usergroup="S0ENGINEERS")["users"] == ["U0ENG1", "U0ENG2"]
+    for group, error in [("S0NOSUCH", "no_such_subteam"), ("S0ENGINEERS", "plan_upgrade_required")]:
+        if error == "plan_upgrade_required":
+            stand_in.inject("usergroups.users.list", error=error)
+        with pytest.raises(SlackApiError) as refused:
+            client.usergroups_users_list(usergroup=group)
+        assert refused.value.response["error"] == error
+    stand_in.inject("usergroups.users.list", disconnect=True)
+    with pytest.raises(Exception):  # noqa: B017 - a dropped connection, whatever the client calls it
+        WebClient(token="xoxb-test", base_url=stand_in.api_url, retry_handlers=[]).usergroups_users_list(
+            usergroup="S0ENGINEERS")
+    assert client.usergroups_users_list(usergroup="S0ENGINEERS")["ok"]
+    assert stand_in.violations == []

@@ -37,8 +37,11 @@ def test_unassigned_new_ticket() -> None:
     assert message_problems(card) == []
 
 
+TEAM = [(ENGINEER, "Jo Engineer"), ("U0ENGINEER2", "Sam Engineer")]
+
+
 def test_open_card_controls_carry_the_ticket() -> None:
-    actions = actions_of(triage_card(summary(), NOW))
+    actions = actions_of(triage_card(summary(), NOW, TEAM))
     assert list(actions) == [Action.CLAIM, Action.ASSIGN, Action.CHANGE_PRIORITY, Action.SET_STATUS,
                              Action.RESOLVE]
     for action_id in (Action.CLAIM, Action.CHANGE_PRIORITY, Action.RESOLVE):
@@ -47,24 +50,26 @@ def test_open_card_controls_carry_the_ticket() -> None:
     assert TicketRef.load(actions[Action.ASSIGN]["block_id"]) == TicketRef(ref="CHW-12")
     assert actions[Action.CLAIM]["text"]["text"] == "Claim"
     assert actions[Action.RESOLVE]["style"] == "primary"
-    assert actions[Action.ASSIGN]["type"] == "users_select" and "initial_user" not in actions[Action.ASSIGN]
+    # Assign offers the support team only (a static menu, not Slack's pick-anyone user select)
+    assert actions[Action.ASSIGN]["type"] == "static_select" and "initial_option" not in actions[Action.ASSIGN]
+    assert [(o["value"], o["text"]["text"]) for o in actions[Action.ASSIGN]["options"]] == TEAM
     select = actions[Action.SET_STATUS]
     assert [o["value"] for o in select["options"]] == ["new", "in_progress", "waiting_on_council"]
     assert select["initial_option"]["value"] == "new"
 
 
 def test_assigned_ticket_offers_take_over_and_shows_the_assignee() -> None:
-    card = triage_card(summary(assignee=ENGINEER, status="in_progress"), NOW)
+    card = triage_card(summary(assignee=ENGINEER, status="in_progress"), NOW, TEAM)
     actions = actions_of(card)
     assert actions[Action.CLAIM]["text"]["text"] == "Take over"
-    assert actions[Action.ASSIGN]["initial_user"] == ENGINEER
+    assert actions[Action.ASSIGN]["initial_option"]["value"] == ENGINEER
     assert actions[Action.SET_STATUS]["initial_option"]["value"] == "in_progress"
     assert f"<@{ENGINEER}>" in flat(card)
 
 
 def test_an_assignee_that_is_not_an_id_is_shown_escaped_and_not_preselected() -> None:
-    card = triage_card(summary(assignee="Jo <Bloggs>"), NOW)
-    assert "initial_user" not in actions_of(card)[Action.ASSIGN]
+    card = triage_card(summary(assignee="Jo <Bloggs>"), NOW, TEAM)
+    assert "initial_option" not in actions_of(card)[Action.ASSIGN]
     assert "Jo &lt;Bloggs&gt;" in flat(card)
 
 
@@ -129,3 +134,14 @@ def test_description_is_cut_to_about_six_hundred_characters() -> None:
     card = triage_card(summary(description="word " * 2_000), NOW)
     longest = max(len(b["text"]["text"]) for b in card.blocks if b["type"] == "section" and "text" in b)
     assert 500 < longest <= 600
+
+
+def test_without_anyone_to_offer_the_card_has_no_assign_menu() -> None:
+    """When Slack cannot list the team, the card offers nobody rather than everyone; Claim still works."""
+    actions = actions_of(triage_card(summary(), NOW))
+    assert Action.ASSIGN not in actions and Action.CLAIM in actions
+
+
+def test_an_assignee_who_left_the_team_is_not_preselected() -> None:
+    card = triage_card(summary(assignee="U0FORMER01", status="in_progress"), NOW, TEAM)
+    assert "initial_option" not in actions_of(card)[Action.ASSIGN]

@@ -82,3 +82,12 @@ def test_unknown_organisation_sees_no_data_and_no_buttons() -> None:
     assert all(block["type"] in ("header", "section") and "accessory" not in block
                for block in view["blocks"])
     assert "isn't set up" in flat(view)
+
+
+def test_support_workspace_people_not_on_the_team_and_unconfirmed_roles_see_no_data() -> None:
+    for view, said in [(home.not_on_support_team(), "not on the support team"),
+                       (home.role_unconfirmed(), "couldn't confirm your role")]:
+        assert view["type"] == "home" and view_problems(view) == []
+        assert all(block["type"] in ("header", "section") and "accessory" not in block
+                   for block in view["blocks"])
+        assert said in flat(view)

@@ -8,10 +8,14 @@ makes a claim by the current assignee a no-op.
 Interactive ids: buttons carry `TicketRef` JSON in `value`. Selects carry no value, so the actions
 block's `block_id` is that same `TicketRef` JSON (`ticket_block_id`): the Assign and status handlers
 read `TicketRef.load(action["block_id"])`.
+
+Assign offers the support team only (a static menu of the people the caller passes, never Slack's
+everyone-in-the-workspace user picker); the handler still checks whoever a payload names.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
@@ -19,12 +23,11 @@ from slack_sdk.models.blocks import (
     Block,
     InteractiveElement,
     StaticSelectElement,
-    UserSelectElement,
 )
 
 from desk.services.read_models import TicketSummary
 from desk.slack.blocks import FALLBACK_LENGTH, PLACEHOLDER_MAX, Message, facts, kit
-from desk.slack.blocks.text import clip, is_user_id, local_time, person_text
+from desk.slack.blocks.text import clip, local_time, person_text
 from desk.slack.ids import Action
 from desk.slack.metadata import TicketRef
 
@@ -45,8 +48,12 @@ def ticket_block_id(ref: str) -> str:
     return TicketRef(ref=ref).dump()
 
 
-def triage_card(t: TicketSummary, now: datetime) -> Message:
-    """The card posted to (and updated in) the triage channel for ticket `t`, as of `now`."""
+ASSIGN_OPTIONS_MAX = 100  # Slack's limit on a static select's options
+
+
+def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, str]] = ()) -> Message:
+    """The card posted to (and updated in) the triage channel for ticket `t`, as of `now`; `assignees` are
+    (user id, name) of the people the Assign menu offers (none: no menu, Claim still works)."""
     blocks: list[Block] = [
         kit.header(f"{t.ref} · {t.priority} {t.priority_name}"),
         kit.section(f"*{facts.title(t, TITLE_LENGTH)}*"),
@@ -72,7 +79,7 @@ def triage_card(t: TicketSummary, now: datetime) -> Message:
         notes.append(f"Follow-up{'s' if len(t.follow_ups) > 1 else ''}: {', '.join(t.follow_ups)}")
     if notes:
         blocks.append(kit.context(*notes))
-    actions = card_actions(t)
+    actions = card_actions(t, assignees)
     if actions is not None:
         blocks.append(actions)
     return Message(text=_fallback(t), blocks=kit.dicts(blocks))
@@ -108,17 +115,14 @@ def _fallback(t: TicketSummary) -> str:
                 FALLBACK_LENGTH)
 
 
-def card_actions(t: TicketSummary) -> ActionsBlock | None:
+def card_actions(t: TicketSummary, assignees: Sequence[tuple[str, str]] = ()) -> ActionsBlock | None:
     """The card's controls for the ticket's status; None for a closed ticket (nothing left to do)."""
     value = ticket_value(t.ref)
     elements: list[InteractiveElement] = []
     if t.is_open:
         elements.append(kit.button("Take over" if t.assignee else "Claim", Action.CLAIM, value=value))
-        elements.append(UserSelectElement(
-            action_id=str(Action.ASSIGN),
-            placeholder=kit.plain("Assign to…", PLACEHOLDER_MAX),
-            initial_user=t.assignee if t.assignee and is_user_id(t.assignee) else None,
-        ))
+        if assignees:
+            elements.append(assign_select(assignees, t.assignee))
         elements.append(kit.button("Change priority", Action.CHANGE_PRIORITY, value=value))
         elements.append(status_select(t.status))
         elements.append(kit.button("Resolve", Action.RESOLVE, value=value, style="primary"))
@@ -127,6 +131,18 @@ def card_actions(t: TicketSummary) -> ActionsBlock | None:
     if not elements:
         return None
     return ActionsBlock(block_id=ticket_block_id(t.ref), elements=elements)
+
+
+def assign_select(assignees: Sequence[tuple[str, str]], current: str | None) -> StaticSelectElement:
+    """The support team as a menu, the current assignee selected when they are in it."""
+    options = [kit.option(name, user) for user, name in assignees[:ASSIGN_OPTIONS_MAX]]
+    initial = next((option for option in options if option.value == current), None)
+    return StaticSelectElement(
+        action_id=str(Action.ASSIGN),
+        placeholder=kit.plain("Assign to…", PLACEHOLDER_MAX),
+        options=options,
+        initial_option=initial,
+    )
 
 
 def status_select(current: str) -> StaticSelectElement:

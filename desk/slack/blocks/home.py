@@ -119,3 +119,29 @@ def unknown() -> dict[str, Any]:
         ),
     ]
     return View(type="home", blocks=blocks).to_dict()
+
+
+def not_on_support_team() -> dict[str, Any]:
+    """For someone in the support team's workspace whom the registry does not name: no queues, who to ask."""
+    blocks: list[Block] = [
+        kit.header("You're not on the support team in desk"),
+        kit.section(
+            "desk shows the support queues to the engineers, duty lead and service managers named in its "
+            "registry. You're in the support team's workspace, but not one of them, so there is nothing to "
+            "show here.\n\n"
+            "If you should be, ask a service manager to add you (or the user group you are in)."
+        ),
+    ]
+    return View(type="home", blocks=blocks).to_dict()
+
+
+def role_unconfirmed() -> dict[str, Any]:
+    """When Slack could not say whether the viewer is on the support team (a user group it could not list)."""
+    blocks: list[Block] = [
+        kit.header("desk couldn't confirm your role just now"),
+        kit.section(
+            "Slack didn't answer when desk asked who is on the support team, so desk is showing nothing "
+            "rather than guessing. Open this tab again in a minute."
+        ),
+    ]
+    return View(type="home", blocks=blocks).to_dict()

@@ -1,6 +1,10 @@
 """Buttons and menus: the triage card's actions (support staff only), ratings and "Not fixed" (the
 council), App Home.
 
+Support staff are the people the registry names (`roles.Power.WORK_TICKETS`), not everyone in the support
+organisation; a ticket is assigned only to someone who may be (`Power.BE_ASSIGNED`), whatever a crafted
+payload names.
+
 A double click has one effect: every action re-reads the ticket and is a no-op when the change is
 already made (claiming a ticket you hold, resolving a resolved ticket is refused politely, a second
 rating of one resolution is ignored).
@@ -16,13 +20,15 @@ from slack_sdk import WebClient
 
 from desk.db.engine import unit_of_work
 from desk.domain.lifecycle import Status
-from desk.domain.tenancy import Actor
-from desk.errors import InvalidInput, PermissionDenied
+from desk.domain.roles import Power, may, require
+from desk.domain.tenancy import Actor, ActorKind
+from desk.errors import InvalidInput
 from desk.services import intake, threads, tickets
 from desk.services.read_models import summarize
 from desk.slack import lifecycle_posts, posting
 from desk.slack.blocks import modals, replies
-from desk.slack.context import actor_for, answer, guarded
+from desk.slack.blocks.text import is_user_id
+from desk.slack.context import actor_for, answer, guarded, roles_for, support_member
 from desk.slack.deps import Deps
 from desk.slack.ids import Action
 from desk.slack.metadata import IntakeContext, RatingValue, TicketRef
@@ -39,15 +45,28 @@ def _actor(deps: Deps, client: WebClient, body: dict) -> Actor:
     user = body.get("user") or {}
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
     team = deps.identities.of_interaction(client, body)
+    roles = roles_for(client, deps, user=user.get("id", ""), team=team)
     with unit_of_work(deps.engine) as session:
-        return actor_for(session, user=user.get("id", ""), team=team, channel=channel)
+        return actor_for(session, user=user.get("id", ""), team=team, channel=channel, roles=roles)
 
 
 def _support(deps: Deps, client: WebClient, body: dict) -> Actor:
     actor = _actor(deps, client, body)
-    if not actor.is_support:
-        raise PermissionDenied("only the support team can change tickets")
+    require(actor, Power.WORK_TICKETS)
     return actor
+
+
+def _assignee(deps: Deps, body: dict, client: WebClient) -> str:
+    """The person chosen in the card's Assign menu, refused unless they may be assigned tickets."""
+    action = body["actions"][0]
+    chosen = (action.get("selected_option") or {}).get("value") or action.get("selected_user") or ""
+    if not is_user_id(chosen):
+        raise InvalidInput("that is not a person desk can assign a ticket to")
+    holder = Actor(chosen, None, ActorKind.SUPPORT, roles=support_member(client, deps, chosen))
+    if not may(holder, Power.BE_ASSIGNED):
+        raise InvalidInput(f"{chosen} is not on the support team: tickets are assigned to support engineers "
+                           "only. Nothing was changed.")
+    return chosen
 
 
 def _ref(deps: Deps, body: dict) -> str:
@@ -78,7 +97,8 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     def on_assign(body: dict, client: WebClient, **_: Any) -> None:
-        assignee = body["actions"][0].get("selected_user")
+        _support(deps, client, body)
+        assignee = _assignee(deps, body, client)
         change(body, client, lambda s, actor, ref, now: tickets.assign(
             s, ref=ref, assignee=assignee, actor=actor.user, at=now))
 

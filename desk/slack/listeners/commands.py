@@ -1,7 +1,10 @@
 """`/desk`: open a request (modal), `/desk status REF`, `/desk list`, `/desk help`, `/desk report` (managers).
 
 The council is never a form field: it comes from who is asking (and, for support staff, from the council
-channel they ask in).
+channel they ask in). Council staff open requests in their own council's channels (or a direct message
+with desk) and see only their council's tickets; looking across councils is a support power
+(`Power.SEE_ALL_COUNCILS`), held by the people the registry names, not by everyone in the support
+organisation.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from desk.db.engine import unit_of_work
+from desk.domain.roles import Power, require
+from desk.domain.tenancy import ActorKind
 from desk.errors import NotFound, PermissionDenied
-from desk.services import intake, queues
+from desk.services import intake, queues, tenancy
 from desk.services.read_models import summarize
 from desk.slack.blocks import modals, replies
-from desk.slack.context import actor_for, answer, guarded
+from desk.slack.context import actor_for, answer, guarded, roles_for
 from desk.slack.deps import Deps
 from desk.slack.ids import SLASH_COMMAND
 from desk.slack.listeners import report_command
@@ -27,6 +32,14 @@ def _ack(ack: Ack) -> None:
     ack()
 
 
+def _own_channel(session, council_id: str | None, channel: str) -> None:
+    """A council member's requests start in their council's channel, or a direct message with desk (D…)."""
+    if channel.startswith("D") or tenancy.is_council_channel(session, channel, council_id):
+        return
+    raise PermissionDenied("Please open requests from your council's support channel (or a direct message "
+                           "with desk): this channel is not your council's.")
+
+
 def register(app: App, deps: Deps) -> None:
     @guarded
     def on_desk(body: dict, client: WebClient, respond: Any, **_: Any) -> None:
@@ -35,14 +48,17 @@ def register(app: App, deps: Deps) -> None:
         now = deps.clock.now()
         # A command's top-level team_id may be the installing workspace: ask Slack who the person is.
         team = deps.identities.of_command(client, body)
+        roles = roles_for(client, deps, user=body["user_id"], team=team)
         if verb == "report":  # service managers only: who may ask is settled before anything is read
-            report_command.post_report(body, client, respond, deps, words[1:], team)
+            report_command.post_report(body, client, respond, deps, words[1:], team, roles)
             return
         with unit_of_work(deps.engine) as session:
-            actor = actor_for(session, user=body["user_id"], team=team, channel=body.get("channel_id"))
-            if not (actor.is_council or actor.is_support):
+            actor = actor_for(session, user=body["user_id"], team=team, channel=body.get("channel_id"), roles=roles)
+            if actor.kind is ActorKind.UNKNOWN:
                 raise PermissionDenied("desk serves the partner councils of the Income Management System "
                                        "support service; this workspace is not one of them.")
+            if not actor.is_council and verb in ("status", "list"):
+                require(actor, Power.SEE_ALL_COUNCILS)
             if verb == "status" and len(words) == 2:
                 council_scope = actor.council_id if actor.is_council else None
                 ticket = intake.find_ticket(session, words[1], council_id=council_scope)
@@ -62,6 +78,10 @@ def register(app: App, deps: Deps) -> None:
                 else:
                     message = replies.ticket_list(None, queues.open_tickets(session, now=now), now)
             elif verb == "new":
+                if actor.is_council:
+                    _own_channel(session, actor.council_id, body.get("channel_id") or "")
+                else:
+                    require(actor, Power.RAISE_FOR_COUNCIL)
                 intake.council_for(actor)  # refuses support staff outside a council channel
                 categories = intake.categories(session, actor.council_id)
                 message = None

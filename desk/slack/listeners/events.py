@@ -19,11 +19,14 @@ from slack_sdk.errors import SlackApiError
 
 from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
-from desk.domain.tenancy import Actor
+from desk.domain.intake_rules import requester_for
+from desk.domain.roles import Power, may
+from desk.domain.tenancy import Actor, ActorKind
+from desk.errors import RoleUnknown
 from desk.services import intake, queues, tenancy
 from desk.slack import lifecycle_posts, posting
 from desk.slack.blocks import home
-from desk.slack.context import actor_for, guarded
+from desk.slack.context import actor_for, author_team, guarded, roles_for
 from desk.slack.deps import Deps
 from desk.slack.ids import TICKET_REACTION
 
@@ -52,13 +55,15 @@ def register(app: App, deps: Deps) -> None:
             return
         now = deps.clock.now()
         team = deps.identities.of_event(client, body)
+        roles = patiently(lambda: roles_for(client, deps, user=event["user"], team=team),
+                          what=f"reading the support roster for {body.get('event_id') or ts}")
 
         def record() -> tuple[intake.Opened | None, intake.ThreadOutcome | None]:
             """One transaction: the event's id and its effect (a new ticket, or what a thread reply did)."""
             with unit_of_work(deps.engine) as session:
                 if not intake.first_time(session, f"event:{body.get('event_id') or ts}", "event", now):
                     return None, None
-                actor = actor_for(session, user=event["user"], team=team, channel=channel)
+                actor = actor_for(session, user=event["user"], team=team, channel=channel, roles=roles)
                 if thread_ts and thread_ts != ts:
                     return None, intake.thread_message(session, actor=actor, channel=channel,
                                                        thread_ts=thread_ts, text=text, at=now)
@@ -116,21 +121,28 @@ def register(app: App, deps: Deps) -> None:
         channel, ts, author = item.get("channel"), item.get("ts"), event.get("item_user")
         now = deps.clock.now()
         team = deps.identities.of_event(client, body)
+        roles = patiently(lambda: roles_for(client, deps, user=event.get("user", ""), team=team),
+                          what=f"reading the support roster for {body.get('event_id')}")
+        # whose words: another council's member's message is never this council's ticket
+        author_org = author_team(client, deps, author, event.get("user", ""), team)
 
-        def first_look() -> Actor | None:
+        def first_look() -> tuple[Actor, str] | None:
             with unit_of_work(deps.engine) as session:
                 if not intake.first_time(session, f"event:{body.get('event_id')}", "event", now):
                     return None
-                actor = actor_for(session, user=event.get("user", ""), team=team, channel=channel)
-                if not (actor.is_council or actor.is_support) or actor.council_id is None:
-                    return None  # not a partner, or not in a council's channel: nothing to say
+                actor = actor_for(session, user=event.get("user", ""), team=team, channel=channel, roles=roles)
+                if actor.kind is ActorKind.UNKNOWN or (actor.from_support_team and actor.council_id is None):
+                    return None  # not a partner, or support staff outside a council's channel: nothing to say
+                requester = requester_for(actor, tenancy.directory(session), channel=channel, author=author,
+                                          author_team=author_org)
                 if intake.find_ticket_for_message(session, channel, ts) is not None:
                     return None  # one ticket per message
-                return actor
+                return actor, requester
 
-        actor = patiently(first_look, what=f"recording reaction {body.get('event_id')}")
-        if actor is None:
+        looked = patiently(first_look, what=f"recording reaction {body.get('event_id')}")
+        if looked is None:
             return
+        actor, requester = looked
         message = _message(client, channel, ts)
         if message is None:
             return
@@ -141,7 +153,7 @@ def register(app: App, deps: Deps) -> None:
                 if intake.find_ticket_for_message(session, channel, thread) is not None:
                     return None  # a reply in a ticket's thread is part of that ticket already
                 return intake.open_request(session, actor=actor, text=message.get("text", ""), at=now,
-                                           requester=author or actor.user, channel=channel, ts=thread)
+                                           requester=requester, channel=channel, ts=thread)
 
         opened = patiently(record, what=f"opening a ticket for reaction {body.get('event_id')}")
         if opened is not None:
@@ -154,13 +166,22 @@ def register(app: App, deps: Deps) -> None:
         user = event["user"]
         now = deps.clock.now()
         team = deps.identities.of_event(client, body)
+        roles = roles_for(client, deps, user=user, team=team)
         with unit_of_work(deps.engine) as session:
-            actor = actor_for(session, user=user, team=team, channel=None)
-            if actor.is_support:
+            actor = actor_for(session, user=user, team=team, channel=None, roles=roles)
+            try:
+                sees_queues, unconfirmed = may(actor, Power.SEE_QUEUES), False
+            except RoleUnknown:  # Slack could not list a group: say so on the page, show no queues
+                sees_queues, unconfirmed = False, True
+            if sees_queues:
                 view = home.support(user, queues.support_queues(session, user=user, now=now), now)
+            elif unconfirmed:
+                view = home.role_unconfirmed()
             elif actor.is_council and actor.council_id:
                 name = intake.council_name(session, actor.council_id)
                 view = home.council(name, queues.council_tickets(session, council_id=actor.council_id, now=now), now)
+            elif actor.from_support_team:
+                view = home.not_on_support_team()
             else:
                 view = home.unknown()
         client.views_publish(user_id=user, view=view)

@@ -1,9 +1,10 @@
 """`/desk report [period] [council]`: a service manager's SLA report, posted with its CSV and a signed link.
 
 Who may ask is decided before anything is read or said: the person must act from the support team's own
-organisation and be a service manager (listed by user id, or a member of a listed S… user group, which
-only Slack can expand, so that happens here, outside any transaction). Everyone else gets one polite
-refusal and nothing else: no figures, no file, no hint of which councils exist.
+organisation and be a service manager (`Power.REPORT`: listed by user id, or a member of a listed S… user
+group, which only Slack can expand, so the caller decides the roles outside any transaction; when Slack
+cannot say, the answer is no). Everyone else gets one polite refusal and nothing else: no figures, no
+file, no hint of which councils exist.
 
 Where it goes: the channel the command was run in when desk is a member and nobody outside the support
 team can read it there; otherwise the manager's DM. A council's shared channel only ever receives that
@@ -23,7 +24,8 @@ from slack_sdk.errors import SlackApiError
 from desk.db.engine import read_only, unit_of_work
 from desk.domain.identity import OrgIdentity
 from desk.domain.report_periods import DayRange, looks_like_period, parse_period
-from desk.errors import ConfigError, InvalidInput, PermissionDenied
+from desk.domain.roles import Power, Roles, may
+from desk.errors import ConfigError, InvalidInput, PermissionDenied, RoleUnknown
 from desk.rendering.reports import to_csv
 from desk.services import tenancy
 from desk.services.reports import build_report
@@ -38,13 +40,18 @@ LONDON = "Europe/London"  # periods are UK calendar days, whoever asks
 
 
 def post_report(body: dict, client: WebClient, respond: Any, deps: Deps, words: list[str],
-                team: OrgIdentity) -> None:
+                team: OrgIdentity, roles: Roles) -> None:
     """Check who is asking, build the report, post summary + CSV + link, tell the manager where."""
     user, channel = body["user_id"], body.get("channel_id") or ""
     with unit_of_work(deps.engine) as session:
-        actor = actor_for(session, user=user, team=team, channel=channel or None)
-        managers = [str(m) for m in tenancy.support_definition(session).get("service_managers") or []]
-    if not actor.is_support or not is_manager(client, user, managers):
+        actor = actor_for(session, user=user, team=team, channel=channel or None, roles=roles)
+    try:
+        allowed = may(actor, Power.REPORT)
+    except RoleUnknown as err:
+        log.info("/desk report refused for %s: %s", user, actor.roles.unknown_because)
+        raise PermissionDenied(REFUSAL + " (Slack could not confirm your role just now: try again in a "
+                               "minute.)") from err
+    if not allowed:
         log.info("/desk report refused for %s (%s)", user, actor.kind)
         raise PermissionDenied(REFUSAL)
     if deps.report_links is None:
@@ -78,19 +85,6 @@ def parse_arguments(words: list[str], now: datetime) -> tuple[DayRange, str | No
     if len(rest) > 1:
         raise InvalidInput(f"`{words[0]}` is not a period: try `last-week`, `last-month` or `2026-01`")
     return parse_period(period_word, today), (rest[0].lower() if rest else None)
-
-
-def is_manager(client: WebClient, user: str, managers: list[str]) -> bool:
-    """Listed by id, or a member of a listed user group (asked of Slack; a failed lookup grants nothing)."""
-    if user in managers:
-        return True
-    for group in (m for m in managers if m.startswith("S")):
-        try:
-            if user in client.usergroups_users_list(usergroup=group).get("users", []):
-                return True
-        except SlackApiError as err:
-            log.warning("usergroups.users.list %s failed: %s", group, err.response.get("error"))
-    return False
 
 
 def destination(client: WebClient, *, channel: str, user: str, channel_council: str | None,

@@ -14,11 +14,13 @@ from slack_sdk import WebClient
 
 from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
-from desk.errors import InvalidInput, PermissionDenied
-from desk.services import intake, threads, tickets
+from desk.domain.intake_rules import requester_for
+from desk.domain.roles import Power, require
+from desk.errors import InvalidInput
+from desk.services import intake, tenancy, threads, tickets
 from desk.slack import lifecycle_posts, posting
 from desk.slack.blocks import modals
-from desk.slack.context import actor_for, guarded
+from desk.slack.context import actor_for, author_team, guarded, roles_for
 from desk.slack.deps import Deps
 from desk.slack.ids import Block, Input, Shortcut, View
 from desk.slack.metadata import IntakeContext, TicketRef
@@ -61,6 +63,7 @@ def register(app: App, deps: Deps) -> None:
         context = IntakeContext.load(view.get("private_metadata"))
         user = body["user"]
         team = deps.identities.of_interaction(client, body)
+        roles = roles_for(client, deps, user=user["id"], team=team)
         now = deps.clock.now()
 
         def record() -> intake.Opened | None:
@@ -68,7 +71,9 @@ def register(app: App, deps: Deps) -> None:
             with unit_of_work(deps.engine) as session:
                 if not first_submission(session, view):
                     return None
-                actor = actor_for(session, user=user["id"], team=team, channel=context.channel)
+                actor = actor_for(session, user=user["id"], team=team, channel=context.channel, roles=roles)
+                if not actor.is_council:
+                    require(actor, Power.RAISE_FOR_COUNCIL)
                 description = value(view, Block.DESCRIPTION) or ""
                 return intake.open_request(
                     session, actor=actor, text=description, title=value(view, Block.TITLE), at=now,
@@ -87,12 +92,12 @@ def register(app: App, deps: Deps) -> None:
         ref = TicketRef.load(view.get("private_metadata")).ref
         user = body["user"]
         team = deps.identities.of_interaction(client, body)
+        roles = roles_for(client, deps, user=user["id"], team=team)
         with unit_of_work(deps.engine) as session:
             if not first_submission(session, view):
                 return False
-            actor = actor_for(session, user=user["id"], team=team, channel=None)
-            if not actor.is_support:
-                raise PermissionDenied("only the support team can change tickets")
+            actor = actor_for(session, user=user["id"], team=team, channel=None, roles=roles)
+            require(actor, Power.WORK_TICKETS)  # raising rolls back the submission's record: nothing changes
             apply(session, actor, ref, deps.clock.now())
         posting.refresh_card(client, deps, ref)
         tell_council_now(client, deps, ref)
@@ -134,9 +139,16 @@ def register(app: App, deps: Deps) -> None:
         message, channel = body.get("message") or {}, (body.get("channel") or {}).get("id")
         user = body["user"]
         team = deps.identities.of_interaction(client, body)
+        roles = roles_for(client, deps, user=user["id"], team=team)
+        author = message.get("user") if isinstance(message.get("user"), str) else None
+        author_org = author_team(client, deps, author, user["id"], team)
         with unit_of_work(deps.engine) as session:
-            actor = actor_for(session, user=user["id"], team=team, channel=channel)
+            actor = actor_for(session, user=user["id"], team=team, channel=channel, roles=roles)
+            if not actor.is_council:
+                require(actor, Power.RAISE_FOR_COUNCIL)
             intake.council_for(actor)
+            requester = requester_for(actor, tenancy.directory(session), channel=channel, author=author,
+                                      author_team=author_org)
             thread = message.get("thread_ts") or message.get("ts")  # a reply's ticket lives in its parent's thread
             if channel and thread and (existing := intake.find_ticket_for_message(session, channel, thread)):
                 raise InvalidInput(f"that conversation is already {existing.ref}")
@@ -144,7 +156,7 @@ def register(app: App, deps: Deps) -> None:
         text = message.get("text") or ""
         parent = message.get("thread_ts") if message.get("thread_ts") != message.get("ts") else None
         context = IntakeContext(channel=channel, message_ts=message.get("ts"), thread_ts=parent,
-                                author=message.get("user"))
+                                author=requester if requester != user["id"] else None)
         view = modals.intake(categories, context, title=intake.title_from(text), description=text)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
