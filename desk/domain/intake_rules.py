@@ -12,6 +12,7 @@ behalf, and the requester is the message's author, as it always was.
 
 from __future__ import annotations
 
+from desk.domain.identity import OrgIdentity, Standing, place
 from desk.domain.roles import Power, require
 from desk.domain.tenancy import Actor, Directory
 from desk.errors import PermissionDenied
@@ -23,7 +24,7 @@ NOT_YOUR_COUNCIL = ("That message was written by someone from another council: d
 
 
 def requester_for(actor: Actor, directory: Directory, *, channel: str | None, author: str | None,
-                  author_team: str | None) -> str:
+                  author_team: OrgIdentity | str | None) -> str:
     """The requester of a ticket opened from a message (`author`, of organisation `author_team`) by `actor`
     in `channel`; `PermissionDenied` when nothing may be opened."""
     if actor.is_council:
@@ -31,7 +32,11 @@ def requester_for(actor: Actor, directory: Directory, *, channel: str | None, au
             raise PermissionDenied(NOT_YOUR_CHANNEL)
         if not author or author == actor.user:
             return actor.user
-        author_council = directory.council_by_team.get(author_team) if author_team else None
+        placement = place(OrgIdentity.of(author_team), council_by_team=directory.council_by_team,
+                          support_team=directory.support_team)
+        if placement.standing is Standing.CLASH:  # an author desk cannot place: never someone else's words
+            raise PermissionDenied(NOT_YOUR_COUNCIL)
+        author_council = placement.council_id
         if author_council == actor.council_id:
             return author
         if author_council is not None:

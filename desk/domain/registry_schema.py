@@ -61,6 +61,10 @@ class _Claims:
             if kind == "team" and value.startswith("T") and first in self.organisation:
                 self.check.problem(key, f"workspace {value} is in organisation {self.organisation[first]}, which "
                                         f"{first} lists: an organisation and its workspaces belong to one council")
+            elif kind == "team" and first == "support.team":  # the support workspace is nobody's council
+                what = "organisation" if value.startswith("E") else "workspace"
+                self.check.problem(key, f"{value} is the support team's own {what} (support.team): a council "
+                                        "listing it would make every engineer that council's member")
             else:
                 self.check.problem(key, f"{self._name(kind, value)} {value} is already used by {first}")
         else:
@@ -95,12 +99,6 @@ def parse_registry(check: Checker, data: Any, playbook_ids: Sequence[str]) -> Re
         council = _council(check, item, key_path("councils", index), playbook_ids, claims)
         if council is not None:
             councils.append((index, council))
-    for index, council in councils:  # the support workspace is nobody's council
-        for position, team in enumerate(council.slack_teams):
-            if support is not None and team == support.team:
-                check.problem(f"councils[{index}].slack.teams[{position}]",
-                              f"{team} is the support team's own workspace (support.team): a council listing "
-                              "it would make every engineer that council's member")
     for index, council in councils:  # a digest lists one council's tickets: never in another's channel
         channel = council.digest.channel if council.digest else ""
         owner = claims.owner.get(("channel", channel), "")

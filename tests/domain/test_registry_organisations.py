@@ -43,9 +43,11 @@ def test_councils_and_support_may_be_listed_by_workspace_organisation_or_both(ch
      "councils[1].slack.teams[1]: workspace T0CHW00001 is in organisation E0CHWORG01, which councils[0] "
      "(cherwell) lists: an organisation and its workspaces belong to one council"),
     ("[E0CHWORG01]", "[T0FIF00001]", "E0CHWORG01",
-     "councils[0].slack.teams[0]: organisation E0CHWORG01 is already used by support.team"),
+     "councils[0].slack.teams[0]: E0CHWORG01 is the support team's own organisation (support.team): a council "
+     "listing it would make every engineer that council's member"),
     ("[T0CHW00001]", "[T0SUP00001]", "T0SUP00001",
-     "councils[1].slack.teams[0]: team T0SUP00001 is already used by support.team"),
+     "councils[1].slack.teams[0]: T0SUP00001 is the support team's own workspace (support.team): a council "
+     "listing it would make every engineer that council's member"),
 ], ids=["one organisation, two councils", "one workspace, two councils",
         "a workspace inside another council's organisation", "declared in either order",
         "the support team's organisation", "the support team's workspace"])

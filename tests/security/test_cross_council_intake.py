@@ -64,26 +64,29 @@ def test_another_councils_message_never_becomes_a_ticket(served: Served) -> None
 
 
 def test_the_requester_is_the_author_only_when_the_author_is_of_the_same_council(served: Served) -> None:
-    # Ann's reply in an ordinary thread (not a ticket's): Alice makes it a ticket; Ann is the requester
-    root = served.said("Team lunch on Friday?", user=ALICE2, team=CHERWELL, channel=CHERWELL_CHANNEL)
-    eventually(lambda: len(served.tickets()) == 1, "Ann's top-level message opens CHW-1", timeout=20)
+    # Ann's reply in an ordinary thread (an engineer's post, not a ticket's): Alice makes it a ticket, and
+    # Ann is the requester (the ticket lives in that thread: a reply's ticket is its parent's)
+    root = served.said("Reminder: the card terminals update tonight", user=ENGINEER, team=SUPPORT,
+                       channel=CHERWELL_CHANNEL)
     ann_reply = served.said("Also: the card terminal at Bodicote is offline", user=ALICE2, team=CHERWELL,
                             channel=CHERWELL_CHANNEL, thread_ts=root["event"]["ts"])
     react(served, ALICE, CHERWELL, ann_reply)
-    eventually(lambda: len(served.tickets()) == 2, "Alice's :ticket: on Ann's reply", timeout=20)
-    assert served.show("CHW-2")["requester"] == ALICE2
+    eventually(lambda: len(served.tickets()) == 1, "Alice's :ticket: on Ann's reply", timeout=20)
+    assert served.show("CHW-1")["requester"] == ALICE2
 
     # an engineer's message in Cherwell's channel: Alice's :ticket: makes it Cherwell's, with Alice asking
     engineer_note = served.said("Heads up: GOV.UK Pay maintenance tonight", user=ENGINEER, team=SUPPORT,
                                 channel=CHERWELL_CHANNEL)
     react(served, ALICE, CHERWELL, engineer_note)
-    eventually(lambda: len(served.tickets()) == 3, "Alice's :ticket: on the engineer's note", timeout=20)
-    shown = served.show("CHW-3")
+    eventually(lambda: len(served.tickets()) == 2, "Alice's :ticket: on the engineer's note", timeout=20)
+    shown = served.show("CHW-2")
     assert (shown["council"], shown["requester"]) == ("cherwell", ALICE)
 
     # support staff's :ticket: in a council channel: the author asks, as always
+    other_root = served.said("Office closed on Friday afternoon", user=ENGINEER, team=SUPPORT,
+                             channel=CHERWELL_CHANNEL)
     alice_thread_reply = served.said("And the Banbury one froze too", user=ALICE, team=CHERWELL,
-                                     channel=CHERWELL_CHANNEL, thread_ts=root["event"]["ts"])
+                                     channel=CHERWELL_CHANNEL, thread_ts=other_root["event"]["ts"])
     react(served, ENGINEER, SUPPORT, alice_thread_reply)
-    eventually(lambda: len(served.tickets()) == 4, "the engineer's :ticket: on Alice's reply", timeout=20)
-    assert served.show("CHW-4")["requester"] == ALICE
+    eventually(lambda: len(served.tickets()) == 3, "the engineer's :ticket: on Alice's reply", timeout=20)
+    assert served.show("CHW-3")["requester"] == ALICE

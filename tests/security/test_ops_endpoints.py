@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from desk import __version__
 from desk.config import Settings
 from desk.db.engine import make_engine, unit_of_work
 from desk.db.tables import OutboxRow
@@ -40,7 +41,7 @@ def test_ops_port_serves_healthz_and_metrics_and_the_slack_port_does_not(databas
             assert desk.get(path)[0] == 404, path  # not on the public port
             assert desk.get(path, port=desk.ops_port)[0] == 200, path
         status, body, _ = desk.get("/healthz", port=desk.ops_port)
-        assert json.loads(body) == {"ok": True, "database": "ok", "migrations": "current"}
+        assert json.loads(body) == {"ok": True, "version": __version__, "database": "ok", "migrations": "current"}
         # the ops port serves nothing else: not Slack's endpoint, not the API
         assert desk.get("/api/v1/tickets", port=desk.ops_port)[0] == 404
         desk.driver.app_url = f"http://127.0.0.1:{desk.ops_port}/slack/events"
@@ -76,7 +77,7 @@ def test_healthz_says_unreachable_and_only_the_log_has_the_drivers_words(caplog:
     wiring = Wiring(Settings.from_environ({"DESK_DATABASE_URL": url}))
     with caplog.at_level(logging.WARNING, logger="desk.health"):
         ok, answer = wiring.health()
-    assert (ok, answer) == (False, {"ok": False, "database": "unreachable"})
+    assert (ok, answer) == (False, {"ok": False, "version": __version__, "database": "unreachable"})
     logged = " ".join(r.getMessage() for r in caplog.records if r.name == "desk.health")
     assert str(port) in logged and "unreachable" in logged  # the operator still learns why
     assert "hunter2" not in logged

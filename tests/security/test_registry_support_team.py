@@ -21,8 +21,8 @@ def clashing(target: Path) -> Path:
     shutil.copytree(TEST_PLAYBOOKS, target)
     councils = target / "councils.yaml"
     text = councils.read_text()
-    assert "slack: {teams: [T0FIFE0001], channels: [C0FIFE0001]}" in text
-    councils.write_text(text.replace("slack: {teams: [T0FIFE0001], channels: [C0FIFE0001]}",
+    assert "slack: {teams: [T0FIFE0001], channels: [C0FIFE0001, C0FIFE0002]}" in text
+    councils.write_text(text.replace("slack: {teams: [T0FIFE0001], channels: [C0FIFE0001, C0FIFE0002]}",
                                      "slack: {teams: [T0FIFE0001, T0SUPPORT], channels: [C0FIFE0001]}"))
     return target
 
