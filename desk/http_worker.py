@@ -140,7 +140,11 @@ class BufferingWorker(ThreadWorker):
             self._close(conn)
             return
         received.buffer += chunk
-        state = request_state(received.buffer, max_body=self.max_body)
+        self._advance(conn)
+
+    def _advance(self, conn: TConn) -> None:
+        """Queue the connection for a thread once its request is whole; refuse it if it never will be."""
+        state = request_state(conn.sock.buffer, max_body=self.max_body)
         if isinstance(state, Refusal):
             self._refuse(conn, state)
         elif state:
@@ -148,6 +152,16 @@ class BufferingWorker(ThreadWorker):
             del self.arriving[conn]
             conn.data_ready = True  # gthread must not wait for data again in the thread
             self.enqueue_req(conn)
+
+    def finish_request(self, conn: TConn, fs) -> None:
+        """After a response: a kept-alive connection whose next request the loop already read (pipelined)
+        would wait for the socket to be readable again, which it may never be: look at what is held."""
+        super().finish_request(conn, fs)
+        if conn in self.keepalived_conns and conn.sock.buffer:
+            self.poller.unregister(conn.sock)
+            self.keepalived_conns.remove(conn)
+            self._await_request(conn)
+            self._advance(conn)
 
     def murder_pending(self) -> None:
         """Gunicorn's sweep of waiting connections, called every loop: also those whose request is late."""

@@ -1,10 +1,11 @@
 """The HTTP face of desk: `POST /slack/events` (Bolt), `GET /healthz` and `GET /metrics`, as one WSGI app.
 
 This module routes (Slack, the council API, signed pages, operations); `desk.slack.checks` judges. Before
-Bolt sees a request, it is checked: a bad or stale signature gets 401, a body that is not what
-Slack sends (broken JSON, a form without a payload, an oversize body) gets 400/413, each with a log line,
-never a 500 and never a side effect. `/healthz` and `/metrics` are for the platform (load balancer,
-Prometheus) and are not signed; keep them off the public route if that matters where desk runs.
+Bolt sees a request, it is read (at most 1 MB, within DESK_REQUEST_TIMEOUT_SECONDS: 413/408 otherwise),
+its signature checked on the raw bytes before anything of it is parsed (401), then its shape (400: broken
+JSON, a form without a payload, JSON nested too deep), each refusal with one log line, never a 500 and
+never a side effect. `/healthz` and `/metrics` are for the platform (load balancer, Prometheus) and are not
+signed: with `ops_port` (DESK_OPS_PORT) they are served only on that internal port, and nothing else is.
 
 Each Slack request runs under a request id (Slack's `event_id` or `trigger_id` when the body has one, so a
 redelivery shares it; else `X-Request-Id` or a fresh one): every log line it causes carries it, including

@@ -74,3 +74,20 @@ def test_an_oversize_or_unmeasured_body_is_refused_before_it_is_read(database_ur
         status, _ = raw_exchange(desk.port, chunked)
         assert status == 411
         assert "Traceback" not in desk.log_text()
+
+
+def test_pipelined_requests_on_one_connection_are_each_answered(database_url: str, tmp_path: Path) -> None:
+    with served(database_url, tmp_path) as desk:
+        body = b'{"type": "url_verification", "challenge": "first"}' + b" " * 20_000  # read by its length
+        headers = desk.driver.signed_headers(body)
+        first = post_head("/slack/events", length=len(body), extra=headers) + body
+        with socket.create_connection(("127.0.0.1", desk.port), timeout=10) as client:
+            client.sendall(first + b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            answer = b""
+            deadline = time.monotonic() + 10
+            while b"\"migrations\"" not in answer and time.monotonic() < deadline:
+                chunk = client.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        assert answer.count(b"HTTP/1.1 200") == 2 and b"first" in answer and b'"migrations"' in answer, answer
