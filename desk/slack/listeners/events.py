@@ -2,8 +2,9 @@
 
 Every event type the manifest subscribes to has a listener here, so Slack never gets a 404 to retry.
 Each event is acted on once: its `event_id` is recorded in the same transaction as its effect. Slack is
-told "got it" before that transaction runs, and will not send the event again: so when the database is
-unreachable the transaction is tried again until it is back (`patiently`, up to a minute), instead of
+told "got it" before that transaction runs, and will not send the event again: so the events whose work is
+`kept` are stored before the ack (desk/slack/receipt.py) and worked again if the process dies; and when
+the database is unreachable the transaction is tried again until it is back (`patiently`, up to a minute), instead of
 dropping a council's message. (While desk knows the database is down, the web front answers events 503
 before the ack, and Slack delivers them again later.)
 """
@@ -26,6 +27,7 @@ from desk.slack.blocks import home
 from desk.slack.context import actor_for, guarded, team_of
 from desk.slack.deps import Deps
 from desk.slack.ids import TICKET_REACTION
+from desk.slack.receipt import kept
 
 log = logging.getLogger("desk.slack")
 
@@ -40,6 +42,7 @@ def _ack(ack: Ack) -> None:
 
 def register(app: App, deps: Deps) -> None:
     @guarded
+    @kept(deps.receipts, "message")
     def on_message(body: dict, client: WebClient, event: dict, **_: Any) -> None:
         if event.get("subtype") not in SPOKEN or event.get("bot_id") or not event.get("user"):
             return
@@ -74,6 +77,7 @@ def register(app: App, deps: Deps) -> None:
             posting.refresh_card(client, deps, ref)
 
     @guarded
+    @kept(deps.receipts, "reaction_added")
     def on_reaction(body: dict, client: WebClient, event: dict, **_: Any) -> None:
         item = event.get("item") or {}
         if event.get("reaction") != TICKET_REACTION or item.get("type") != "message":
@@ -84,8 +88,6 @@ def register(app: App, deps: Deps) -> None:
 
         def first_look() -> Actor | None:
             with unit_of_work(deps.engine) as session:
-                if not intake.first_time(session, f"event:{body.get('event_id')}", "event", now):
-                    return None
                 actor = actor_for(session, user=event.get("user", ""), team=team, channel=channel)
                 if not (actor.is_council or actor.is_support) or actor.council_id is None:
                     return None  # not a partner, or not in a council's channel: nothing to say
@@ -100,12 +102,17 @@ def register(app: App, deps: Deps) -> None:
         if text is None:
             return
 
-        def record() -> intake.Opened:
+        def record() -> intake.Opened | None:
+            """One transaction: the event's id and the ticket (a crash before it leaves the event to rework)."""
             with unit_of_work(deps.engine) as session:
+                if not intake.first_time(session, f"event:{body.get('event_id')}", "event", now):
+                    return None
                 return intake.open_request(session, actor=actor, text=text, at=now,
                                            requester=author or actor.user, channel=channel, ts=ts)
 
         opened = patiently(record, what=f"opening a ticket for reaction {body.get('event_id')}")
+        if opened is None:
+            return
         posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
 
     @guarded
