@@ -24,8 +24,15 @@ from sqlmodel import Session, col
 from desk.db.engine import hurried
 from desk.db.tables import InboxRow, SlackDeliveryRow
 
-MAX_ATTEMPTS = 5  # claims of one row by the rework job before it is left for an operator (a log line says so)
+MAX_ATTEMPTS = 10  # claims of one row by the rework job before it is left for an operator (a log line says so)
+BACKOFF_CAP = 8  # the n-th claim holds a row for lease * 2**(n-1), at most lease * BACKOFF_CAP
 BATCH = 20
+
+
+def held_for(lease: timedelta, attempts: int) -> timedelta:
+    """How long the `attempts`-th claim holds a row: a process killed again and again while working it (or
+    work that keeps failing) is tried less and less often, not in a tight loop."""
+    return lease * min(2 ** max(attempts - 1, 0), BACKOFF_CAP)
 
 
 @dataclass(frozen=True)
@@ -57,9 +64,10 @@ def _finished():
     return exists().where(SlackDeliveryRow.key == InboxRow.key)
 
 
-def claim(session: Session, *, now: datetime, lease: timedelta, limit: int = BATCH) -> list[Received]:
-    """Take unfinished rows whose lease has run out, oldest first, for `lease`; rows whose effect was
-    recorded (the process died after its transaction, before marking the row) are marked done instead."""
+def claim(session: Session, *, now: datetime, lease: timedelta, limit: int = 1) -> list[Received]:
+    """Take unfinished rows whose lease has run out, oldest first (for `held_for(lease, attempts)`); rows
+    whose effect was recorded (the process died after its transaction, before marking the row) are marked
+    done instead. One at a time by default: each is held from when its own work starts."""
     session.execute(update(InboxRow)
                     .where(col(InboxRow.done_at).is_(None), col(InboxRow.leased_until) <= now, _finished())
                     .values(done_at=now))
@@ -71,9 +79,9 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int = BAT
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    if rows:
-        session.execute(update(InboxRow).where(col(InboxRow.key).in_([r.key for r in rows]))
-                        .values(leased_until=now + lease, attempts=InboxRow.attempts + 1))
+    for row in rows:
+        session.execute(update(InboxRow).where(InboxRow.key == row.key)
+                        .values(leased_until=now + held_for(lease, row.attempts + 1), attempts=row.attempts + 1))
     return [Received(r.key, r.kind, r.payload, r.attempts + 1) for r in rows]
 
 

@@ -127,23 +127,29 @@ class Receipts:
 
     # -- rework ------------------------------------------------------------------------------------------
 
-    def rework(self) -> int:
-        """Work again what was stored and not finished within its lease; how many rows were claimed."""
+    def rework(self, *, limit: int = inbox.BATCH) -> int:
+        """Work again what was stored and not finished within its lease, one row at a time (each held from
+        when its own work starts), at most `limit` rows; how many were claimed."""
         if self.app is None:
             raise RuntimeError("no Bolt app to rework the inbox through: build it first")
-        with unit_of_work(self.engine) as session:
-            claimed = inbox.claim(session, now=self.clock.now(), lease=self.lease)
-        for received in claimed:
-            metrics.INBOX.labels(kind=received.kind, outcome="reworked").inc()
-            with logs.bind(request_id=received.key.partition(":")[2] or received.key):
-                log.warning("reworking %s (%s), attempt %s: not finished within its lease", received.key,
-                            received.kind, received.attempts)
-                self._dispatch(received)
-                if received.last_attempt and not self._finished(received.key):
-                    metrics.INBOX.labels(kind=received.kind, outcome="abandoned").inc()
-                    log.error("%s not done after %s attempts: left in the inbox for an operator",
-                              received.key, received.attempts)
-        return len(claimed)
+        for count in range(limit):
+            with unit_of_work(self.engine) as session:
+                claimed = inbox.claim(session, now=self.clock.now(), lease=self.lease)
+            if not claimed:
+                return count
+            self._rework(claimed[0])
+        return limit
+
+    def _rework(self, received: inbox.Received) -> None:
+        metrics.INBOX.labels(kind=received.kind, outcome="reworked").inc()
+        with logs.bind(request_id=received.key.partition(":")[2] or received.key):
+            log.warning("reworking %s (%s), attempt %s: not finished within its lease", received.key,
+                        received.kind, received.attempts)
+            self._dispatch(received)
+            if received.last_attempt and not self._finished(received.key):
+                metrics.INBOX.labels(kind=received.kind, outcome="abandoned").inc()
+                log.error("%s not done after %s attempts: left in the inbox for an operator",
+                          received.key, received.attempts)
 
     def _dispatch(self, received: inbox.Received) -> None:
         assert self.app is not None
