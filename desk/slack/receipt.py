@@ -37,6 +37,7 @@ from desk.db.outage import describe
 from desk.errors import DeskError
 from desk.observability import logs, metrics
 from desk.services import inbox
+from desk.slack.context import UNREACHABLE_TEXT
 
 log = logging.getLogger("desk.slack")
 
@@ -47,7 +48,15 @@ REWORK = "desk_inbox_rework"  # context key on a request re-dispatched from the 
 
 
 def receipt_of(body: dict) -> tuple[str, str] | None:
-    """(kind, key) of a request the inbox can keep: an event with an id; None for anything else."""
+    """(kind, key) of a request the inbox can keep: an event (kind: its type, key `event:<event_id>`) or a
+    modal submission (kind: its callback_id, key `view:<view id>`); None for anything else. The keys are
+    those the listeners' transactions record as deliveries (`intake.first_time`)."""
+    if body.get("type") == "view_submission":
+        view = body.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
+            return None
+        view_id = view.get("id")
+        return (view["callback_id"], f"view:{view_id}") if isinstance(view_id, str) and view_id else None
     if body.get("type") != "event_callback":
         return None
     event, event_id = body.get("event"), body.get("event_id")
@@ -105,16 +114,16 @@ class Receipts:
             if found is None or found[0] not in self.work:
                 return next()
             kind, key = found
-            payload = request.raw_body or json.dumps(request.body)
+            # an event as Slack sent it; an interaction (a form field `payload=`) as the JSON inside it
+            payload = request.raw_body if request.raw_body.startswith("{") else json.dumps(request.body)
             try:
                 stored = inbox.store(self.engine, kind=kind, key=key, payload=payload, at=self.clock.now(),
                                      lease=self.lease, within=self.store_within)
             except Exception as err:  # slow, locked or unreachable: Slack must send it again
                 metrics.INBOX.labels(kind=kind, outcome="refused").inc()
-                log.warning("could not store %s within %s s (%s): answered 503 so that Slack delivers it again",
-                            key, self.store_within, describe(err))
-                return BoltResponse(status=503, body=json.dumps({"ok": False, "error": "not_stored"}),
-                                    headers={"content-type": "application/json"})
+                log.warning("could not store %s within %s s (%s): answered so that it is sent again", key,
+                            self.store_within, describe(err))
+                return not_stored(request.body)
             if not stored:
                 metrics.INBOX.labels(kind=kind, outcome="redelivered").inc()
                 retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
@@ -167,6 +176,20 @@ class Receipts:
     def _finished(self, key: str) -> bool:
         with unit_of_work(self.engine) as session:
             return inbox.finished(session, key)
+
+
+def not_stored(body: dict) -> BoltResponse:
+    """The answer to a request that could not be stored: 503 for an event (Slack delivers it again); for a
+    modal submission, the reason on its first input, so the form stays open with what was typed."""
+    view = body.get("view") if body.get("type") == "view_submission" else None
+    blocks = view.get("blocks") if isinstance(view, dict) else None
+    block = next((b["block_id"] for b in (blocks if isinstance(blocks, list) else [])
+                  if isinstance(b, dict) and b.get("type") == "input" and isinstance(b.get("block_id"), str)), None)
+    if block is not None:
+        answer = {"response_action": "errors", "errors": {block: UNREACHABLE_TEXT}}
+        return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
+    return BoltResponse(status=503, body=json.dumps({"ok": False, "error": "not_stored"}),
+                        headers={"content-type": "application/json"})
 
 
 def kept(receipts: Receipts | None, kind: str) -> Callable[[F], F]:

@@ -13,6 +13,9 @@ from desk.db.engine import unit_of_work
 from desk.db.tables import InboxRow, TicketRow
 from desk.observability import metrics
 from desk.services import inbox
+from desk.slack.context import UNREACHABLE_TEXT
+from desk.slack.ids import Block, Input, View
+from desk.slack.receipt import receipt_of
 from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, MONDAY, TRIAGE, Desk
 
 
@@ -40,9 +43,26 @@ def cards(desk: Desk) -> list:
 
 def left_by_a_dead_process(desk: Desk, body: dict) -> None:
     """What a web process that stored and acked `body`, then was SIGKILLed before its work, leaves behind."""
-    receipts = desk.wiring.receipts
-    assert inbox.store(desk.engine, kind=body["event"]["type"], key=f"event:{body['event_id']}",
-                       payload=json.dumps(body), at=desk.clock.now(), lease=receipts.lease, within=1.0)
+    found = receipt_of(body)
+    assert found is not None
+    assert inbox.store(desk.engine, kind=found[0], key=found[1], payload=json.dumps(body), at=desk.clock.now(),
+                       lease=desk.wiring.receipts.lease, within=1.0)
+
+
+def hold_the_inbox(desk: Desk, holder: Session) -> None:
+    """Hold what storing in the inbox needs (SQLite: the write lock; PostgreSQL: the table), until `holder` ends."""
+    if desk.engine.dialect.name == "postgresql":
+        holder.connection().exec_driver_sql("LOCK TABLE inbox IN EXCLUSIVE MODE")
+    else:
+        holder.add(InboxRow(key="event:holder", kind="message", payload="{}", received_at=MONDAY,
+                            leased_until=MONDAY, done_at=MONDAY))
+        holder.flush()
+
+
+def an_intake_form(desk: Desk, title: str) -> dict:
+    return desk.driver.view_submission(View.INTAKE, user=ALICE, user_team=CHERWELL, private_metadata="{}",
+                                       values={Block.TITLE: {Input.VALUE: title},
+                                               Block.DESCRIPTION: {Input.VALUE: "Since the upgrade last night"}})
 
 
 def test_a_message_is_stored_before_its_work_and_marked_done_by_it(desk: Desk) -> None:
@@ -127,13 +147,8 @@ def test_an_event_that_cannot_be_stored_in_time_is_answered_503_and_stored_when_
     desk.wiring.receipts.store_within = 0.2
     body = a_message(desk)
     refused = count("refused")
-    with unit_of_work(desk.engine) as holder:  # SQLite: the write lock; PostgreSQL: the table
-        if desk.engine.dialect.name == "postgresql":
-            holder.connection().exec_driver_sql("LOCK TABLE inbox IN EXCLUSIVE MODE")
-        else:
-            holder.add(InboxRow(key="event:holder", kind="message", payload="{}", received_at=MONDAY,
-                                leased_until=MONDAY, done_at=MONDAY))
-            holder.flush()
+    with unit_of_work(desk.engine) as holder:
+        hold_the_inbox(desk, holder)
         answer = desk.driver.send_event(body)
     assert answer.status == 503
     assert count("refused") == refused + 1
@@ -151,3 +166,33 @@ def test_the_backlog_of_unfinished_rows_is_in_metrics(desk: Desk) -> None:
     desk.clock.advance(hours=1)
     desk.wiring.worker(enqueue_digests=None).inbox()
     assert desk.wiring.metrics.get_sample_value("desk_inbox_unfinished") == 0
+
+
+def test_a_form_submitted_to_a_process_that_died_is_worked_again(desk: Desk) -> None:
+    """After the ack the modal has closed: the person believes it saved. The rework opens the ticket."""
+    form = an_intake_form(desk, "Parking permits page is down")
+    left_by_a_dead_process(desk, form)
+    assert desk.driver.send_interaction(form).status == 200  # a double submit: acked, no new work
+    desk.settle()
+    assert tickets(desk) == []
+    desk.clock.advance(seconds=desk.wiring.receipts.lease.total_seconds())
+    assert desk.wiring.worker(enqueue_digests=None).inbox() == 1
+    assert [(t.ref, t.title) for t in tickets(desk)] == [("CHW-1", "Parking permits page is down")]
+    assert [(r.kind, r.key) for r in rows(desk)] == [(View.INTAKE, f"view:{form['view']['id']}")]
+    with Session(desk.engine) as session:
+        assert inbox.unfinished(session) == 0
+
+
+def test_a_form_that_cannot_be_stored_in_time_stays_open_with_the_reason(desk: Desk) -> None:
+    desk.wiring.receipts.store_within = 0.2
+    form = an_intake_form(desk, "Bins were not collected on Elm Road")
+    with unit_of_work(desk.engine) as holder:
+        hold_the_inbox(desk, holder)
+        answer = desk.driver.send_interaction(form)
+    assert answer.status == 200
+    assert answer.json() == {"response_action": "errors", "errors": {Block.TITLE: UNREACHABLE_TEXT}}
+    desk.settle()
+    assert tickets(desk) == []
+    assert desk.driver.send_interaction(form).status == 200  # the person submits again
+    desk.settle()
+    assert [t.title for t in tickets(desk)] == ["Bins were not collected on Elm Road"]
