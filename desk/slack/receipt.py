@@ -29,7 +29,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from slack_bolt import App, BoltRequest, BoltResponse
-from sqlalchemy import Engine
+from sqlalchemy import Engine, exc
 
 from desk.clock import Clock
 from desk.db.engine import unit_of_work
@@ -72,7 +72,7 @@ class Receipts:
 
     def __init__(self, engine: Engine, clock: Clock, *, lease: timedelta, store_within: float = STORE_WITHIN):
         self.engine, self.clock, self.lease, self.store_within = engine, clock, lease, store_within
-        self.work: dict[str, str] = {}  # kind (event type) -> name of the lazy listener that does its work
+        self.work: dict[str, str] = {}  # kind (event type, modal callback_id) -> its lazy listener's name
         self.app: App | None = None  # the Bolt app rework dispatches through (set by build_app)
 
     # -- registration ------------------------------------------------------------------------------------
@@ -121,8 +121,11 @@ class Receipts:
                                      lease=self.lease, within=self.store_within)
             except Exception as err:  # slow, locked or unreachable: Slack must send it again
                 metrics.INBOX.labels(kind=kind, outcome="refused").inc()
-                log.warning("could not store %s within %s s (%s): answered so that it is sent again", key,
-                            self.store_within, describe(err))
+                if isinstance(err, exc.DBAPIError):
+                    log.warning("could not store %s within %s s (%s): answered so that it is sent again", key,
+                                self.store_within, describe(err))
+                else:  # not the database's answer: a bug, worth its traceback
+                    log.exception("could not store %s: answered so that it is sent again", key)
                 return not_stored(request.body)
             if not stored:
                 metrics.INBOX.labels(kind=kind, outcome="redelivered").inc()
