@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from desk.db.engine import unit_of_work
 from desk.db.tables import InboxRow
+from desk.scheduling.worker import Worker
 from desk.services import inbox, intake
 
 AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -142,3 +143,39 @@ def test_storing_gives_up_rather_than_wait_long_for_the_database(engine: Engine)
             store(engine, "event:Ev1", within=0.2)
         assert time.monotonic() - started < 5
     assert store(engine, "event:Ev2", within=0.2) is True  # once the holder is done, storing works again
+
+
+class _HandClock:
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class _Silent:
+    def deliver(self, item) -> str | None:
+        raise AssertionError(f"nothing should be sent: {item}")
+
+
+def test_the_worker_reworks_on_its_schedule_and_prunes_done_rows_daily(engine: Engine) -> None:
+    clock = _HandClock(AT)
+    reworked: list[datetime] = []
+    worker = Worker(engine, clock, _Silent(), rework=lambda: reworked.append(clock.now()) or 1,
+                    inbox_lease=timedelta(seconds=2))
+    every = {job.id: job.every for job in worker.jobs()}
+    assert (every["inbox"], every["inbox_prune"]) == (timedelta(seconds=1), timedelta(days=1))
+    assert Worker(engine, clock, _Silent(), inbox_lease=LEASE).inbox_every == timedelta(seconds=15)
+    store(engine, "event:Ev1")
+    store(engine, "event:Ev2")
+    assert worker.inbox() == 0 and reworked == []  # within the lease: nothing is handed to the rework
+    clock.at = AT + LEASE
+    assert worker.inbox() == 1 and reworked == [AT + LEASE]
+    with unit_of_work(engine) as session:
+        inbox.mark_done(session, "event:Ev1", at=AT + LEASE)
+    clock.at = AT + LEASE + timedelta(days=7)
+    assert worker.prune_inbox() == 0  # done exactly seven days ago: kept
+    clock.at += timedelta(seconds=1)
+    assert worker.prune_inbox() == 1
+    with Session(engine) as session:
+        assert [r.key for r in session.exec(select(InboxRow)).all()] == ["event:Ev2"]
