@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from slack_bolt import BoltRequest
 from sqlmodel import Session, select
 
 from desk.db.engine import unit_of_work
@@ -196,3 +197,16 @@ def test_a_form_that_cannot_be_stored_in_time_stays_open_with_the_reason(desk: D
     assert desk.driver.send_interaction(form).status == 200  # the person submits again
     desk.settle()
     assert [t.title for t in tickets(desk)] == ["Bins were not collected on Elm Road"]
+
+
+def test_over_socket_mode_the_event_is_stored_before_its_ack_too(desk: Desk) -> None:
+    """The store is Bolt middleware, not the HTTP front: a Socket Mode delivery (a parsed body, no
+    signature) goes through it the same way."""
+    app = desk.wiring.slack_app()
+    body = a_message(desk, "Housing benefit portal rejects uploads")
+    first = app.dispatch(BoltRequest(body=body, mode="socket_mode"))
+    again = app.dispatch(BoltRequest(body=body, mode="socket_mode", headers={"x-slack-retry-num": "1"}))
+    assert (first.status, again.status) == (200, 200)
+    desk.settle()
+    assert [(r.key, json.loads(r.payload)) for r in rows(desk)] == [(f"event:{body['event_id']}", body)]
+    assert [t.description for t in tickets(desk)] == ["Housing benefit portal rejects uploads"]
