@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = Field(10.0, alias="DESK_REQUEST_TIMEOUT_SECONDS", gt=0, le=120)
     # How long a dispatcher holds a claimed notification: after a crash, others wait this long to post it
     outbox_lease_seconds: int = Field(60, alias="DESK_OUTBOX_LEASE_SECONDS", ge=1, le=3600)
+    # How long a Slack request stored before its ack is left to the process that acked it: after a crash,
+    # the worker works it again this long after it arrived
+    inbox_lease_seconds: int = Field(60, alias="DESK_INBOX_LEASE_SECONDS", ge=1, le=3600)
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

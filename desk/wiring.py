@@ -64,13 +64,14 @@ class Wiring:
 
     def backlog(self) -> metrics.Backlog:
         """What the worker has yet to catch up with, read in one short read-only transaction."""
-        from desk.services import dispatch, escalation
+        from desk.services import dispatch, escalation, inbox
 
         now = self.clock.now()
         with read_only(self.engine) as session:
             depth, age = dispatch.backlog(session, now=now)
             return metrics.Backlog(outbox_depth=depth, outbox_oldest_age_seconds=age,
-                                   sla_steps_due=escalation.steps_due(session, now=now))
+                                   sla_steps_due=escalation.steps_due(session, now=now),
+                                   inbox_unfinished=inbox.unfinished(session))
 
     @cached_property
     def listener_executor(self):
@@ -79,12 +80,26 @@ class Wiring:
 
         return ListenerExecutor()
 
+    @cached_property
+    def receipts(self):
+        """The durable receipt: Slack requests stored before their ack, reworked after a crash."""
+        from desk.slack.receipt import Receipts
+
+        return Receipts(self.engine, self.clock, lease=timedelta(seconds=self.settings.inbox_lease_seconds))
+
     def slack_app(self):
         from desk.slack.app import build_app
         from desk.slack.deps import Deps
 
-        deps = Deps(self.engine, self.clock, report_links=self.report_links())
+        deps = Deps(self.engine, self.clock, report_links=self.report_links(), receipts=self.receipts)
         return build_app(self.settings, deps, self.listener_executor)
+
+    def rework_inbox(self) -> int:
+        """The worker's `inbox` job: work again what a dead process stored and acked but did not finish.
+        A standalone worker (PostgreSQL) builds the Bolt app for it, once: the same listeners do the work."""
+        if self.receipts.app is None:
+            self.slack_app()
+        return self.receipts.rework()
 
     def wsgi_app(self):
         from desk.slack.web import DeskWsgi
@@ -129,6 +144,8 @@ class Wiring:
 
         options.setdefault("enqueue_digests", enqueue_due)
         options.setdefault("lease", timedelta(seconds=self.settings.outbox_lease_seconds))
+        options.setdefault("rework", self.rework_inbox)
+        options.setdefault("inbox_lease", timedelta(seconds=self.settings.inbox_lease_seconds))
         return Worker(self.engine, self.clock, self.notifier(), **options)
 
     @property

@@ -67,6 +67,34 @@ def read_only(engine: Engine, *, timeout_seconds: float = 2.0) -> Iterator[Sessi
 
 
 @contextmanager
+def hurried(engine: Engine, *, timeout_seconds: float) -> Iterator[Session]:
+    """One short write transaction that gives up rather than wait: for work done before an answer someone
+    is waiting on (the durable receipt, before Slack's ack), where being late is as bad as failing.
+
+    SQLite: the busy timeout of this connection is `timeout_seconds` (instead of ten seconds) while it is
+    held, so waiting for the write lock gives up then. PostgreSQL: `lock_timeout` and `statement_timeout`.
+    Commits on success, rolls back on any error (a timeout is an `OperationalError`).
+    """
+    wait_ms = max(int(timeout_seconds * 1000), 1)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection if sqlite else None
+        if raw is not None:
+            raw.execute(f"PRAGMA busy_timeout={wait_ms}")
+        try:
+            with connection.begin():
+                if not sqlite:
+                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
+                    connection.exec_driver_sql(f"SET LOCAL statement_timeout = {wait_ms}")
+                with Session(bind=connection) as session:
+                    yield session
+                    session.flush()
+        finally:
+            if raw is not None:
+                raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+@contextmanager
 def unit_of_work(engine: Engine) -> Iterator[Session]:
     """One transaction: services flush, this commits on success and rolls back on any error."""
     with Session(engine, expire_on_commit=False) as session:

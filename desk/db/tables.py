@@ -213,6 +213,26 @@ class SlackDeliveryRow(SQLModel, table=True):
     received_at: datetime = _instant()
 
 
+class InboxRow(SQLModel, table=True):
+    """A Slack request with work to do after its ack, stored before the ack (the durable receipt).
+
+    One INSERT keyed by `key` (`event:<event_id>`): a redelivery finds it and is acked without new work.
+    Done when `done_at` is set, or when a `slack_delivery` row has the same key (its effect's transaction
+    records that). An unfinished row whose `leased_until` has passed is worked again by the worker.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_unfinished", "done_at", "leased_until"),)
+
+    key: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(max_length=32)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # the body as Slack sent it
+    received_at: datetime = _instant()
+    leased_until: datetime = _instant()  # whoever holds it works it until then; after, anyone may
+    attempts: int = 0  # claims by the rework job (the first, live, attempt is not counted)
+    done_at: datetime | None = _instant(nullable=True)
+
+
 class TicketRatingRow(SQLModel, table=True):
     """A council's satisfaction rating for one resolution (one per resolve cycle)."""
 

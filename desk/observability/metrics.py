@@ -49,6 +49,10 @@ NOTIFICATIONS = Counter("desk_notifications", "Outbox rows handled by the dispat
                         "(sent, retried, failed, cancelled).", ["kind", "outcome"], registry=PROCESS)
 SLACK_API_ERRORS = Counter("desk_slack_api_errors", "Slack Web API calls that failed (after the client's own "
                            "bounded retries), by method and error code.", ["method", "code"], registry=PROCESS)
+INBOX = Counter("desk_inbox", "Slack requests in the durable receipt (inbox), by kind and outcome: stored (before "
+                "the ack), redelivered (already stored: acked without new work), refused (could not be stored "
+                "in time: answered so that Slack delivers it again), reworked (claimed again after its lease), "
+                "abandoned (reworked too often: left for an operator).", ["kind", "outcome"], registry=PROCESS)
 
 
 def outcome_of(status: int) -> str:
@@ -69,6 +73,7 @@ class Backlog:
     outbox_depth: int  # notifications pending
     outbox_oldest_age_seconds: float  # how long the oldest one that could be sent now has waited
     sla_steps_due: int  # SLA clocks whose next escalation step is due but not yet swept
+    inbox_unfinished: int = 0  # Slack requests stored and not yet worked (in flight, or waiting for rework)
 
 
 class BacklogCollector:
@@ -84,7 +89,7 @@ class BacklogCollector:
         self.read, self.every, self.seconds = read, every, seconds  # `seconds`: the caller's clock
         self._lock = threading.Lock()
         self._read_at: float | None = None
-        self._values: tuple[float, float, float] = (math.nan, math.nan, math.nan)
+        self._values: tuple[float, float, float, float] = (math.nan, math.nan, math.nan, math.nan)
 
     def describe(self) -> Iterable[Metric]:
         return self._families(None)  # registering must not touch the database
@@ -96,22 +101,25 @@ class BacklogCollector:
                 self._values, self._read_at = self._reading(), now
             return self._families(self._values)
 
-    def _reading(self) -> tuple[float, float, float]:
+    def _reading(self) -> tuple[float, float, float, float]:
         try:
             backlog = self.read()
         except Exception as err:  # any database failure: report NaN rather than break /metrics
             log.warning("backlog metrics unavailable: %s: %s", type(err).__name__, err)
-            return math.nan, math.nan, math.nan
-        return float(backlog.outbox_depth), backlog.outbox_oldest_age_seconds, float(backlog.sla_steps_due)
+            return math.nan, math.nan, math.nan, math.nan
+        return (float(backlog.outbox_depth), backlog.outbox_oldest_age_seconds, float(backlog.sla_steps_due),
+                float(backlog.inbox_unfinished))
 
     @staticmethod
-    def _families(values: tuple[float, float, float] | None) -> list[Metric]:
+    def _families(values: tuple[float, float, float, float] | None) -> list[Metric]:
         families = [
             GaugeMetricFamily("desk_outbox_depth", "Outbox rows waiting to be sent (pending)."),
             GaugeMetricFamily("desk_outbox_oldest_age_seconds",
                               "How long the oldest pending outbox row available now has waited."),
             GaugeMetricFamily("desk_sla_steps_due", "SLA clocks whose next escalation step is due and not yet "
                               "swept (the sweeper's lag)."),
+            GaugeMetricFamily("desk_inbox_unfinished", "Slack requests stored before their ack and not worked "
+                              "yet: in flight, waiting for rework after a crash, or given up on."),
         ]
         if values is not None:
             for family, value in zip(families, values, strict=True):

@@ -9,6 +9,10 @@
   and tells their councils through the outbox; it runs every minute, so a ticket closes within a minute
   of the instant the contract gives.
 - **retention** redacts the words on tickets closed longer than their council's period, daily.
+- **inbox** works again the Slack requests stored before their ack and not finished within their lease
+  (the web process died after the ack): on start, then every half lease (1-15 s). The work itself is
+  handed in (`rework`, the Bolt app's listeners: this layer knows no Slack).
+- **inbox_prune** forgets inbox rows done more than `INBOX_KEEP` ago, daily.
 
 Every job re-reads state and writes under unique keys, so running one twice, late, or on two workers at
 once does no harm. `misfire_grace_time=None` with `coalesce=True`: after downtime a missed run happens
@@ -36,7 +40,7 @@ from sqlalchemy import Engine
 from desk.clock import Clock
 from desk.db.engine import unit_of_work
 from desk.db.outage import describe, unreachable
-from desk.services import closing, escalation
+from desk.services import closing, escalation, inbox
 from desk.services.dispatch import CHANNEL_PACE_SECONDS, LEASE, Dispatcher, DispatchReport
 from desk.services.ports import Notifier
 from desk.services.retention import RetentionReport, apply_retention
@@ -46,6 +50,7 @@ log = logging.getLogger("desk.worker")
 MIN_SWEEP_DELAY = timedelta(milliseconds=200)
 RETENTION_EVERY = timedelta(days=1)
 CLOSE_EVERY = timedelta(minutes=1)
+INBOX_KEEP = timedelta(days=7)  # done inbox rows kept this long (what arrived, for an operator), then pruned
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,11 @@ class Worker:
                  dispatch_every: float = 2.0, digests_every: float = 300.0,
                  enqueue_digests: Callable | None = None, channel_pace: float = CHANNEL_PACE_SECONDS,
                  lease: timedelta = LEASE, sweep_batch: int = escalation.BATCH,
-                 close_every: timedelta = CLOSE_EVERY, close_batch: int = closing.BATCH):
+                 close_every: timedelta = CLOSE_EVERY, close_batch: int = closing.BATCH,
+                 rework: Callable[[], int] | None = None, inbox_lease: timedelta = timedelta(seconds=60)):
         self.engine, self.clock = engine, clock
+        self.rework = rework  # works again what the inbox holds past its lease; None: nothing to rework with
+        self.inbox_every = min(max(inbox_lease / 2, timedelta(seconds=1)), timedelta(seconds=15))
         self.sweep_batch = sweep_batch  # clock rows per sweep transaction: bounds its memory and lock time
         self.stopping = threading.Event()
         self.dispatcher = Dispatcher(engine, notifier, clock.now, pace=channel_pace, stopping=self.stopping,
@@ -82,6 +90,8 @@ class Worker:
             Job("digests", self.digests, self.digests_every),
             Job("close", self.close, self.close_every),
             Job("retention", self.retention, RETENTION_EVERY),
+            Job("inbox", self.inbox, self.inbox_every),
+            Job("inbox_prune", self.prune_inbox, RETENTION_EVERY),
         ]
 
     # -- the jobs ----------------------------------------------------------------------------------------
@@ -148,15 +158,32 @@ class Worker:
                      sum(1 for c in report.councils if c.error))
         return report
 
+    def inbox(self) -> int:
+        """Rework what the inbox holds past its lease; how many rows were claimed."""
+        if self.rework is None or self.stopping.is_set():
+            return 0
+        with unit_of_work(self.engine) as session:
+            if not inbox.waiting(session, now=self.clock.now()):
+                return 0  # the usual case: nothing crashed, nothing to build or claim
+        return self.rework()
+
+    def prune_inbox(self) -> int:
+        with unit_of_work(self.engine) as session:
+            pruned = inbox.prune(session, before=self.clock.now() - INBOX_KEEP)
+        if pruned:
+            log.info("inbox: %s done row(s) older than %s days pruned", pruned, INBOX_KEEP.days)
+        return pruned
+
     def run_once(self) -> dict:
         """One pass of everything, for `desk worker --once` (cron-style hosting) and tests."""
+        reworked = self.inbox()
         swept = self.sweep()
         closed = self.close()
         queued = self.digests()
         sent = self.dispatcher.drain()
         return {"swept_tickets": swept.tickets, "escalations": swept.sent, "superseded": swept.superseded,
-                "closed": len(closed.closed), "digests_queued": queued, "sent": sent.sent, "retried": sent.retried, "failed": sent.failed,
-                "cancelled": sent.cancelled}
+                "closed": len(closed.closed), "digests_queued": queued, "sent": sent.sent,
+                "retried": sent.retried, "failed": sent.failed, "cancelled": sent.cancelled, "reworked": reworked}
 
     def stop(self, *, wait: bool = True) -> None:
         """A graceful stop: jobs finish what they hold (a sweep batch, the notification being sent) and

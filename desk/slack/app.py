@@ -94,6 +94,9 @@ def build_app(settings: Settings, deps: Deps, executor: ThreadPoolExecutor | Non
         raise ConfigError(f"SLACK_BOT_TOKEN could not be verified with Slack ({settings.slack_api_url}): "
                           f"{err}") from None
     app.use(counting_client)
+    if deps.receipts is not None:
+        app.use(deps.receipts.middleware())  # before any listener's ack: store what has work after it
+        deps.receipts.app = app
     for module in (events, commands, actions, views):
         module.register(app, deps)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -10,6 +11,9 @@ from desk.clock import Clock
 from desk.services.report_links import LinkMaker
 from desk.services.roles import GroupMembers
 from desk.slack.identity import Identities
+
+if TYPE_CHECKING:
+    from desk.slack.receipt import Receipts
 
 
 @dataclass(frozen=True)
@@ -20,3 +24,4 @@ class Deps:
     names: dict[str, tuple[str, float]] = field(default_factory=dict)  # user -> (display name, looked up at)
     report_links: LinkMaker | None = None  # signs `/desk report` links; None: no secret to sign with
     groups: GroupMembers = field(default_factory=GroupMembers)  # user-group members, kept a few minutes
+    receipts: Receipts | None = None  # the durable receipt (inbox); None: work is not stored before its ack

@@ -4,14 +4,14 @@
 such an event has no ticket (`ticket_id` NULL, `ticket_ref` "").
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-02 22:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0011'
-down_revision = '0005'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -2,8 +2,9 @@
 
 Every event type the manifest subscribes to has a listener here, so Slack never gets a 404 to retry.
 Each event is acted on once: its `event_id` is recorded in the same transaction as its effect. Slack is
-told "got it" before that transaction runs, and will not send the event again: so when the database is
-unreachable the transaction is tried again until it is back (`patiently`, up to a minute), instead of
+told "got it" before that transaction runs, and will not send the event again: so the events whose work is
+`kept` are stored before the ack (desk/slack/receipt.py) and worked again if the process dies; and when
+the database is unreachable the transaction is tried again until it is back (`patiently`, up to a minute), instead of
 dropping a council's message. (While desk knows the database is down, the web front answers events 503
 before the ack, and Slack delivers them again later.)
 """
@@ -29,6 +30,7 @@ from desk.slack.blocks import home
 from desk.slack.context import actor_for, author_team, guarded, roles_for
 from desk.slack.deps import Deps
 from desk.slack.ids import TICKET_REACTION
+from desk.slack.receipt import kept
 
 log = logging.getLogger("desk.slack")
 
@@ -45,6 +47,7 @@ def _ack(ack: Ack) -> None:
 
 def register(app: App, deps: Deps) -> None:
     @guarded
+    @kept(deps.receipts, "message")
     def on_message(body: dict, client: WebClient, event: dict, **_: Any) -> None:
         if event.get("subtype") not in SPOKEN or event.get("bot_id") or not event.get("user"):
             return
@@ -114,6 +117,7 @@ def register(app: App, deps: Deps) -> None:
             posting.refresh_card(client, deps, ref)
 
     @guarded
+    @kept(deps.receipts, "reaction_added")
     def on_reaction(body: dict, client: WebClient, event: dict, **_: Any) -> None:
         item = event.get("item") or {}
         if event.get("reaction") != TICKET_REACTION or item.get("type") != "message":
@@ -128,8 +132,6 @@ def register(app: App, deps: Deps) -> None:
 
         def first_look() -> tuple[Actor, str] | None:
             with unit_of_work(deps.engine) as session:
-                if not intake.first_time(session, f"event:{body.get('event_id')}", "event", now):
-                    return None
                 actor = actor_for(session, user=event.get("user", ""), team=team, channel=channel, roles=roles)
                 if actor.kind is ActorKind.UNKNOWN or (actor.from_support_team and actor.council_id is None):
                     return None  # not a partner, or support staff outside a council's channel: nothing to say
@@ -149,7 +151,10 @@ def register(app: App, deps: Deps) -> None:
         thread = message.get("thread_ts") or ts  # a reply's ticket lives in its parent's thread
 
         def record() -> intake.Opened | None:
+            """One transaction: the event's id and the ticket (a crash before it leaves the event to rework)."""
             with unit_of_work(deps.engine) as session:
+                if not intake.first_time(session, f"event:{body.get('event_id')}", "event", now):
+                    return None
                 if intake.find_ticket_for_message(session, channel, thread) is not None:
                     return None  # a reply in a ticket's thread is part of that ticket already
                 return intake.open_request(session, actor=actor, text=message.get("text", ""), at=now,

@@ -2,7 +2,8 @@
 the council's "Not fixed" reason.
 
 Submissions are checked in the ack (a missing reason is shown on the form itself), then acted on once:
-the view's id is recorded in the same transaction as the effect, so a double submit has one effect.
+the view's id is recorded in the same transaction as the effect, so a double submit has one effect. Their
+work is `kept`: stored before the ack and worked again if the process dies (desk/slack/receipt.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from desk.slack.deps import Deps
 from desk.slack.ids import Block, Input, Shortcut, View
 from desk.slack.metadata import IntakeContext, TicketRef
 from desk.slack.notifier import tell_council_now
+from desk.slack.receipt import kept
 
 REQUIRED = {View.INTAKE: (Block.TITLE,), View.PRIORITY: (Block.PRIORITY, Block.REASON),
             View.RESOLVE: (Block.RESOLUTION,), View.NOT_FIXED: (Block.REASON,), View.WAITING: (Block.NEEDED,)}
@@ -59,6 +61,7 @@ def register(app: App, deps: Deps) -> None:
         return intake.first_time(session, f"view:{view.get('id')}", "view", deps.clock.now())
 
     @guarded
+    @kept(deps.receipts, View.INTAKE)
     def on_intake(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         context = IntakeContext.load(view.get("private_metadata"))
         user = body["user"]
@@ -104,6 +107,7 @@ def register(app: App, deps: Deps) -> None:
         return True
 
     @guarded
+    @kept(deps.receipts, View.PRIORITY)
     def on_priority(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         support_change(body, client, view, lambda s, actor, ref, now: tickets.change_priority(
             s, ref=ref, priority=value(view, Block.PRIORITY), reason=value(view, Block.REASON) or "",
@@ -115,6 +119,7 @@ def register(app: App, deps: Deps) -> None:
             s, ref=ref, status="waiting_on_council", needed=value(view, Block.NEEDED), actor=actor.user, at=now))
 
     @guarded
+    @kept(deps.receipts, View.RESOLVE)
     def on_resolve(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         note = value(view, Block.RESOLUTION) or ""
         # the resolution note reaches the council's thread through the outbox, sent at once by support_change

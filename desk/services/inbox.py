@@ -1,0 +1,119 @@
+"""The durable receipt: requests stored before they are acknowledged, worked from the store.
+
+A chat platform that is told "got it" never sends a request again, so a request with work to do after
+its acknowledgement is first stored here (`store`: one INSERT, deduplicated by its key), then
+acknowledged, then worked. A row is done when its effect's transaction recorded the same key as a
+delivery (`intake.first_time`), or when the work ended without an effect (`mark_done`: a message from
+a bot, an edit, a reaction that is not the ticket one). A row still unfinished once its lease has run out
+(the process that took it died, or its work failed) is claimed again (`claim`, `FOR UPDATE SKIP LOCKED`
+on PostgreSQL, so two claimers never take the same row) and worked again. Its effect is still recorded
+once: the delivery key is unique and written in the effect's own transaction.
+
+Adapter-neutral: the payload is the platform's text, stored and handed back as it came.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from desk.db.engine import hurried
+from desk.db.tables import InboxRow, SlackDeliveryRow
+
+MAX_ATTEMPTS = 10  # claims of one row by the rework job before it is left for an operator (a log line says so)
+BACKOFF_CAP = 8  # the n-th claim holds a row for lease * 2**(n-1), at most lease * BACKOFF_CAP
+BATCH = 20
+
+
+def held_for(lease: timedelta, attempts: int) -> timedelta:
+    """How long the `attempts`-th claim holds a row: a process killed again and again while working it (or
+    work that keeps failing) is tried less and less often, not in a tight loop."""
+    return lease * min(2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+@dataclass(frozen=True)
+class Received:
+    key: str
+    kind: str
+    payload: str
+    attempts: int  # including this claim
+
+    @property
+    def last_attempt(self) -> bool:
+        return self.attempts >= MAX_ATTEMPTS
+
+
+def store(engine: Engine, *, kind: str, key: str, payload: str, at: datetime, lease: timedelta,
+          within: float) -> bool:
+    """Store a request before its acknowledgement; False if one with this key was stored before (a
+    redelivery). Held by the caller until `at + lease`. Gives up (raises) after `within` seconds of waiting."""
+    dialect = engine.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (insert(InboxRow).values(key=key, kind=kind, payload=payload, received_at=at,
+                                         leased_until=at + lease, attempts=0)
+                 .on_conflict_do_nothing().returning(InboxRow.key))
+    with hurried(engine, timeout_seconds=within) as session:
+        return session.execute(statement).first() is not None
+
+
+def _finished():
+    return exists().where(SlackDeliveryRow.key == InboxRow.key)
+
+
+def claim(session: Session, *, now: datetime, lease: timedelta, limit: int = 1) -> list[Received]:
+    """Take unfinished rows whose lease has run out, oldest first (for `held_for(lease, attempts)`); rows
+    whose effect was recorded (the process died after its transaction, before marking the row) are marked
+    done instead. One at a time by default: each is held from when its own work starts."""
+    session.execute(update(InboxRow)
+                    .where(col(InboxRow.done_at).is_(None), col(InboxRow.leased_until) <= now, _finished())
+                    .values(done_at=now))
+    rows = session.execute(
+        select(InboxRow.key, InboxRow.kind, InboxRow.payload, InboxRow.attempts)
+        .where(col(InboxRow.done_at).is_(None), col(InboxRow.leased_until) <= now,
+               col(InboxRow.attempts) < MAX_ATTEMPTS)
+        .order_by(InboxRow.received_at, InboxRow.key)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for row in rows:
+        session.execute(update(InboxRow).where(InboxRow.key == row.key)
+                        .values(leased_until=now + held_for(lease, row.attempts + 1), attempts=row.attempts + 1))
+    return [Received(r.key, r.kind, r.payload, r.attempts + 1) for r in rows]
+
+
+def waiting(session: Session, *, now: datetime) -> bool:
+    """Whether any row is due for rework (a cheap look before building what reworks it)."""
+    return session.execute(select(InboxRow.key).where(
+        col(InboxRow.done_at).is_(None), col(InboxRow.leased_until) <= now,
+        col(InboxRow.attempts) < MAX_ATTEMPTS).limit(1)).first() is not None
+
+
+def mark_done(session: Session, key: str, *, at: datetime) -> bool:
+    """The work of `key` is over (with or without an effect); False if it was already marked."""
+    result = session.execute(update(InboxRow).where(InboxRow.key == key, col(InboxRow.done_at).is_(None))
+                             .values(done_at=at))
+    return bool(result.rowcount)
+
+
+def finished(session: Session, key: str) -> bool:
+    """Whether the work of `key` is over: marked done, or its effect recorded."""
+    done = session.execute(select(InboxRow.done_at).where(InboxRow.key == key)).first()
+    recorded = session.execute(select(SlackDeliveryRow.key).where(SlackDeliveryRow.key == key)).first()
+    return recorded is not None or (done is not None and done[0] is not None)
+
+
+def unfinished(session: Session) -> int:
+    """Rows not done yet: in flight, waiting for their lease to run out, or given up on."""
+    return session.execute(select(func.count()).select_from(InboxRow)
+                           .where(col(InboxRow.done_at).is_(None))).scalar_one()
+
+
+def prune(session: Session, *, before: datetime) -> int:
+    """Forget rows done before `before` (their keys stay in slack_delivery, which dedups effects)."""
+    result = session.execute(delete(InboxRow).where(col(InboxRow.done_at).is_not(None),
+                                                    col(InboxRow.done_at) < before))
+    return result.rowcount or 0

@@ -1,0 +1,202 @@
+"""The durable receipt in the Bolt app: a request with work after its ack is stored before the ack.
+
+Slack never sends an acknowledged request again, so a web process that dies between the ack and the
+work's transaction (a deploy, an OOM kill) would lose a council's message. Instead:
+
+1. **Before the ack** (`Receipts.middleware`, a global Bolt middleware, so Socket Mode gets it too): an
+   event whose type has kept work (`@kept(deps.receipts, "message")`) is stored in the inbox, one INSERT
+   keyed `event:<event_id>`, waiting at most `store_within` seconds. Stored: the listener acks and its work
+   runs after the ack as before. Already stored (Slack's retry, `X-Slack-Retry-Num`, of an event desk
+   has): acked at once, without new work. Not stored in time (the database slow or unreachable):
+   answered 503, so Slack delivers it again.
+2. **The work** runs as before; its transaction records the same key (`intake.first_time`), which is
+   what marks the row done. When the work ends without an effect (a bot's message, an edit, a reaction
+   that is not :ticket:) or with a refusal, `kept` marks the row done itself.
+3. **Rework** (`Receipts.rework`, the worker's `inbox` job, on start and every few seconds): rows still
+   unfinished after their lease are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and their stored
+   body is dispatched through the same Bolt app as Bolt's own "lazy only" request, so the same listener
+   runs, synchronously, with every argument it would have had. Its effect happens once whatever runs
+   twice: the delivery key is unique and written in the effect's transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from sqlalchemy import Engine, exc
+
+from desk.clock import Clock
+from desk.db.engine import unit_of_work
+from desk.db.outage import describe
+from desk.errors import DeskError
+from desk.observability import logs, metrics
+from desk.services import inbox
+from desk.slack.context import UNREACHABLE_TEXT
+
+log = logging.getLogger("desk.slack")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STORE_WITHIN = 1.0  # seconds the ack waits to store a request: well inside Slack's 3 s, with room for the rest
+REWORK = "desk_inbox_rework"  # context key on a request re-dispatched from the inbox (its inbox key)
+
+
+def receipt_of(body: dict) -> tuple[str, str] | None:
+    """(kind, key) of a request the inbox can keep: an event (kind: its type, key `event:<event_id>`) or a
+    modal submission (kind: its callback_id, key `view:<view id>`); None for anything else. The keys are
+    those the listeners' transactions record as deliveries (`intake.first_time`)."""
+    if body.get("type") == "view_submission":
+        view = body.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
+            return None
+        view_id = view.get("id")
+        return (view["callback_id"], f"view:{view_id}") if isinstance(view_id, str) and view_id else None
+    if body.get("type") != "event_callback":
+        return None
+    event, event_id = body.get("event"), body.get("event_id")
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return None
+    if not isinstance(event_id, str) or not event_id:
+        return None
+    return event["type"], f"event:{event_id}"
+
+
+class Receipts:
+    """The inbox as the Bolt app uses it: which work is kept, the middleware, the rework."""
+
+    def __init__(self, engine: Engine, clock: Clock, *, lease: timedelta, store_within: float = STORE_WITHIN):
+        self.engine, self.clock, self.lease, self.store_within = engine, clock, lease, store_within
+        self.work: dict[str, str] = {}  # kind (event type, modal callback_id) -> its lazy listener's name
+        self.app: App | None = None  # the Bolt app rework dispatches through (set by build_app)
+
+    # -- registration ------------------------------------------------------------------------------------
+
+    def keep(self, kind: str) -> Callable[[F], F]:
+        def wrap(work: F) -> F:
+            self.work[kind] = work.__name__
+
+            @functools.wraps(work)
+            def kept_work(body: dict, **kwargs: Any) -> None:
+                try:
+                    work(body=body, **kwargs)
+                except DeskError:
+                    self._done(body)  # a refusal is an answer: nothing to do again
+                    raise
+                self._done(body)  # with an effect (already marked by its transaction) or without one
+
+            return kept_work  # type: ignore[return-value]
+
+        return wrap
+
+    def _done(self, body: dict) -> None:
+        found = receipt_of(body)
+        if found is None:
+            return
+        try:
+            with unit_of_work(self.engine) as session:
+                inbox.mark_done(session, found[1], at=self.clock.now())
+        except Exception as err:  # the row stays unfinished: rework finds the effect recorded, or redoes it
+            log.warning("could not mark %s done (%s): rework will", found[1], describe(err))
+
+    # -- before the ack ----------------------------------------------------------------------------------
+
+    def middleware(self) -> Callable[..., BoltResponse | None]:
+        def durable_receipt(request: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse | None:
+            if request.lazy_only or request.context.get(REWORK):
+                return next()  # the work half of a request already stored
+            found = receipt_of(request.body)
+            if found is None or found[0] not in self.work:
+                return next()
+            kind, key = found
+            # an event as Slack sent it; an interaction (a form field `payload=`) as the JSON inside it
+            payload = request.raw_body if request.raw_body.startswith("{") else json.dumps(request.body)
+            try:
+                stored = inbox.store(self.engine, kind=kind, key=key, payload=payload, at=self.clock.now(),
+                                     lease=self.lease, within=self.store_within)
+            except Exception as err:  # slow, locked or unreachable: Slack must send it again
+                metrics.INBOX.labels(kind=kind, outcome="refused").inc()
+                if isinstance(err, exc.DBAPIError):
+                    log.warning("could not store %s within %s s (%s): answered so that it is sent again", key,
+                                self.store_within, describe(err))
+                else:  # not the database's answer: a bug, worth its traceback
+                    log.exception("could not store %s: answered so that it is sent again", key)
+                return not_stored(request.body)
+            if not stored:
+                metrics.INBOX.labels(kind=kind, outcome="redelivered").inc()
+                retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
+                log.info("%s already received (Slack's retry %s): acked without new work", key, retry)
+                return BoltResponse(status=200, body="")
+            metrics.INBOX.labels(kind=kind, outcome="stored").inc()
+            return next()
+
+        return durable_receipt
+
+    # -- rework ------------------------------------------------------------------------------------------
+
+    def rework(self, *, limit: int = inbox.BATCH) -> int:
+        """Work again what was stored and not finished within its lease, one row at a time (each held from
+        when its own work starts), at most `limit` rows; how many were claimed."""
+        if self.app is None:
+            raise RuntimeError("no Bolt app to rework the inbox through: build it first")
+        for count in range(limit):
+            with unit_of_work(self.engine) as session:
+                claimed = inbox.claim(session, now=self.clock.now(), lease=self.lease)
+            if not claimed:
+                return count
+            self._rework(claimed[0])
+        return limit
+
+    def _rework(self, received: inbox.Received) -> None:
+        metrics.INBOX.labels(kind=received.kind, outcome="reworked").inc()
+        with logs.bind(request_id=received.key.partition(":")[2] or received.key):
+            log.warning("reworking %s (%s), attempt %s: not finished within its lease", received.key,
+                        received.kind, received.attempts)
+            self._dispatch(received)
+            if received.last_attempt and not self._finished(received.key):
+                metrics.INBOX.labels(kind=received.kind, outcome="abandoned").inc()
+                log.error("%s not done after %s attempts: left in the inbox for an operator",
+                          received.key, received.attempts)
+
+    def _dispatch(self, received: inbox.Received) -> None:
+        assert self.app is not None
+        name = self.work.get(received.kind)
+        if name is None:
+            log.error("no listener keeps %s work: %s left in the inbox", received.kind, received.key)
+            return
+        # Bolt's own "lazy only" request: no ack, the named lazy listener run here and now. Socket Mode's
+        # shape (a parsed body): the signature was checked when Slack sent it, not reworked on every retry.
+        request = BoltRequest(body=json.loads(received.payload), mode="socket_mode",
+                              context={REWORK: received.key},
+                              headers={"x-slack-bolt-lazy-only": "1", "x-slack-bolt-lazy-function-name": name})
+        self.app.dispatch(request)
+
+    def _finished(self, key: str) -> bool:
+        with unit_of_work(self.engine) as session:
+            return inbox.finished(session, key)
+
+
+def not_stored(body: dict) -> BoltResponse:
+    """The answer to a request that could not be stored: 503 for an event (Slack delivers it again); for a
+    modal submission, the reason on its first input, so the form stays open with what was typed."""
+    view = body.get("view") if body.get("type") == "view_submission" else None
+    blocks = view.get("blocks") if isinstance(view, dict) else None
+    block = next((b["block_id"] for b in (blocks if isinstance(blocks, list) else [])
+                  if isinstance(b, dict) and b.get("type") == "input" and isinstance(b.get("block_id"), str)), None)
+    if block is not None:
+        answer = {"response_action": "errors", "errors": {block: UNREACHABLE_TEXT}}
+        return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
+    return BoltResponse(status=503, body=json.dumps({"ok": False, "error": "not_stored"}),
+                        headers={"content-type": "application/json"})
+
+
+def kept(receipts: Receipts | None, kind: str) -> Callable[[F], F]:
+    """A lazy listener whose work the inbox keeps (put it under `@guarded`); as it was without an inbox."""
+    if receipts is None:
+        return lambda work: work
+    return receipts.keep(kind)

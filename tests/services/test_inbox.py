@@ -1,0 +1,181 @@
+"""The inbox (desk/services/inbox.py) on a real database: one row per key, claims after the lease, never
+the same row to two claimers, done by the effect's delivery key, pruned when old."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, exc
+from sqlmodel import Session, select
+
+from desk.db.engine import unit_of_work
+from desk.db.tables import InboxRow
+from desk.scheduling.worker import Worker
+from desk.services import inbox, intake
+
+AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=60)
+
+
+def store(engine: Engine, key: str, *, at: datetime = AT, within: float = 2.0) -> bool:
+    return inbox.store(engine, kind="message", key=key, payload=json.dumps({"event_id": key}), at=at, lease=LEASE,
+                       within=within)
+
+
+def claim(engine: Engine, at: datetime, limit: int = 1) -> list[inbox.Received]:
+    with unit_of_work(engine) as session:
+        return inbox.claim(session, now=at, lease=LEASE, limit=limit)
+
+
+def test_a_key_is_stored_once_and_its_payload_kept_as_sent(engine: Engine) -> None:
+    assert store(engine, "event:Ev1") is True
+    assert store(engine, "event:Ev1", at=AT + timedelta(seconds=5)) is False  # Slack's retry
+    with Session(engine) as session:
+        rows = session.exec(select(InboxRow)).all()
+    assert [(r.key, r.kind, r.payload, r.received_at, r.leased_until, r.attempts, r.done_at) for r in rows] == [
+        ("event:Ev1", "message", '{"event_id": "event:Ev1"}', AT, AT + LEASE, 0, None)]
+
+
+def test_an_unfinished_row_is_claimed_only_after_its_lease_then_held_longer_each_time(engine: Engine) -> None:
+    store(engine, "event:Ev1")
+    assert claim(engine, AT + LEASE - timedelta(seconds=1)) == []  # the process that acked it may be at work
+    first = claim(engine, AT + LEASE)
+    assert [(r.key, r.kind, r.attempts) for r in first] == [("event:Ev1", "message", 1)]
+    assert claim(engine, AT + LEASE + timedelta(seconds=30)) == []  # held by the first claim
+    second = claim(engine, AT + 2 * LEASE)
+    assert [r.attempts for r in second] == [2]
+    assert claim(engine, AT + 3 * LEASE) == []  # the second claim holds it for two leases
+    assert [r.attempts for r in claim(engine, AT + 4 * LEASE)] == [3]
+
+
+def test_a_row_whose_effect_was_recorded_is_done_not_reworked(engine: Engine) -> None:
+    """The process died after the effect's transaction (which recorded the key) but before marking the row."""
+    store(engine, "event:Ev1")
+    store(engine, "event:Ev2")
+    with unit_of_work(engine) as session:
+        assert intake.first_time(session, "event:Ev1", "event", AT)
+    assert [r.key for r in claim(engine, AT + LEASE, limit=5)] == ["event:Ev2"]
+    with Session(engine) as session:
+        assert inbox.finished(session, "event:Ev1") and not inbox.finished(session, "event:Ev2")
+        assert session.get(InboxRow, "event:Ev1").done_at == AT + LEASE
+        assert inbox.unfinished(session) == 1
+
+
+def test_marked_done_rows_are_left_alone_and_pruned_once_old(engine: Engine) -> None:
+    store(engine, "event:Ev1")
+    store(engine, "event:Ev2")
+    with unit_of_work(engine) as session:
+        assert inbox.mark_done(session, "event:Ev1", at=AT) is True
+        assert inbox.mark_done(session, "event:Ev1", at=AT) is False
+        assert not inbox.waiting(session, now=AT + LEASE - timedelta(seconds=1))
+        assert inbox.waiting(session, now=AT + LEASE)
+    assert [r.key for r in claim(engine, AT + LEASE, limit=5)] == ["event:Ev2"]
+    with unit_of_work(engine) as session:
+        assert inbox.prune(session, before=AT) == 0
+        assert inbox.prune(session, before=AT + timedelta(days=8)) == 1  # Ev2 is not done: kept
+    with Session(engine) as session:
+        assert [r.key for r in session.exec(select(InboxRow)).all()] == ["event:Ev2"]
+
+
+def test_after_the_last_attempt_a_row_is_left_for_an_operator(engine: Engine) -> None:
+    store(engine, "event:Ev1")
+    at = AT
+    for attempt in range(1, inbox.MAX_ATTEMPTS + 1):
+        at += LEASE * inbox.BACKOFF_CAP
+        (row,) = claim(engine, at)
+        assert row.attempts == attempt and row.last_attempt == (attempt == inbox.MAX_ATTEMPTS)
+    assert claim(engine, at + LEASE * 100) == []
+    with Session(engine) as session:
+        assert inbox.unfinished(session) == 1 and not inbox.waiting(session, now=at + LEASE * 100)
+
+
+def test_claimers_at_once_never_take_the_same_row(engine: Engine) -> None:
+    """Four claimers, each on its own connection, taking rows one at a time until none is left: each row
+    is claimed exactly once (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer at a time)."""
+    keys = [f"event:Ev{n}" for n in range(40)]
+    for key in keys:
+        store(engine, key)
+    taken: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def claimer() -> None:
+        try:
+            start.wait()
+            while rows := claim(engine, AT + LEASE):
+                taken.extend(r.key for r in rows)
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=claimer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(taken) == sorted(keys)  # every row once: none twice, none missed
+
+
+def test_postgresql_a_row_claimed_in_an_open_transaction_is_skipped_not_waited_for(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite has one writer at a time")
+    store(engine, "event:Ev1")
+    store(engine, "event:Ev2", at=AT + timedelta(seconds=1))
+    with unit_of_work(engine) as first:
+        held = inbox.claim(first, now=AT + LEASE * 2, lease=LEASE)  # not committed yet: the rows stay locked
+        other = claim(engine, AT + LEASE * 2, limit=5)
+        assert [r.key for r in held] == ["event:Ev1"] and [r.key for r in other] == ["event:Ev2"]
+
+
+def test_storing_gives_up_rather_than_wait_long_for_the_database(engine: Engine) -> None:
+    """Another transaction holds what the INSERT needs (SQLite: the write lock; PostgreSQL: the same key,
+    inserted and not committed). The store gives up after its bound instead of the usual ten seconds
+    (SQLite's busy timeout) or for ever (PostgreSQL)."""
+    with unit_of_work(engine) as holder:
+        holder.add(InboxRow(key="event:Ev1", kind="message", payload="{}", received_at=AT, leased_until=AT))
+        holder.flush()
+        started = time.monotonic()
+        with pytest.raises(exc.OperationalError):
+            store(engine, "event:Ev1", within=0.2)
+        assert time.monotonic() - started < 5
+    assert store(engine, "event:Ev2", within=0.2) is True  # once the holder is done, storing works again
+
+
+class _HandClock:
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class _Silent:
+    def deliver(self, item) -> str | None:
+        raise AssertionError(f"nothing should be sent: {item}")
+
+
+def test_the_worker_reworks_on_its_schedule_and_prunes_done_rows_daily(engine: Engine) -> None:
+    clock = _HandClock(AT)
+    reworked: list[datetime] = []
+    worker = Worker(engine, clock, _Silent(), rework=lambda: reworked.append(clock.now()) or 1,
+                    inbox_lease=timedelta(seconds=2))
+    every = {job.id: job.every for job in worker.jobs()}
+    assert (every["inbox"], every["inbox_prune"]) == (timedelta(seconds=1), timedelta(days=1))
+    assert Worker(engine, clock, _Silent(), inbox_lease=LEASE).inbox_every == timedelta(seconds=15)
+    store(engine, "event:Ev1")
+    store(engine, "event:Ev2")
+    assert worker.inbox() == 0 and reworked == []  # within the lease: nothing is handed to the rework
+    clock.at = AT + LEASE
+    assert worker.inbox() == 1 and reworked == [AT + LEASE]
+    with unit_of_work(engine) as session:
+        inbox.mark_done(session, "event:Ev1", at=AT + LEASE)
+    clock.at = AT + LEASE + timedelta(days=7)
+    assert worker.prune_inbox() == 0  # done exactly seven days ago: kept
+    clock.at += timedelta(seconds=1)
+    assert worker.prune_inbox() == 1
+    with Session(engine) as session:
+        assert [r.key for r in session.exec(select(InboxRow)).all()] == ["event:Ev2"]
