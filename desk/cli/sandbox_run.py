@@ -75,7 +75,7 @@ class Sandbox:
     due_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run_due(self) -> None:
-        """One pass of the worker's jobs at the sandbox's now: sweep, digests, dispatch."""
+        """One pass of the worker's jobs at the sandbox's now: inbox, sweep, close, digests, dispatch."""
         with self.due_lock:
             self.worker.run_once()
 
