@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, exists, func, select, update
+from sqlalchemy import Engine, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -117,3 +117,12 @@ def prune(session: Session, *, before: datetime) -> int:
     result = session.execute(delete(InboxRow).where(col(InboxRow.done_at).is_not(None),
                                                     col(InboxRow.done_at) < before))
     return result.rowcount or 0
+
+
+def forget_finished(session: Session, *, mentioning: str) -> int:
+    """Delete the finished rows whose stored request mentions `mentioning` (a person's id, for
+    `desk privacy redact`): their work is done, so nothing is lost, and the person's words go with them.
+    Unfinished rows stay: they are a council's request still to be worked."""
+    result = session.execute(delete(InboxRow).where(
+        or_(col(InboxRow.done_at).is_not(None), _finished()), col(InboxRow.payload).contains(mentioning)))
+    return int(result.rowcount or 0)

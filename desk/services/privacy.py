@@ -36,7 +36,7 @@ from desk.db.tables import OutboxRow, TicketEventRow, TicketRatingRow, TicketRow
 from desk.domain.audit import REDACTED_TYPE, SEALED_KEYS, replace_text
 from desk.domain.lifecycle import Status
 from desk.errors import InvalidInput
-from desk.services import audit
+from desk.services import audit, inbox
 from desk.services.retention import REDACTED_TITLE
 
 EXPORT_TYPE = "privacy_export"
@@ -168,10 +168,12 @@ class PersonRedaction:
     events: int = 0
     kept_open: list[str] = field(default_factory=list)  # their words stay until the ticket is closed
     legacy_events_kept: int = 0
+    inbox_rows: int = 0  # finished Slack requests of theirs, stored before their ack (desk/services/inbox.py)
 
     def as_dict(self) -> dict:
         return {"subject": self.subject, "dry_run": self.dry_run, "tickets": self.tickets, "events": self.events,
-                "kept_open": self.kept_open, "legacy_events_kept": self.legacy_events_kept}
+                "kept_open": self.kept_open, "legacy_events_kept": self.legacy_events_kept,
+                "inbox_rows": self.inbox_rows}
 
 
 def _their_tickets(session: Session, user_id: str) -> Iterable[TicketRow]:
@@ -192,6 +194,7 @@ def redact_person(engine: Engine, *, user_id: str, actor: str, now: datetime, dr
             council = queries.get_council(session, council_id, lock=not dry_run)
             for ticket in (t for t in tickets if t.council_id == council_id):
                 _redact_ticket(session, council, ticket, result, actor=actor, now=now, reference=reference)
+        result.inbox_rows = inbox.forget_finished(session, mentioning=user_id)
         if dry_run:  # the same path as the real thing, undone: what it would do, exactly
             session.rollback()
     return result

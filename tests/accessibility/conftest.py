@@ -30,7 +30,7 @@ REPORT_DAY = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
     if needs_chromium.args[0]:
         pytest.skip(needs_chromium.kwargs["reason"])

@@ -263,7 +263,8 @@ def test_erasure_removes_their_words_from_closed_tickets_and_the_chain_still_ver
     before = everything_stored(engine)
     dry = cli("privacy", "redact", "--user", ALICE, "--dry-run", "--json")
     assert dry.code == 0 and dry.json() == {"subject": ALICE, "dry_run": True, "tickets": ["CHW-1"], "events": 2,
-                                            "kept_open": ["CHW-2"], "legacy_events_kept": 0}
+                                            "kept_open": ["CHW-2"], "legacy_events_kept": 0,
+                                            "inbox_rows": 3}  # her two requests and her comment, as received
     assert everything_stored(engine) == before, "a dry run changes nothing"
 
     done = cli("privacy", "redact", "--user", ALICE, "--by", "dpo@cherwell")
