@@ -49,14 +49,21 @@ REWORK = "desk_inbox_rework"  # context key on a request re-dispatched from the 
 
 def receipt_of(body: dict) -> tuple[str, str] | None:
     """(kind, key) of a request the inbox can keep: an event (kind: its type, key `event:<event_id>`) or a
-    modal submission (kind: its callback_id, key `view:<view id>`); None for anything else. The keys are
-    those the listeners' transactions record as deliveries (`intake.first_time`)."""
+    modal submission (kind: its callback_id, key `view:<view id>:<trigger id>`); None for anything else.
+    An event's key is the one its listener's transaction records as a delivery (`intake.first_time`); a
+    submission's row is marked done by `kept` when its work ends."""
     if body.get("type") == "view_submission":
         view = body.get("view")
         if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
             return None
-        view_id = view.get("id")
-        return (view["callback_id"], f"view:{view_id}") if isinstance(view_id, str) and view_id else None
+        view_id, trigger = view.get("id"), body.get("trigger_id")
+        if not (isinstance(view_id, str) and view_id):
+            return None
+        # each submission its own row: a form refused on its first submission (a required field left
+        # blank) is submitted again with the same view id, and that one must be kept and worked too. The
+        # effect is still once per view (`first_submission` records `view:<view id>`).
+        per_submission = f":{trigger}" if isinstance(trigger, str) and 0 < len(trigger) <= 100 else ""
+        return view["callback_id"], f"view:{view_id}{per_submission}"
     if body.get("type") != "event_callback":
         return None
     event, event_id = body.get("event"), body.get("event_id")
@@ -77,9 +84,12 @@ class Receipts:
 
     # -- registration ------------------------------------------------------------------------------------
 
-    def keep(self, kind: str) -> Callable[[F], F]:
+    def keep(self, *kinds: str) -> Callable[[F], F]:
+        """`kinds`: an event type or a modal's callback_id; `message:<subtype>` for a listener of that
+        subtype alone (edits and deletions have a listener of their own)."""
         def wrap(work: F) -> F:
-            self.work[kind] = work.__name__
+            for kind in kinds:
+                self.work[kind] = work.__name__
 
             @functools.wraps(work)
             def kept_work(body: dict, **kwargs: Any) -> None:
@@ -111,9 +121,10 @@ class Receipts:
             if request.lazy_only or request.context.get(REWORK):
                 return next()  # the work half of a request already stored
             found = receipt_of(request.body)
-            if found is None or found[0] not in self.work:
+            kind = self._kind(request.body, found[0]) if found is not None else ""
+            if found is None or kind not in self.work:
                 return next()
-            kind, key = found
+            key = found[1]
             # an event as Slack sent it; an interaction (a form field `payload=`) as the JSON inside it
             payload = request.raw_body if request.raw_body.startswith("{") else json.dumps(request.body)
             try:
@@ -136,6 +147,13 @@ class Receipts:
             return next()
 
         return durable_receipt
+
+    def _kind(self, body: dict, kind: str) -> str:
+        """The kind whose listener works `body`: `message:<subtype>` when one is kept for that subtype."""
+        event = body.get("event") if isinstance(body.get("event"), dict) else {}
+        subtype = event.get("subtype") if body.get("type") == "event_callback" else None
+        specific = f"{kind}:{subtype}" if isinstance(subtype, str) else None
+        return specific if specific in self.work else kind
 
     # -- rework ------------------------------------------------------------------------------------------
 
@@ -195,8 +213,8 @@ def not_stored(body: dict) -> BoltResponse:
                         headers={"content-type": "application/json"})
 
 
-def kept(receipts: Receipts | None, kind: str) -> Callable[[F], F]:
+def kept(receipts: Receipts | None, *kinds: str) -> Callable[[F], F]:
     """A lazy listener whose work the inbox keeps (put it under `@guarded`); as it was without an inbox."""
     if receipts is None:
         return lambda work: work
-    return receipts.keep(kind)
+    return receipts.keep(*kinds)

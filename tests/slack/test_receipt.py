@@ -179,7 +179,7 @@ def test_a_form_submitted_to_a_process_that_died_is_worked_again(desk: Desk) -> 
     desk.clock.advance(seconds=desk.wiring.receipts.lease.total_seconds())
     assert desk.wiring.worker(enqueue_digests=None).inbox() == 1
     assert [(t.ref, t.title) for t in tickets(desk)] == [("CHW-1", "Parking permits page is down")]
-    assert [(r.kind, r.key) for r in rows(desk)] == [(View.INTAKE, f"view:{form['view']['id']}")]
+    assert [(r.kind, r.key) for r in rows(desk)] == [(View.INTAKE, f"view:{form['view']['id']}:{form['trigger_id']}")]
     with Session(desk.engine) as session:
         assert inbox.unfinished(session) == 0
 

@@ -83,6 +83,7 @@ def register(app: App, deps: Deps) -> None:
             lifecycle_posts.after_thread_message(client, deps, outcome)
 
     @guarded
+    @kept(deps.receipts, *(f"message:{subtype}" for subtype in CHANGES))
     def on_message_change(body: dict, client: WebClient, event: dict, **_: Any) -> None:
         """An edit or a deletion. When the message opened a ticket, the ticket records it (its words
         follow an edit until an engineer has confirmed triage) and its card says so. Slack also sends
