@@ -41,6 +41,7 @@ log = logging.getLogger("desk.slack")
 UNREACHABLE_TEXT = ("desk cannot reach its database just now, so nothing was saved. "
                     "Please try again in a minute.")
 NAME_CACHE_SECONDS = 600  # people rarely change their display name
+NAME_RETRY_SECONDS = 60  # a name Slack did not give is asked for again after this long
 
 
 def author_team(client: WebClient, deps: Deps, author: str | None, actor: str,
@@ -114,6 +115,9 @@ def display_name(client: WebClient, user: str, cache: dict[str, tuple[str, float
         found = client.users_info(user=user)["user"]
     except (SlackApiError, SlackClientError, OSError, http.client.HTTPException) as err:
         log.info("users.info %s for a name failed: %s", user, type(err).__name__)
+        # remembered for a while too: every card shows the Assign menu, and asking Slack again for each
+        # card while it fails (or does not know the person) would slow every post behind it
+        cache[user] = (user, time.monotonic() - NAME_CACHE_SECONDS + NAME_RETRY_SECONDS)
         return user
     profile = found.get("profile") or {}
     name = profile.get("display_name") or profile.get("real_name") or found.get("real_name") or found.get("name")
