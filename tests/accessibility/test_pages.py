@@ -119,6 +119,10 @@ def test_screenshots_for_people_to_look_at(browser, report_with_data: str, repor
         shots["report-keyboard-focus"] = ARTIFACTS / "report-keyboard-focus.png"
         page.screenshot(path=shots["report-keyboard-focus"], clip={"x": 0, "y": 0, "width": 1100, "height": 300})
         page.goto(report_with_data + "#trend")
+        # a fragment on the same page only scrolls: wait until the trend section is at the top, painted
+        page.wait_for_function("""() => { const r = document.getElementById('trend').getBoundingClientRect();
+            return Math.abs(r.top) < 50; }""", timeout=10_000)
+        page.evaluate("document.fonts.ready.then(() => new Promise(r => requestAnimationFrame(() => r())))")
         shots["report-chart-and-figures"] = ARTIFACTS / "report-chart-and-figures.png"
         page.screenshot(path=shots["report-chart-and-figures"])
     finally:
