@@ -245,3 +245,76 @@ class TicketRatingRow(SQLModel, table=True):
     score: int
     rated_by: str
     rated_at: datetime = _instant()
+
+
+class ProblemRow(SQLModel, table=True):
+    """A fault behind many councils' tickets, in the support team's space (desk/domain/problems.py)."""
+
+    __tablename__ = "problem"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))  # for councils to read
+    status: str = Field(default="investigating", index=True, max_length=32)
+    workaround: str | None = Field(default=None, sa_column=Column(Text))
+    owner: str | None = None  # a support member's user id
+    match: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # phrases, lower case
+    triage_rule: str | None = None  # intake matches this rule or category (from the ticket it started from)
+    category: str | None = None
+    from_ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    opened_by: str
+    opened_at: datetime = _instant()
+    updated_at: datetime = _instant()
+    resolved_at: datetime | None = _instant(nullable=True)
+    resolution_note: str | None = Field(default=None, sa_column=Column(Text))
+    triage_channel: str | None = None  # the problem's own message in the triage channel (updated in place)
+    triage_ts: str | None = None
+
+
+class ProblemLinkRow(SQLModel, table=True):
+    """A ticket linked to a problem. Unlinking keeps the row (`unlinked_at`), so reports can still say a
+    ticket was once part of a problem; linking again clears it."""
+
+    __tablename__ = "problem_link"
+    __table_args__ = (UniqueConstraint("problem_id", "ticket_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    problem_id: int = Field(foreign_key="problem.id", index=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    how: str = Field(max_length=16)  # origin, manual, auto
+    linked_by: str
+    linked_at: datetime = _instant()
+    unlinked_by: str | None = None
+    unlinked_at: datetime | None = _instant(nullable=True)
+
+
+class ProblemChainRow(SQLModel, table=True):
+    """The head of the problems' own event chain (one row): its lock serialises problem changes, and
+    `desk audit verify` compares the log's end with it to notice a truncated log."""
+
+    __tablename__ = "problem_chain"
+
+    id: int = Field(default=1, primary_key=True)
+    last_seq: int = 0
+    last_hash: str = Field(default="0" * 64, max_length=64)
+
+
+class ProblemEventRow(SQLModel, table=True):
+    """One change to a problem, on the problems' hash chain (the same recipe as a council's chain, with
+    "problems" in the council's place); never updated or deleted. `idempotency_key` makes a repeated
+    Slack action (double click, redelivery) find the change it already made."""
+
+    __tablename__ = "problem_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    problem_id: int = Field(foreign_key="problem.id", index=True)
+    type: str = Field(max_length=32)
+    actor: str
+    at: datetime = _instant()
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+    hash_version: int = 2
+    text_salt: str | None = Field(default=None, max_length=32)
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)

@@ -18,7 +18,7 @@ from desk.domain.lifecycle import ThreadEffect
 from desk.domain.playbook import ClockKind
 from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
-from desk.services import sla_state, tenancy, threads, tickets
+from desk.services import problems, sla_state, tenancy, threads, tickets
 
 TITLE_WORDS = 120
 
@@ -46,6 +46,7 @@ def council_for(actor: Actor) -> str:
 class Opened:
     ticket: TicketRow
     opens_at: datetime | None  # the next working time, when opened outside the council's hours
+    problem_id: int | None = None  # an open problem it matched and was linked to (`problems.known_problem_for`)
 
 
 def open_request(
@@ -64,11 +65,13 @@ def open_request(
         channel = None  # a form opened elsewhere (a DM, App Home): desk starts the thread in the council's channel
     if channel and ts and (existing := queries.find_ticket_by_message(session, channel, ts)) is not None:
         raise InvalidInput(f"that message is already {existing.ref}")
+    candidates = problems.intake_rules(session)  # before the council's lock: the order problems keep
     ticket = tickets.open_ticket(
         session, council_id=council_id, title=title or title_from(text), description=text, at=at,
         actor=actor.user, requester=requester, category=category, impact=impact, urgency=urgency,
         slack_channel=channel, slack_ts=ts)
-    return Opened(ticket, opens_at(session, ticket, at))
+    problem_id = problems.auto_link(session, ticket, candidates, now=at)
+    return Opened(ticket, opens_at(session, ticket, at), problem_id)
 
 
 ANNOUNCE_KIND = "announce"  # the outbox row the worker posts a new ticket's thread and card from

@@ -149,12 +149,13 @@ def _opened_data(ticket: TicketRow, decision: TriageDecision, version: int, resp
 
 
 def reply(session: Session, *, ref: str, text: str, actor: str, at: datetime,
-          council_id: str | None = None) -> TicketRow:
-    """A public reply by support: it reaches the council and meets the respond target."""
+          council_id: str | None = None, **data: str) -> TicketRow:
+    """A public reply by support: it reaches the council and meets the respond target. `data` says where
+    it came from when not the thread itself (`problem="PRB-3"`: a problem update posted to each ticket)."""
     ctx = _context(session, ref, council_id, at)
     _require_open(ctx)
     ctx.sla.reply(at)
-    ctx.record("replied", actor, at, text=_require_text(text, "a reply"))
+    ctx.record("replied", actor, at, text=_require_text(text, "a reply"), **data)
     if ctx.ticket.status == Status.NEW:
         ctx.move(Status.IN_PROGRESS, actor, at, reason="first reply")
     return ctx.save(at)
