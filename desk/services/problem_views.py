@@ -2,7 +2,9 @@
 
 Two audiences, kept apart by type: `ProblemView` and `ProblemSummary` are for the support team (they name
 every council); `KnownProblem`, `TicketProblem` and `ThreadPost` are safe for a ticket's own council (the
-problem's words and status, never another council or ticket).
+problem's summary, workaround, status and update texts, never another council or ticket). The title is
+the support team's working name (it may name councils): council-facing views carry it only in
+`KnownProblem`, for the support team's own screens, and builders for councils must not show it.
 """
 
 from __future__ import annotations
@@ -125,14 +127,15 @@ class KnownProblem:
 
 @dataclass(frozen=True)
 class TicketProblem:
-    """A ticket's problem as its council's report, export or API shows it: ref, title, status."""
+    """A ticket's problem as its council's report, export or API shows it: ref, summary, status (never the
+    title: an engineer's working title may name councils; the summary is written for councils)."""
 
     ref: str
-    title: str
+    summary: str
     status: str
 
     def as_json(self) -> dict:
-        return {"ref": self.ref, "title": self.title, "status": self.status}
+        return {"ref": self.ref, "summary": self.summary, "status": self.status}
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,6 @@ class ThreadPost:
     channel: str
     thread_ts: str | None
     problem_ref: str
-    title: str
     text: str
 
 
@@ -257,7 +259,7 @@ def problem_for_ticket(session: Session, ticket: TicketRow | str) -> TicketProbl
     if found is None:
         return None
     problem = found[1]
-    return TicketProblem(problem_ref(problem.id or 0), problem.title, ProblemStatus(problem.status).label)
+    return TicketProblem(problem_ref(problem.id or 0), problem.summary, ProblemStatus(problem.status).label)
 
 
 def thread_post(session: Session, payload: dict) -> ThreadPost:
@@ -267,6 +269,5 @@ def thread_post(session: Session, payload: dict) -> ThreadPost:
     assert ticket.id is not None and ticket.slack_channel is not None
     event = queries.find_ticket_event(session, ticket.id, int(payload["seq"]))
     text = event.data.get("text") if event is not None else None
-    problem = session.get(ProblemRow, int(payload["problem"]))
     return ThreadPost(ticket.ref, ticket.slack_channel, ticket.slack_ts, problem_ref(int(payload["problem"])),
-                      problem.title if problem else "", text if isinstance(text, str) else "(removed)")
+                      text if isinstance(text, str) else "(removed)")

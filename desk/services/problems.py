@@ -248,8 +248,7 @@ def _link(session: Session, head, problem: ProblemRow, ticket: TicketRow, *, by:
     session.add(row)
     problem_audit.append(session, head, problem_id=problem.id, type="linked", actor=by, at=now,
                          data={"ticket": ticket.ref, "council": ticket.council_id, "how": str(how)})
-    _council_event(session, ticket, "problem_linked", by, now, problem=problem_ref(problem.id),
-                   title=problem.title, how=str(how))
+    _council_event(session, ticket, "problem_linked", by, now, problem=problem_ref(problem.id), how=str(how))
     return True
 
 
@@ -270,7 +269,7 @@ def unlink(session: Session, problem_id: int | str, ticket: str | TicketRow, *, 
 
 
 def _council_event(session: Session, ticket: TicketRow, type: str, by: str, now: datetime, **data: str) -> None:
-    """On the ticket's own council chain: the problem's ref (and title), never another council's tickets."""
+    """On the ticket's own council chain: the problem's ref only (its title may name other councils)."""
     council = queries.get_council(session, ticket.council_id, lock=True)
     audit.append_event(session, council=council, ticket=ticket, type=type, actor=by, at=now, data=data)
     session.flush()
@@ -299,6 +298,20 @@ def resolve_problem(session: Session, problem_id: int | str, *, by: str, now: da
     problem_audit.append(session, head, problem_id=problem.id or 0, type="resolved", actor=by, at=now, key=key,
                          data={"note": note, "from": str(current), "tickets": [t.ref for t in resolved]})
     return resolved
+
+
+def record_broadcast(session: Session, problem_id: int | str, *, by: str, now: datetime,
+                     councils: list[str]) -> bool:
+    """Record on the problem's chain that its summary was broadcast to `councils`' channels; False (and
+    nothing recorded) when it was broadcast before: one broadcast per problem."""
+    head, problem = _locked(session, problem_id)
+    _require_open(problem)
+    key = f"broadcast:{problem.id}"
+    if problem_audit.find_by_key(session, key) is not None:
+        return False
+    problem_audit.append(session, head, problem_id=problem.id or 0, type="broadcast", actor=by, at=now, key=key,
+                         data={"councils": sorted(councils)})
+    return True
 
 
 def set_triage_message(session: Session, problem_id: int | str, *, channel: str, ts: str) -> None:
