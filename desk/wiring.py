@@ -131,12 +131,14 @@ class Wiring:
         return {REPORT_PATH: ReportPage(self.engine, self.clock, links.secret)} if links else {}
 
     def notifier(self):
+        from desk.slack import problem_posts
         from desk.slack.app import web_client
         from desk.slack.deps import Deps
         from desk.slack.digests import DIGEST_RENDERERS
         from desk.slack.notifier import SlackNotifier
 
-        return SlackNotifier(web_client(self.settings), Deps(self.engine, self.clock), DIGEST_RENDERERS)
+        renderers = {**DIGEST_RENDERERS, problem_posts.KIND: problem_posts.render}
+        return SlackNotifier(web_client(self.settings), Deps(self.engine, self.clock), renderers)
 
     def worker(self, **options):
         from desk.scheduling.worker import Worker

@@ -41,3 +41,8 @@ def deliver(client: WebClient, deps: Deps, payload: dict[str, Any]) -> str | Non
     extra = {"thread_ts": post.thread_ts} if post.thread_ts else {}
     posted = client.chat_postMessage(channel=post.channel, **extra, **thread_update(post).post_kwargs())
     return str(posted["ts"])
+
+
+def render(notifier, item) -> str | None:
+    """The worker's notifier takes it through its renderers (desk/wiring.py), like the digests."""
+    return deliver(notifier.client, notifier.deps, item.payload)
