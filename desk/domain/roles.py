@@ -56,6 +56,7 @@ class Power(StrEnum):
     RAISE_FOR_COUNCIL = "open tickets for a council"  # :ticket:, /desk, the shortcut, in a council's channel
     BE_ASSIGNED = "be assigned tickets"  # the card's Assign choice, Claim
     REPORT = "run `/desk report`"  # SLA figures for every council
+    WORK_PROBLEMS = "work on shared problems"  # link tickets to a problem, post its updates, resolve it
 
 
 SUPPORT_WORK = frozenset(Power) - {Power.REPORT}

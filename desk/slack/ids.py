@@ -18,6 +18,8 @@ class Action(StrEnum):
     RESOLVE = "desk.resolve"  # opens the resolve modal
     REOPEN = "desk.reopen"
     OPEN_TICKET = "desk.open_ticket"  # a link-style button to the council thread; acked, no effect
+    LINK_PROBLEM = "desk.link_problem"  # opens the "Link to problem" modal (value: TicketRef JSON)
+    UNLINK_PROBLEM = "desk.unlink_problem"  # value: ProblemLink JSON (the ticket and the problem it leaves)
     # council thread
     RATE = "desk.rate"  # button value: RatingValue JSON
     NOT_FIXED = "desk.not_fixed"  # on the resolution message, until the ticket closes; opens a modal
@@ -33,6 +35,8 @@ class View(StrEnum):
     RESOLVE = "desk.resolve_modal"
     NOT_FIXED = "desk.not_fixed_modal"  # the council's reason for reopening
     WAITING = "desk.waiting_modal"  # "waiting on council": what support needs from the council
+    LINK_PROBLEM = "desk.link_problem_modal"  # link a ticket to an open problem, or start one from it
+    NEW_PROBLEM = "desk.new_problem_modal"  # `/desk problem new`: a problem with no ticket yet
 
 
 class Shortcut(StrEnum):
@@ -52,6 +56,9 @@ class Block(StrEnum):
     REASON = "reason"
     RESOLUTION = "resolution"
     NEEDED = "needed"
+    PROBLEM = "problem"  # the open problem chosen in the link modal
+    PROBLEM_TITLE = "problem_title"
+    PROBLEM_SUMMARY = "problem_summary"
 
 
 class Input(StrEnum):

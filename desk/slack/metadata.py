@@ -44,3 +44,18 @@ class IntakeContext(_Round):
     message_ts: str | None = Field(default=None, max_length=32)
     thread_ts: str | None = Field(default=None, max_length=32)  # the parent, when the message is a reply
     author: str | None = Field(default=None, max_length=32)
+
+
+class ProblemLink(_Round):
+    """A ticket and the problem it is linked to (the card's "Unlink" button): unlinking names both, so a
+    second click, or a click on a card older than a re-link, changes nothing."""
+
+    ref: str = Field(pattern=r"^[A-Z]{2,6}-[0-9]{1,9}$")
+    problem: int = Field(ge=1)
+
+
+class ProblemForm(_Round):
+    """What a problem modal is about: the ticket it was started from (the card's "Link to problem"), or
+    nothing (`/desk problem new`)."""
+
+    ref: str | None = Field(default=None, pattern=r"^[A-Z]{2,6}-[0-9]{1,9}$")

@@ -20,7 +20,7 @@ from desk.services.dispatch import Dispatcher
 from desk.services.ports import DeliveryFailed, OutboxItem
 from desk.services.read_models import summarize
 from desk.services.tenancy import support_definition
-from desk.slack import council_thread, lifecycle_posts, posting
+from desk.slack import council_thread, lifecycle_posts, posting, problem_messages, problem_posts
 from desk.slack.blocks import Message
 from desk.slack.blocks.escalation import alert, escalation
 from desk.slack.deps import Deps
@@ -55,6 +55,10 @@ class SlackNotifier:
                 return lifecycle_posts.deliver(self.client, self.deps, item.kind, item.payload)
             if item.kind == council_notices.OUTBOX_KIND:
                 return council_thread.deliver_notice(self.client, self.deps, item.payload)
+            if item.kind in problem_messages.KINDS:  # a problem's triage message, its broadcast
+                return problem_messages.deliver(self.client, self.deps, item.kind, item.payload)
+            if item.kind == problem_posts.KIND:  # a problem's update in one linked ticket's thread
+                return problem_posts.deliver(self.client, self.deps, item.payload)
         except SlackApiError as err:
             raise _failure(err) from None
         except SlackClientError as err:  # connection trouble after the client's own bounded retries
@@ -139,3 +143,20 @@ def tell_council_now(client: WebClient, deps: Deps, ref: str) -> None:
     if report.retried or report.failed:
         log.warning("%s: %s council notice(s) left to the worker (%s)", ref, report.retried + report.failed,
                     ", ".join(report.failures) or "to retry")
+
+
+def tell_now(client: WebClient, deps: Deps, refs: list[str] = ()) -> None:  # type: ignore[assignment]
+    """After a change to a problem: send its triage message and broadcast rows, and what it queued for each
+    of the tickets `refs` (a problem update in their threads, a resolution, a notice), now rather than at
+    the worker's next pass; the worker retries what Slack does not take."""
+    dispatcher = Dispatcher(deps.engine, SlackNotifier(client, deps), deps.clock.now, pace=0)
+    left = []
+    for ref in dict.fromkeys(refs):
+        ticket_id = council_thread.ticket_id(deps, ref)
+        if ticket_id is not None:
+            report = dispatcher.run_once(ticket_id=ticket_id, kinds=(
+                problem_posts.KIND, council_notices.OUTBOX_KIND, council_notices.RESOLUTION_KIND))
+            left += report.failures if report.failed else []
+    report = dispatcher.run_once(kinds=tuple(problem_messages.KINDS))
+    if report.retried or report.failed or left:
+        log.warning("problem posts left to the worker: %s", ", ".join(left + report.failures) or "to retry")

@@ -31,9 +31,11 @@ from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
 from desk.db.tables import OutboxRow
 from desk.observability import logs
-from desk.services import council_notices, intake
+from desk.services import council_notices, intake, problems
+from desk.services.problem_views import KnownProblem
 from desk.services.read_models import TicketSummary, summarize
 from desk.services.tenancy import directory
+from desk.slack import problem_messages
 from desk.slack.blocks import cards, replies
 from desk.slack.context import assignable
 from desk.slack.deps import Deps
@@ -60,6 +62,13 @@ def announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | No
         except SLACK_FAILURES as err:
             hand_over(deps, ref, ANNOUNCE, f"announce:{ref}", err,
                       {"opens_at": opens_at.isoformat() if opens_at else None})
+            return
+        with unit_of_work(deps.engine) as session:
+            linked = problems.known_problem_for(session, ref) is not None
+        if linked:  # the problem's triage message now lists this ticket: update it now, not at the worker's pass
+            from desk.slack.notifier import tell_now  # the notifier delivers what this module posts
+
+            tell_now(client, deps)
 
 
 def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None,
@@ -67,7 +76,8 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     """Post whatever of the announcement is not posted yet, recording each part as Slack accepts it;
     the triage card's ts (or the confirmation's) for the outbox. Raises what the Web API raises.
     `council_thread` False: the triage card only (a ticket opened by hand for nobody in particular)."""
-    def look() -> tuple[int, TicketSummary, Any, str | None, str | None, tuple[str | None, str | None]]:
+    def look() -> tuple[int, TicketSummary, Any, str | None, str | None, tuple[str | None, str | None],
+                        KnownProblem | None]:
         with unit_of_work(deps.engine) as session:
             rendered_version = intake.ticket_version(session, ref)
         t = summary(deps, ref)
@@ -75,9 +85,12 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
             council = queries.get_council(session, t.council_id)
             triage = directory(session).triage_channel
             ticket = queries.get_ticket(session, ref)
-            return rendered_version, t, council, triage, ticket.confirmation_ts, (ticket.card_channel, ticket.card_ts)
+            known = problems.known_problem_for(session, ticket)
+            return (rendered_version, t, council, triage, ticket.confirmation_ts,
+                    (ticket.card_channel, ticket.card_ts), known)
 
-    rendered_version, t, council, triage, confirmation_ts, card_at = patiently(look, what=f"reading {ref} to post it")
+    rendered_version, t, council, triage, confirmation_ts, card_at, known = patiently(
+        look, what=f"reading {ref} to post it")
     channels = council.slack.get("channels", [])
     thread = (t.thread_channel, t.thread_ts) if t.thread_ts else None
     council_failure: BaseException | None = None
@@ -90,7 +103,7 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
             thread = (posted["channel"], posted["ts"])
             _record(deps, ref, thread=thread)
         if thread is not None and confirmation_ts is None:
-            message = replies.confirmation(t, deps.clock.now(), opens_at)
+            message = replies.confirmation(t, deps.clock.now(), opens_at, known)
             posted = client.chat_postMessage(channel=thread[0], thread_ts=thread[1], text=message.text,
                                              blocks=message.blocks, unfurl_links=False, unfurl_media=False)
             confirmation_ts = posted["ts"]
@@ -98,11 +111,13 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     except SLACK_FAILURES as err:  # the support team still gets its card; the council's part is retried
         council_failure = err
     if triage and card_at[1] is None:
-        card = cards.triage_card(t, deps.clock.now(), assignable(client, deps))
+        card = cards.triage_card(t, deps.clock.now(), assignable(client, deps), known)
         posted = client.chat_postMessage(channel=triage, text=card.text, blocks=card.blocks,
                                          unfurl_links=False, unfurl_media=False)
         card_at = (posted["channel"], posted["ts"])
         _record(deps, ref, card=(posted["channel"], posted["ts"]))
+        if known is not None:  # intake linked it to a problem: the problem's triage message lists it now
+            patiently(lambda: _problem_lists(deps, known.id, ref), what=f"queueing {known.ref}'s message")
     if council_failure is not None:
         raise council_failure
     changed = patiently(lambda: _version(deps, ref) != rendered_version, what=f"re-reading {ref}")
@@ -111,6 +126,13 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     if changed:  # someone acted on the ticket before its card's ts was recorded: bring the card up to date
         refresh_card(client, deps, ref)
     return card_at[1] or confirmation_ts
+
+
+def _problem_lists(deps: Deps, problem_id: int, ref: str) -> None:
+    """Queue the update of a problem's triage message for a ticket intake linked to it (sent by the worker,
+    or at once by `announce`)."""
+    with unit_of_work(deps.engine) as session:
+        problem_messages.queue_message(session, problem_id, key=f"ticket:{ref}", at=deps.clock.now())
 
 
 def _record(deps: Deps, ref: str, **posts: Any) -> None:
@@ -142,9 +164,10 @@ def _refresh_card(client: WebClient, deps: Deps, ref: str) -> str | None:
     with unit_of_work(deps.engine) as session:
         ticket = queries.get_ticket(session, ref)
         where = (ticket.card_channel, ticket.card_ts)
+        linked = problems.known_problem_for(session, ticket)
     if where[0] is None or where[1] is None:
         return None
-    card = cards.triage_card(summary(deps, ref), deps.clock.now(), assignable(client, deps))
+    card = cards.triage_card(summary(deps, ref), deps.clock.now(), assignable(client, deps), linked)
     client.chat_update(channel=where[0], ts=where[1], text=card.text, blocks=card.blocks)
     return where[1]
 

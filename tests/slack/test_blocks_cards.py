@@ -43,8 +43,8 @@ TEAM = [(ENGINEER, "Jo Engineer"), ("U0ENGINEER2", "Sam Engineer")]
 def test_open_card_controls_carry_the_ticket() -> None:
     actions = actions_of(triage_card(summary(), NOW, TEAM))
     assert list(actions) == [Action.CLAIM, Action.ASSIGN, Action.CHANGE_PRIORITY, Action.SET_STATUS,
-                             Action.RESOLVE]
-    for action_id in (Action.CLAIM, Action.CHANGE_PRIORITY, Action.RESOLVE):
+                             Action.RESOLVE, Action.LINK_PROBLEM]
+    for action_id in (Action.CLAIM, Action.CHANGE_PRIORITY, Action.RESOLVE, Action.LINK_PROBLEM):
         assert TicketRef.load(actions[action_id]["value"]) == TicketRef(ref="CHW-12")
     # selects have no value: the actions block id names the ticket
     assert TicketRef.load(actions[Action.ASSIGN]["block_id"]) == TicketRef(ref="CHW-12")

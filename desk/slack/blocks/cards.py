@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -27,9 +28,9 @@ from slack_sdk.models.blocks import (
 
 from desk.services.read_models import TicketSummary
 from desk.slack.blocks import FALLBACK_LENGTH, PLACEHOLDER_MAX, Message, facts, kit
-from desk.slack.blocks.text import clip, local_time, person_text
+from desk.slack.blocks.text import clip, local_time, one_line, person_text
 from desk.slack.ids import Action
-from desk.slack.metadata import TicketRef
+from desk.slack.metadata import ProblemLink, TicketRef
 
 DESCRIPTION_LENGTH = 600
 TITLE_LENGTH = 300
@@ -51,9 +52,20 @@ def ticket_block_id(ref: str) -> str:
 ASSIGN_OPTIONS_MAX = 100  # Slack's limit on a static select's options
 
 
-def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, str]] = ()) -> Message:
+class LinkedProblem(Protocol):
+    """The shared problem a ticket is linked to (desk/services/problems.py `KnownProblem`)."""
+
+    id: int
+    ref: str
+    title: str
+    status_label: str
+
+
+def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, str]] = (),
+                problem: LinkedProblem | None = None) -> Message:
     """The card posted to (and updated in) the triage channel for ticket `t`, as of `now`; `assignees` are
-    (user id, name) of the people the Assign menu offers (none: no menu, Claim still works)."""
+    (user id, name) of the people the Assign menu offers (none: no menu, Claim still works); `problem` the
+    shared problem the ticket is linked to, if any (the card says so and offers "Unlink", else "Link")."""
     blocks: list[Block] = [
         kit.header(f"{t.ref} · {t.priority} {t.priority_name}"),
         kit.section(f"*{facts.title(t, TITLE_LENGTH)}*"),
@@ -77,9 +89,12 @@ def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, 
         notes.append(f"Follow-up to {t.follow_up_of}")
     if t.follow_ups:
         notes.append(f"Follow-up{'s' if len(t.follow_ups) > 1 else ''}: {', '.join(t.follow_ups)}")
+    if problem is not None:
+        notes.append(f":large_yellow_circle: Part of problem *{person_text(problem.ref, 20)}* · "
+                     f"{person_text(one_line(problem.title), 150)} ({person_text(problem.status_label, 40)})")
     if notes:
         blocks.append(kit.context(*notes))
-    actions = card_actions(t, assignees)
+    actions = card_actions(t, assignees, problem)
     if actions is not None:
         blocks.append(actions)
     return Message(text=_fallback(t), blocks=kit.dicts(blocks))
@@ -115,7 +130,8 @@ def _fallback(t: TicketSummary) -> str:
                 FALLBACK_LENGTH)
 
 
-def card_actions(t: TicketSummary, assignees: Sequence[tuple[str, str]] = ()) -> ActionsBlock | None:
+def card_actions(t: TicketSummary, assignees: Sequence[tuple[str, str]] = (),
+                 problem: LinkedProblem | None = None) -> ActionsBlock | None:
     """The card's controls for the ticket's status; None for a closed ticket (nothing left to do)."""
     value = ticket_value(t.ref)
     elements: list[InteractiveElement] = []
@@ -126,6 +142,11 @@ def card_actions(t: TicketSummary, assignees: Sequence[tuple[str, str]] = ()) ->
         elements.append(kit.button("Change priority", Action.CHANGE_PRIORITY, value=value))
         elements.append(status_select(t.status))
         elements.append(kit.button("Resolve", Action.RESOLVE, value=value, style="primary"))
+        if problem is None:
+            elements.append(kit.button("Link to problem", Action.LINK_PROBLEM, value=value))
+        else:  # names the problem too: a click on an older card, or a second click, changes nothing
+            elements.append(kit.button(f"Unlink from {problem.ref}", Action.UNLINK_PROBLEM,
+                                       value=ProblemLink(ref=t.ref, problem=problem.id).dump()))
     elif t.status == "resolved":
         elements.append(kit.button("Reopen", Action.REOPEN, value=value))
     if not elements:

@@ -14,8 +14,10 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
+from desk.services.problem_views import KnownProblem
 from desk.services.read_models import TicketSummary
 from desk.slack.blocks import FALLBACK_LENGTH, Message, facts, kit
+from desk.slack.blocks.problems import known_problem_lines
 from desk.slack.blocks.text import clip, local_time, person_text
 from desk.slack.ids import SLASH_COMMAND, TICKET_REACTION, Action
 from desk.slack.metadata import RatingValue, TicketRef
@@ -48,11 +50,14 @@ def ticket_opened(t: TicketSummary) -> Message:
     return Message(text=clip(f"{t.ref}: {facts.title(t, 200)}", FALLBACK_LENGTH), blocks=kit.dicts(blocks))
 
 
-def confirmation(t: TicketSummary, now: datetime, opens_at: datetime | None = None) -> Message:
+def confirmation(t: TicketSummary, now: datetime, opens_at: datetime | None = None,
+                 known: KnownProblem | None = None) -> Message:
     """The threaded reply to a new request: its ref, priority and respond-by time, and what happens next.
 
     `opens_at` is given when the request arrived outside working hours: the council should not expect a
-    reply before then, and saying so up front saves a "did anyone see this?" message.
+    reply before then, and saying so up front saves a "did anyone see this?" message. `known` is the open
+    problem intake linked the ticket to: the council reads that it is a known problem affecting the
+    service, with its latest update (what councils may read only: no other council, no other ticket).
     """
     thanks = f"Thanks, this is {t.ref} ({facts.priority_label(t)})."
     if t.respond.due_at is not None:
@@ -62,7 +67,11 @@ def confirmation(t: TicketSummary, now: datetime, opens_at: datetime | None = No
         lines.append(f":crescent_moon: We're closed now; we'll pick this up from "
                      f"{local_time(opens_at, t.timezone, now)}.")
     lines.append("An engineer will reply in this thread. Reply here to add information or screenshots.")
-    blocks = [kit.section(thanks.replace(t.ref, f"*{t.ref}*", 1)), kit.context(*lines)]
+    blocks = [kit.section(thanks.replace(t.ref, f"*{t.ref}*", 1))]
+    if known is not None and known.is_open:
+        blocks.append(kit.section("\n".join(known_problem_lines(known))))
+        thanks += " This is a known problem affecting the service."
+    blocks.append(kit.context(*lines))
     return Message(text=clip(thanks, FALLBACK_LENGTH), blocks=kit.dicts(blocks))
 
 

@@ -1,4 +1,5 @@
-"""`/desk`: open a request (modal), `/desk status REF`, `/desk list`, `/desk help`, `/desk report` (managers).
+"""`/desk`: open a request (modal), `/desk status REF`, `/desk list`, `/desk help`, `/desk report` (managers),
+`/desk problem …` (engineers: desk/slack/listeners/problems.py).
 
 The council is never a form field: it comes from who is asking (and, for support staff, from the council
 channel they ask in). Council staff open requests in their own council's channels (or a direct message
@@ -24,6 +25,7 @@ from desk.slack.blocks import modals, replies
 from desk.slack.context import actor_for, answer, guarded, roles_for
 from desk.slack.deps import Deps
 from desk.slack.ids import SLASH_COMMAND
+from desk.slack.listeners import problems as problem_command
 from desk.slack.listeners import report_command
 from desk.slack.metadata import IntakeContext
 
@@ -51,6 +53,9 @@ def register(app: App, deps: Deps) -> None:
         roles = roles_for(client, deps, user=body["user_id"], team=team)
         if verb == "report":  # service managers only: who may ask is settled before anything is read
             report_command.post_report(body, client, respond, deps, words[1:], team, roles)
+            return
+        if verb == "problem":  # engineers only: refused before anything about a problem is read
+            problem_command.command(body, client, respond, deps, team, roles)
             return
         with unit_of_work(deps.engine) as session:
             actor = actor_for(session, user=body["user_id"], team=team, channel=body.get("channel_id"), roles=roles)
