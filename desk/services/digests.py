@@ -45,6 +45,7 @@ from desk.services.digest_weeks import (
     window_for,
     working_day_end,
 )
+from desk.services.problem_reports import CouncilProblem, WeekProblem, council_problems, week_problems
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class CouncilDigest:
     respond: Compliance
     resolve: Compliance
     days: tuple[DayCount, ...]
+    problems: tuple[CouncilProblem, ...] = ()  # problems its own tickets were linked to this week
 
     @property
     def quiet(self) -> bool:
@@ -109,6 +111,7 @@ class ManagersDigest:
     total: PriorityFigures  # every council, every priority
     breaches: tuple[ManagersBreach, ...]
     recipients: tuple[str, ...]  # the service managers (DMs); delivery is the dispatcher's
+    problems: tuple[WeekProblem, ...] = ()  # problems open during the week, with tickets and councils
 
 
 # -- computing -------------------------------------------------------------------------------------
@@ -146,7 +149,8 @@ def council_digest(session: Session, *, council_id: str, week: str) -> CouncilDi
         at_risk=stats.at_risk(tickets, window, until), breaches=stats.breaches(tickets, window),
         oldest_open=stats.oldest_open(tickets, window),
         respond=stats.respond_compliance(tickets, window), resolve=stats.resolve_compliance(tickets, window),
-        days=stats.days(tickets, window))
+        days=stats.days(tickets, window),
+        problems=council_problems(session, council.id, window.starts_at, window.ends_at))
 
 
 def managers_digest(session: Session, *, week: str) -> ManagersDigest:
@@ -177,7 +181,8 @@ def managers_digest(session: Session, *, week: str) -> ManagersDigest:
         week=week, timezone=MANAGERS_SCHEDULE.timezone, window=window, rows=tuple(rows),
         councils=tuple(per_council), total=_figures(None, "all", everything, window),
         breaches=tuple(sorted(found, key=lambda b: (b.breach.breached_at, b.council_id, b.breach.ticket.number))),
-        recipients=tuple(support.definition.get("service_managers", ())) if support else ())
+        recipients=tuple(support.definition.get("service_managers", ())) if support else (),
+        problems=week_problems(session, window.starts_at, window.ends_at))
 
 
 def _figures(council: CouncilRow | None, priority: str, tickets: Sequence[TicketAtEnd],

@@ -1,0 +1,94 @@
+"""Problems in reports and digests: the managers' week of problems, a council's own, a ticket's problem.
+
+A problem belongs to a week when it was open at some point in it (opened before the week ended, and not
+resolved before it began). A ticket counts for a problem when it was linked during that time (linked
+before the week ended, and not unlinked before it began). A council's digest lists only problems that
+one of the council's own tickets was linked to, by ref, status and summary: never the title, another
+council or another council's ticket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, or_, select
+
+from desk.db.tables import ProblemLinkRow, ProblemRow, TicketRow
+from desk.domain.problems import ProblemStatus, problem_ref
+
+
+@dataclass(frozen=True)
+class WeekProblem:
+    """One problem in the managers' digest."""
+
+    ref: str
+    title: str
+    status_label: str
+    tickets: int  # linked during the week
+    councils: tuple[str, ...]  # their councils' ids, sorted
+    opened_at: datetime
+    resolved_at: datetime | None
+    time_to_resolve: timedelta | None  # opened to resolved, real time
+
+
+@dataclass(frozen=True)
+class CouncilProblem:
+    """One problem in a council's digest: only what the council may read."""
+
+    ref: str
+    status_label: str
+    summary: str
+
+
+def _problems_in(session: Session, starts_at: datetime, ends_at: datetime) -> list[ProblemRow]:
+    query = (select(ProblemRow).where(col(ProblemRow.opened_at) <= ends_at)
+             .where(or_(col(ProblemRow.resolved_at).is_(None), col(ProblemRow.resolved_at) > starts_at))
+             .order_by(ProblemRow.id))
+    return list(session.exec(query).all())
+
+
+def _links_in(session: Session, problem_id: int, starts_at: datetime, ends_at: datetime) -> list[TicketRow]:
+    query = (select(TicketRow).join(ProblemLinkRow, col(ProblemLinkRow.ticket_id) == TicketRow.id)
+             .where(ProblemLinkRow.problem_id == problem_id, col(ProblemLinkRow.linked_at) <= ends_at)
+             .where(or_(col(ProblemLinkRow.unlinked_at).is_(None), col(ProblemLinkRow.unlinked_at) > starts_at)))
+    return list(session.exec(query).all())
+
+
+def week_problems(session: Session, starts_at: datetime, ends_at: datetime) -> tuple[WeekProblem, ...]:
+    """Every problem open during the week (`starts_at` excluded, `ends_at` included, as digests count),
+    with its tickets and councils then."""
+    found = []
+    for problem in _problems_in(session, starts_at, ends_at):
+        linked = _links_in(session, problem.id or 0, starts_at, ends_at)
+        resolved = _resolved_by(problem, ends_at)
+        found.append(WeekProblem(
+            problem_ref(problem.id or 0), problem.title, _status_at_end(problem, ends_at), len(linked),
+            tuple(sorted({t.council_id for t in linked})), problem.opened_at, resolved,
+            resolved - problem.opened_at if resolved else None))
+    return tuple(found)
+
+
+def _resolved_by(problem: ProblemRow, ends_at: datetime) -> datetime | None:
+    return problem.resolved_at if problem.resolved_at and problem.resolved_at <= ends_at else None
+
+
+def _status_at_end(problem: ProblemRow, ends_at: datetime) -> str:
+    """Resolved if it was by the week's end; its stage while still open; "open" when it was resolved only
+    later (its stage at the week's end is not kept apart from the event log)."""
+    if _resolved_by(problem, ends_at):
+        return ProblemStatus.RESOLVED.label
+    status = ProblemStatus(problem.status)
+    return status.label if status.is_open else "open"
+
+
+def council_problems(session: Session, council_id: str, starts_at: datetime,
+                     ends_at: datetime) -> tuple[CouncilProblem, ...]:
+    """Problems one of this council's tickets was linked to during the week."""
+    found = []
+    for problem in _problems_in(session, starts_at, ends_at):
+        linked = _links_in(session, problem.id or 0, starts_at, ends_at)
+        if any(t.council_id == council_id for t in linked):
+            found.append(CouncilProblem(problem_ref(problem.id or 0), _status_at_end(problem, ends_at),
+                                        problem.summary))
+    return tuple(found)
