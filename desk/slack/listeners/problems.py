@@ -42,7 +42,7 @@ from desk.slack.notifier import tell_now
 from desk.slack.receipt import kept
 
 UPDATE_STATUSES = tuple(str(s) for s in ProblemStatus if s.is_open)
-USAGE = "Usage: `/desk problem list|show|new|update|workaround|resolve|broadcast …` (`/desk problem help`)"
+USAGE = "Usage: `/desk problem list|show|new|update|workaround|match|resolve|broadcast …` (`/desk problem help`)"
 
 
 def _engineer(deps: Deps, client: WebClient, body: dict) -> Actor:
@@ -224,6 +224,24 @@ def _workaround(client: WebClient, deps: Deps, actor: Actor, target: str, rest: 
     return _update(client, deps, actor, target, rest, now, key, workaround=True)
 
 
+def _match(client: WebClient, deps: Deps, actor: Actor, target: str, rest: str, now, key: str) -> Message:
+    """The phrases (comma-separated) a new ticket's words must contain for intake to link it (with the
+    triage rule or category of the ticket the problem was started from); `-` clears them."""
+    phrases = [] if rest.strip() == "-" else [p for p in rest.split(",") if p.strip()]
+    if not phrases and rest.strip() != "-":
+        raise InvalidInput("Give the phrases, comma-separated, e.g. `/desk problem match PRB-3 gov.uk pay, "
+                           "timing out` (or `-` to stop matching)")
+    with unit_of_work(deps.engine) as session:
+        problem = problems.get_problem(session, target)
+        problems.update_problem(session, problem.id or 0, by=actor.user, now=now, key=key, match=phrases)
+        problem = problems.get_problem(session, problem.id or 0)
+        ref, kept_phrases = problem_ref(problem.id or 0), list(problem.match)
+    if not kept_phrases:
+        return replies.notice(f"{ref} no longer links new tickets by itself.")
+    return replies.notice(f"New tickets with the same triage rule or category that mention "
+                          f"{' or '.join(repr(p) for p in kept_phrases)} are linked to {ref} as they arrive.")
+
+
 def _resolve(client: WebClient, deps: Deps, actor: Actor, target: str, rest: str, now, key: str) -> Message:
     if not rest.strip():
         raise InvalidInput("Say what fixed it: every linked council reads this note, e.g. "
@@ -255,5 +273,5 @@ def _broadcast(client: WebClient, deps: Deps, actor: Actor, target: str, rest: s
     return replies.notice(f"{ref}'s summary is going to {len(queued)} council channel{'s' * (len(queued) != 1)}.")
 
 
-VERBS = {"show": _show, "update": _update, "workaround": _workaround, "resolve": _resolve,
+VERBS = {"show": _show, "update": _update, "workaround": _workaround, "match": _match, "resolve": _resolve,
          "broadcast": _broadcast, "list": None, "new": None}
