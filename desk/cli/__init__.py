@@ -12,7 +12,20 @@ from typing import Annotated
 import typer
 
 from desk import __version__
-from desk.cli import admin, data, digest, privacy, report, report_link, sandbox, serve, sla, tickets, worker
+from desk.cli import (
+    admin,
+    data,
+    digest,
+    privacy,
+    problems,
+    report,
+    report_link,
+    sandbox,
+    serve,
+    sla,
+    tickets,
+    worker,
+)
 from desk.cli.output import fail
 from desk.db.outage import describe, unreachable
 from desk.errors import DeskError, PlaybookInvalid
@@ -41,6 +54,7 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.playbooks_app, name="playbooks")
 app.add_typer(sla.app, name="sla")
 app.add_typer(tickets.app, name="tickets")
+app.add_typer(problems.app, name="problems")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(digest.app, name="digest")
 app.add_typer(privacy.app, name="privacy")

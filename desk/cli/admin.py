@@ -11,7 +11,7 @@ import typer
 from desk.cli.output import JsonOption, print_json, require_schema
 from desk.db import migrate, queries
 from desk.db.engine import unit_of_work
-from desk.services import audit, playbooks, sla_recompute
+from desk.services import audit, playbooks, problem_audit, sla_recompute
 from desk.services.playbook_files import load_directory
 from desk.wiring import Wiring
 
@@ -75,11 +75,14 @@ def audit_verify(
     council: Annotated[str | None, typer.Option(help="Only this council's chain.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Re-check each council's event hash chain; exit 1 naming the first bad event."""
+    """Re-check each council's event hash chain (and, without --council, the problems' chain); exit 1
+    naming the first bad event."""
     wiring = Wiring.from_environ()
     require_schema(wiring)
     with unit_of_work(wiring.engine) as session:
         reports = audit.verify_all(session, council)
+        if council is None:
+            reports.append(problem_audit.verify(session))
     if as_json:
         print_json([{"council": r.council_id, "events": r.events, "ok": r.ok, "broken_at": r.broken_at,
                      "reason": r.reason} for r in reports])
