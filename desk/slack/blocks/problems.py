@@ -88,7 +88,8 @@ def broadcast(known: KnownProblem) -> Message:
 
 
 def _header(view: ProblemView) -> str:
-    return f"{view.problem.ref} · {one_line(view.problem.title)}"
+    """Safe mrkdwn: "PRB-3 · GOV.UK Pay timeouts" (the title is someone's words, escaped)."""
+    return f"{person_text(view.problem.ref, 20)} · {person_text(one_line(view.problem.title), TITLE_LENGTH)}"
 
 
 def _ticket_line(ticket: LinkedTicket) -> str:
@@ -109,7 +110,8 @@ def by_council_lines(tickets_by_council: Mapping[str, Sequence[LinkedTicket]], n
         if not tickets:
             continue
         name = person_text(one_line(names.get(council_id, council_id)), 100)
-        lines.append(f"*{name}* ({len(tickets)})\n" + "\n".join(f"• {_ticket_line(t)}" for t in tickets))
+        lines.append(f"*{name}* ({len(tickets)})")
+        lines += [f"• {_ticket_line(t)}" for t in tickets]
     return lines
 
 
@@ -125,7 +127,7 @@ def _facts(view: ProblemView, now: datetime) -> list[Block]:
 
 
 def _body(view: ProblemView, names: Mapping[str, str], now: datetime) -> list[Block]:
-    blocks: list[Block] = [kit.header(_header(view))]
+    blocks: list[Block] = [kit.header(f"Problem {view.problem.ref}"), kit.section(f"*{_header(view)}*")]
     blocks += _facts(view, now)
     if view.summary:
         blocks.append(kit.section(f"*For councils:* {person_text(view.summary, SUMMARY_LENGTH)}"))
@@ -136,8 +138,11 @@ def _body(view: ProblemView, names: Mapping[str, str], now: datetime) -> list[Bl
         blocks.append(kit.context(f"Latest update {local_time(latest.at, ZONE, now)}: "
                                   f"{person_text(latest.text, UPDATE_LENGTH)}"))
     lines = by_council_lines(view.tickets_by_council, names)
-    room = MESSAGE_MAX_BLOCKS - len(blocks) - 2
-    blocks += kit.sections(lines, separator="\n\n")[:room] if lines else [kit.context("No tickets linked yet.")]
+    room = MESSAGE_MAX_BLOCKS - len(blocks) - 3
+    packed = kit.sections(lines)
+    blocks += packed[:room] if lines else [kit.context("No tickets linked yet.")]
+    if len(packed) > room:
+        blocks.append(kit.context(f"More tickets than fit here: `desk problems show {view.problem.ref}` lists them all"))
     return blocks
 
 
@@ -148,8 +153,7 @@ def triage_message(view: ProblemView, names: Mapping[str, str], now: datetime) -
     blocks = _body(view, names, now)
     blocks.append(kit.context(f"`{SLASH_COMMAND} problem update {view.problem.ref} TEXT` tells every linked "
                               f"council · `{SLASH_COMMAND} problem resolve {view.problem.ref} NOTE` resolves them all"))
-    fallback = clip(f"Problem {person_text(_header(view), 200)}", FALLBACK_LENGTH)
-    return Message(text=fallback, blocks=kit.dicts(blocks))
+    return Message(text=clip(f"Problem {_header(view)}", FALLBACK_LENGTH), blocks=kit.dicts(blocks))
 
 
 def problem_detail(view: ProblemView, names: Mapping[str, str], now: datetime) -> Message:
@@ -159,8 +163,7 @@ def problem_detail(view: ProblemView, names: Mapping[str, str], now: datetime) -
                f"→ {_status(change.status_to.replace('_', ' '))}" for change in view.history][-10:]
     if history and len(blocks) < MESSAGE_MAX_BLOCKS:
         blocks.append(kit.context("History: " + " · ".join(history)))
-    fallback = clip(f"Problem {person_text(_header(view), 200)}", FALLBACK_LENGTH)
-    return Message(text=fallback, blocks=kit.dicts(blocks))
+    return Message(text=clip(f"Problem {_header(view)}", FALLBACK_LENGTH), blocks=kit.dicts(blocks))
 
 
 def problem_list(problems: Sequence[ProblemSummary], now: datetime) -> Message:
