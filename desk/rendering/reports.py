@@ -58,6 +58,8 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ("Breaches", "Every response target or resolve cycle whose due time passed unmet in the period."),
     ("Satisfaction", "Ratings (1 to 5) given in the period: each ticket's latest rating."),
     ("Priority", "The ticket's priority at the report's instant (after any change)."),
+    ("Problem", "The shared problem (PRB-n) a ticket was linked to at the report's instant: one fault behind "
+     "several councils' tickets (docs/problems.md)."),
 )
 
 

@@ -23,6 +23,7 @@ from desk.domain.lifecycle import OPEN_STATUSES
 from desk.domain.sla import MetricRun, TicketSla
 from desk.domain.sla_replay import Replay, replay, report
 from desk.services import sla_state
+from desk.services.problem_views import problem_for_ticket
 
 INTERNAL_EVENT_TYPES = ("noted",)
 PAGE_MAX = 200
@@ -70,7 +71,15 @@ def ticket_record(session: Session, ticket: TicketRow) -> dict:
         "updated_at": _iso(ticket.updated_at), "resolved_at": _iso(ticket.resolved_at),
         "closed_at": _iso(ticket.closed_at), "redacted_at": _iso(ticket.redacted_at),
         "follow_up_of": follow_up.ref if follow_up and follow_up.council_id == ticket.council_id else None,
+        "problem": _problem(session, ticket),
     }
+
+
+def _problem(session: Session, ticket: TicketRow) -> dict | None:
+    """The shared problem the ticket is linked to: its ref, summary and status, which is all a council
+    may read of it (never the problem's title, its other tickets or their councils)."""
+    found = problem_for_ticket(session, ticket)
+    return found.as_json() if found else None
 
 
 def event_record(event: TicketEventRow) -> dict:
@@ -123,7 +132,7 @@ def ticket_sla(session: Session, ticket: TicketRow, now: datetime) -> dict:
     assert ticket.id is not None
     result = replay_ticket(session, ticket, queries.list_ticket_events(session, ticket.id), now)
     return {"ref": ticket.ref, "status": ticket.status, "priority": ticket.priority,
-            "opened_at": _iso(ticket.opened_at), "sla": report(result)}
+            "opened_at": _iso(ticket.opened_at), "sla": report(result), "problem": _problem(session, ticket)}
 
 
 def export_records(session: Session, council_id: str, now: datetime) -> Iterator[dict]:

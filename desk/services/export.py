@@ -23,7 +23,7 @@ CSV_FILES = {"ticket": "tickets.csv", "event": "events.csv", "sla_cycle": "sla_c
 CSV_COLUMNS = {
     "ticket": ("ref", "council", "status", "priority", "category", "impact", "urgency", "title",
                "description", "requester", "assignee", "opened_at", "updated_at", "resolved_at", "closed_at", "redacted_at",
-               "follow_up_of"),
+               "follow_up_of", "problem"),
     "event": ("seq", "ticket", "at", "type", "actor", "data", "hash"),
     "sla_cycle": ("ticket", "metric", "cycle", "clock", "target_seconds", "started_at", "due_at",
                   "stopped_at", "paused", "paused_seconds", "met", "breached", "breached_at"),

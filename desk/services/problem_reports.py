@@ -92,3 +92,13 @@ def council_problems(session: Session, council_id: str, starts_at: datetime,
             found.append(CouncilProblem(problem_ref(problem.id or 0), _status_at_end(problem, ends_at),
                                         problem.summary))
     return tuple(found)
+
+
+def problems_of_tickets(session: Session, ticket_ids: list[int], as_of: datetime) -> dict[int, str]:
+    """ticket id → the ref of the problem it was linked to at `as_of` (the SLA report's instant)."""
+    if not ticket_ids:
+        return {}
+    query = (select(ProblemLinkRow).where(col(ProblemLinkRow.ticket_id).in_(ticket_ids),
+                                          col(ProblemLinkRow.linked_at) <= as_of)
+             .where(or_(col(ProblemLinkRow.unlinked_at).is_(None), col(ProblemLinkRow.unlinked_at) > as_of)))
+    return {link.ticket_id: problem_ref(link.problem_id) for link in session.exec(query).all()}

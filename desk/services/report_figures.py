@@ -109,6 +109,7 @@ class TicketFacts:
     rated_at: datetime | None
     respond_business_seconds: int | None  # opened_at to first_response_at
     resolve_business_seconds: int | None  # opened_at to resolved_at
+    problem: str | None = None  # the shared problem it was linked to at the report's instant (its ref)
 
     @property
     def is_open(self) -> bool:

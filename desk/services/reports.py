@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy import or_
@@ -26,6 +26,7 @@ from desk.domain.sla_replay import EVENT_TYPES, Replay, replay, report
 from desk.errors import InvalidInput
 from desk.services import sla_state
 from desk.services.digests import current_playbook
+from desk.services.problem_reports import problems_of_tickets
 from desk.services.report_figures import (
     REPORT_TIMEZONE,
     Figures,
@@ -104,7 +105,9 @@ def build_report(session: Session, *, start: date, end: date, council_id: str | 
     found: list[ReportBreach] = []
     for council in chosen:
         replayed = _replayed(session, council, period, as_of)
-        facts = [facts_of(ticket, result, rating) for ticket, result, rating in replayed]
+        linked = problems_of_tickets(session, [t.id for t, _, _ in replayed if t.id is not None], as_of)
+        facts = [replace(facts_of(ticket, result, rating), problem=linked.get(ticket.id or 0))
+                 for ticket, result, rating in replayed]
         if council_id is None and not council.active and not facts:
             continue
         sections.append(_council_report(session, council, facts, period, as_of))

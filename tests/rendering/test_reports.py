@@ -30,7 +30,7 @@ NAMES = {"All councils": "all", "Belfast City Council": "belfast", "Cherwell Dis
 COLUMNS = ("ref,council,priority,status,opened_at,first_response_at,respond_due_at,respond_met,"
            "respond_decided_at,resolved_at,resolve_cycles,first_cycle_met,first_cycle_decided_at,"
            "all_cycles_met,all_cycles_decided_at,paused_seconds,reopened,rating,rated_at,"
-           "respond_business_seconds,resolve_business_seconds").split(",")
+           "respond_business_seconds,resolve_business_seconds,problem").split(",")
 
 
 @pytest.fixture
