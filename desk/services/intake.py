@@ -92,9 +92,11 @@ def open_by_hand(
     if channel is not None and channel not in channels:
         raise InvalidInput(f"{channel} is not one of {council_id}'s channels ({', '.join(channels) or 'none'})")
     with_thread = bool(requester or channel) and bool(channels)
+    candidates = problems.intake_rules(session)  # before the council's lock: the order problems keep
     ticket = tickets.open_ticket(
         session, council_id=council_id, title=title, description=description, at=at, actor=actor,
         requester=requester, priority=priority, slack_channel=(channel or channels[0]) if with_thread else None)
+    problem_id = problems.auto_link(session, ticket, candidates, now=at)
     opens = opens_at(session, ticket, at)
     session.add(OutboxRow(idempotency_key=f"{ANNOUNCE_KIND}:{ticket.ref}", kind=ANNOUNCE_KIND,
                           council_id=council_id, ticket_id=ticket.id, target=ticket.slack_channel,
@@ -102,7 +104,7 @@ def open_by_hand(
                           payload={"ref": ticket.ref, "opens_at": opens.isoformat() if opens else None,
                                    "council_thread": with_thread}))
     session.flush()
-    return Opened(ticket, opens)
+    return Opened(ticket, opens, problem_id)
 
 
 def opens_at(session: Session, ticket: TicketRow, at: datetime) -> datetime | None:
