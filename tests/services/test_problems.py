@@ -230,3 +230,51 @@ def test_an_open_problem_cannot_move_to_the_status_it_has(session: Session) -> N
     assert problems.get_problem(session, 1).status == "identified"
     assert session.exec(select(ProblemEventRow)).all()[-1].data["status"] == {"from": "investigating",
                                                                               "to": "identified"}
+
+
+def test_a_double_click_racing_itself_updates_and_links_once(synced) -> None:
+    """Two requests at the same instant (a double click, a redelivery while the first is still working),
+    each in its own transaction: one effect. On PostgreSQL the chain head's row lock makes the second wait
+    for the first, then find its key."""
+    import threading
+
+    from desk.db.engine import unit_of_work
+
+    with unit_of_work(synced) as session:
+        problem = open_pay_problem(session, from_ticket=raise_ticket(session, "cherwell"))
+        raise_ticket(session, "fife")
+        problem_id = problem.id
+    start, results, errors = threading.Barrier(4), [], []
+
+    def update() -> None:
+        start.wait()
+        try:
+            with unit_of_work(synced) as session:
+                results.append(problems.update_problem(session, problem_id, by=ENGINEER, now=MONDAY, key="act-9",
+                                                       public_text="Same words").repeated)
+        except Exception as err:  # noqa: BLE001  (reported below, with the other thread's outcome)
+            errors.append(err)
+
+    def link() -> None:
+        start.wait()
+        try:
+            with unit_of_work(synced) as session:
+                results.append(problems.link(session, problem_id, "FIFE-1", by=ENGINEER, now=MONDAY))
+        except Exception as err:  # noqa: BLE001
+            errors.append(err)
+
+    threads = [threading.Thread(target=f) for f in (update, update, link, link)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert sorted(results) == [False, False, True, True]  # one repeat and one "already linked"
+    with unit_of_work(synced) as session:
+        updated = [e for e in problem_audit.list_events(session) if e.type == "updated"]
+        assert len(updated) == 1
+        # FIFE-1 may have been linked before or after the update: each linked ticket then got one post
+        assert "CHW-1" in updated[0].data["posted_to"]
+        assert sorted(r.payload["ref"] for r in posts(session)) == sorted(updated[0].data["posted_to"])
+        assert len([e for e in problem_audit.list_events(session) if e.type == "linked"]) == 2  # origin + FIFE-1
+        assert problem_audit.verify(session).ok
