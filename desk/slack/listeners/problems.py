@@ -103,12 +103,10 @@ def register(app: App, deps: Deps) -> None:
     def on_unlink(body: dict, client: WebClient, **_: Any) -> None:
         actor = _engineer(deps, client, body)
         link = ProblemLink.load(body["actions"][0].get("value"))
-        now = deps.clock.now()
+        now, click = deps.clock.now(), body.get("trigger_id") or deps.clock.now().isoformat()
         with unit_of_work(deps.engine) as session:
-            changed = problems.unlink(session, link.problem, link.ref, by=actor.user, now=now)
-            if changed:
-                problem_messages.queue_message(session, link.problem, key=f"unlink:{link.ref}:{now.isoformat()}",
-                                               at=now)
+            if problems.unlink(session, link.problem, link.ref, by=actor.user, now=now):
+                problem_messages.queue_message(session, link.problem, key=f"unlink:{link.ref}:{click}", at=now)
         after_change(client, deps, cards=[link.ref])
 
     @guarded
