@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+from collections.abc import Sequence
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -145,7 +146,7 @@ def tell_council_now(client: WebClient, deps: Deps, ref: str) -> None:
                     ", ".join(report.failures) or "to retry")
 
 
-def tell_now(client: WebClient, deps: Deps, refs: list[str] = ()) -> None:  # type: ignore[assignment]
+def tell_now(client: WebClient, deps: Deps, refs: Sequence[str] = ()) -> None:
     """After a change to a problem: send its triage message and broadcast rows, and what it queued for each
     of the tickets `refs` (a problem update in their threads, a resolution, a notice), now rather than at
     the worker's next pass; the worker retries what Slack does not take."""

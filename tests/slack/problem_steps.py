@@ -80,7 +80,7 @@ def command(desk: Desk, text: str, *, user: str = ENGINEER, team: str = SUPPORT,
     assert response.status == 200, response.text
     desk.settle()
     answers = desk.slack.calls_to("response_url")[before:]
-    return json.dumps([a.args for a in answers])
+    return json.dumps([a.args for a in answers], ensure_ascii=False)
 
 
 def raise_ticket(desk: Desk, council: str, text: str = PAY) -> tuple[str, str]:

@@ -192,6 +192,7 @@ def usage() -> Message:
         f"*`{SLASH_COMMAND} problem update PRB-3 [STATUS] TEXT`* — tell every linked council; STATUS is "
         "investigating, identified, known_error or monitoring.",
         f"*`{SLASH_COMMAND} problem workaround PRB-3 TEXT`* — set the workaround (sent to every linked thread).",
+        f"*`{SLASH_COMMAND} problem summary PRB-3 TEXT`* — what councils read about it (not posted by itself).",
         f"*`{SLASH_COMMAND} problem match PRB-3 PHRASE, PHRASE`* — link new tickets that say these "
         "(with the same triage rule or category) as they arrive.",
         f"*`{SLASH_COMMAND} problem resolve PRB-3 NOTE`* — resolve it and every linked open ticket.",

@@ -14,6 +14,7 @@ message desk posts for it is an outbox row with its own key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -42,7 +43,7 @@ from desk.slack.notifier import tell_now
 from desk.slack.receipt import kept
 
 UPDATE_STATUSES = tuple(str(s) for s in ProblemStatus if s.is_open)
-USAGE = "Usage: `/desk problem list|show|new|update|workaround|match|resolve|broadcast …` (`/desk problem help`)"
+USAGE = "Usage: `/desk problem list|show|new|update|workaround|summary|match|resolve|broadcast …` (`/desk problem help`)"
 
 
 def _engineer(deps: Deps, client: WebClient, body: dict) -> Actor:
@@ -73,7 +74,7 @@ def _ack(ack: Ack) -> None:
     ack()
 
 
-def after_change(client: WebClient, deps: Deps, *, cards: list[str] = (), threads: list[str] = ()) -> None:  # type: ignore[assignment]
+def after_change(client: WebClient, deps: Deps, *, cards: Sequence[str] = (), threads: Sequence[str] = ()) -> None:
     """Bring Slack up to date after a problem changed: the tickets' cards, then what was queued (the
     problem's triage message, its posts and resolutions in the councils' threads)."""
     for ref in dict.fromkeys(cards):
@@ -213,13 +214,26 @@ def _update(client: WebClient, deps: Deps, actor: Actor, target: str, rest: str,
         problem_messages.queue_message(session, problem.id or 0, key=key, at=now)
     after_change(client, deps, cards=result.posted_to, threads=result.posted_to)
     told = len(result.posted_to)
-    said = (f"{problem_ref(problem.id or 0)} updated. " + (f"Posted in the thread of {told} linked open ticket{'s' * (told != 1)}."
-                                  if told else "No linked open ticket to tell."))
-    return replies.notice(said)
+    said = (f"Posted in the thread of {told} linked open ticket{'s' * (told != 1)}." if told else
+            "No linked open ticket to tell.")
+    return replies.notice(f"{problem_ref(problem.id or 0)} updated. {said}")
 
 
 def _workaround(client: WebClient, deps: Deps, actor: Actor, target: str, rest: str, now, key: str) -> Message:
     return _update(client, deps, actor, target, rest, now, key, workaround=True)
+
+
+def _summary(client: WebClient, deps: Deps, actor: Actor, target: str, rest: str, now, key: str) -> Message:
+    """What councils read about the problem (in a new ticket's confirmation and a broadcast); not posted."""
+    if not rest.strip():
+        raise InvalidInput("Give the summary for councils, e.g. `/desk problem summary PRB-3 Card payments "
+                           "through GOV.UK Pay are timing out`")
+    with unit_of_work(deps.engine) as session:
+        problem = problems.get_problem(session, target)
+        problems.update_problem(session, problem.id or 0, by=actor.user, now=now, key=key, summary=rest.strip())
+        problem_messages.queue_message(session, problem.id or 0, key=key, at=now)
+    after_change(client, deps)
+    return replies.notice(f"{problem_ref(problem.id or 0)}'s summary for councils is set (nothing was posted).")
 
 
 def _match(client: WebClient, deps: Deps, actor: Actor, target: str, rest: str, now, key: str) -> Message:
@@ -271,5 +285,5 @@ def _broadcast(client: WebClient, deps: Deps, actor: Actor, target: str, rest: s
     return replies.notice(f"{ref}'s summary is going to {len(queued)} council channel{'s' * (len(queued) != 1)}.")
 
 
-VERBS = {"show": _show, "update": _update, "workaround": _workaround, "match": _match, "resolve": _resolve,
-         "broadcast": _broadcast, "list": None, "new": None}
+VERBS = {"show": _show, "update": _update, "workaround": _workaround, "summary": _summary, "match": _match,
+         "resolve": _resolve, "broadcast": _broadcast, "list": None, "new": None}
