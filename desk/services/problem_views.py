@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from desk.db import queries
 from desk.db.tables import ProblemEventRow, ProblemLinkRow, ProblemRow, TicketRow
 from desk.domain.problems import OPEN_PROBLEM_STATUSES, ProblemStatus, problem_ref
+from desk.services.problem_links import get_problem
 from desk.services.read_models import summarize
 
 
@@ -201,8 +202,6 @@ def _linked_ticket(session: Session, link: ProblemLinkRow, ticket: TicketRow, no
 
 
 def problem_view(session: Session, problem_id: int | str, *, now: datetime) -> ProblemView:
-    from desk.services.problems import get_problem
-
     problem = get_problem(session, problem_id)
     links = _active_links(session, problem.id)
     events = session.exec(select(ProblemEventRow).where(ProblemEventRow.problem_id == problem.id)

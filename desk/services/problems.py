@@ -1,8 +1,9 @@
 """Problem use cases: open, update (told to every linked council), link, unlink, resolve together.
 
-Rules in desk/domain/problems.py; reads in desk/services/problem_views.py (re-exported here so callers
-need one import). Every change locks the problems' chain head first (`problem_audit.lock_chain`), then any
-council row, appends to the problems' chain, and flushes; the caller commits.
+Rules in desk/domain/problems.py; linking and intake matching in problem_links.py, reads in
+problem_views.py (both re-exported here so callers need one import). Every change locks the problems'
+chain head first (`problem_audit.lock_chain`), then any council row, appends to the problems' chain, and
+flushes; the caller commits.
 
 Councils never learn of each other through a problem: an update reaches each linked ticket's own thread
 as that ticket's public reply (one outbox row per update × ticket, `problem_post:{problem}:{seq}:{ref}`),
@@ -18,15 +19,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from desk.db import queries
-from desk.db.tables import OutboxRow, ProblemLinkRow, ProblemRow, TicketRow
+from desk.db.tables import OutboxRow, ProblemRow, TicketRow
 from desk.domain import problems as rules
 from desk.domain.lifecycle import OPEN_STATUSES
 from desk.domain.problems import LinkHow, ProblemStatus, problem_ref
-from desk.errors import InvalidInput, InvalidTransition, NotFound
-from desk.services import audit, problem_audit, tickets
+from desk.errors import InvalidInput, InvalidTransition
+from desk.services import problem_audit, tickets
+from desk.services.problem_links import (  # noqa: F401  (re-exported: the one import callers need)
+    active_link,
+    auto_link,
+    get_problem,
+    intake_rules,
+    link,
+    link_locked,
+    linked_tickets,
+    locked,
+    require_open,
+    ticket_of,
+    unlink,
+)
 from desk.services.problem_views import (  # noqa: F401  (the one import callers need)
     KnownProblem,
     LinkedTicket,
@@ -43,6 +57,7 @@ from desk.services.problem_views import (  # noqa: F401  (the one import callers
 
 POST_KIND = "problem_post"  # one problem update in one linked ticket's council thread
 TITLE_MAX = 200
+WORDS_MAX = 2500  # a summary, workaround, update or note: it must fit one Slack section with its headline
 
 
 @dataclass(frozen=True)
@@ -53,39 +68,20 @@ class UpdateResult:
     repeated: bool = False
 
 
-def get_problem(session: Session, problem_id: int | str) -> ProblemRow:
-    """A problem by id or ref (`PRB-3`); `NotFound` names what was asked for."""
-    number = rules.parse_ref(problem_id)
-    problem = session.get(ProblemRow, number) if number else None
-    if problem is None:
-        raise NotFound(f"no problem {problem_id!r}")
-    return problem
-
-
-def _locked(session: Session, problem_id: int | str):
-    head = problem_audit.lock_chain(session)
-    problem = get_problem(session, problem_id)
-    session.refresh(problem)
-    return head, problem
-
-
-def _ticket(session: Session, ticket: str | TicketRow) -> TicketRow:
-    return queries.get_ticket(session, ticket) if isinstance(ticket, str) else ticket
-
-
-def _require_open(problem: ProblemRow) -> ProblemStatus:
-    status = ProblemStatus(problem.status)
-    if not status.is_open:
-        raise InvalidInput(f"{problem_ref(problem.id or 0)} is resolved: open a new problem if it is back")
-    return status
-
-
 def _text(value: str | None, what: str, limit: int | None = None) -> str:
     value = (value or "").strip()
     if not value:
         raise InvalidInput(f"{what} is required")
     if limit and len(value) > limit:
         raise InvalidInput(f"{what} is at most {limit} characters")
+    return value
+
+
+def _words(value: str | None, what: str) -> str:
+    """Optional words for councils, within what one Slack message section holds."""
+    value = (value or "").strip()
+    if len(value) > WORDS_MAX:
+        raise InvalidInput(f"{what} is at most {WORDS_MAX} characters (it has {len(value)})")
     return value
 
 
@@ -103,12 +99,14 @@ def open_problem(session: Session, *, title: str, summary: str, owner: str | Non
                  key: str | None = None) -> ProblemRow:
     """Open a problem (investigating). From a ticket: linked at once, and intake matches the ticket's
     triage rule or category from then on (with the `match` phrases)."""
-    title, summary = _text(title, "a title", TITLE_MAX), (summary or "").strip()
+    title, summary = _text(title, "a title", TITLE_MAX), _words(summary, "the summary")
     phrases = _phrases(match)
     head = problem_audit.lock_chain(session)
     if key and (seen := problem_audit.find_by_key(session, key)) is not None:
         return get_problem(session, seen.problem_id)
-    origin = _ticket(session, from_ticket) if from_ticket is not None else None
+    origin = ticket_of(session, from_ticket) if from_ticket is not None else None
+    if origin is not None and origin.id is not None and (taken := active_link(session, origin.id)) is not None:
+        raise InvalidInput(f"{origin.ref} is linked to {problem_ref(taken.problem_id)}: unlink it first")
     problem = ProblemRow(title=title, summary=summary, status=str(ProblemStatus.INVESTIGATING), owner=owner,
                          match=phrases, triage_rule=origin.triage_rule if origin else None,
                          category=origin.category if origin else None,
@@ -121,7 +119,7 @@ def open_problem(session: Session, *, title: str, summary: str, owner: str | Non
                          data={"title": title, "summary": summary, "owner": owner, "match": phrases,
                                "status": problem.status, "from_ticket": origin.ref if origin else None})
     if origin is not None:
-        _link(session, head, problem, origin, by=by, now=now, how=LinkHow.ORIGIN)
+        link_locked(session, head, problem, origin, by=by, now=now, how=LinkHow.ORIGIN)
     return problem
 
 
@@ -135,13 +133,15 @@ def update_problem(session: Session, problem_id: int | str, *, by: str, now: dat
     council thread (through the outbox) and counts there as support's public reply. Owner, title, summary
     and match changes are silent. A repeat with the same `key` returns the first result."""
     key = _text(key, "an idempotency key")
+    for value, what in ((public_text, "an update"), (workaround, "the workaround"), (summary, "the summary")):
+        _words(value, what)
     head = problem_audit.lock_chain(session)
     if (seen := problem_audit.find_by_key(session, key)) is not None:
         return UpdateResult(get_problem(session, seen.problem_id), seen.seq, list(seen.data.get("posted_to", [])),
                             repeated=True)
     problem = get_problem(session, problem_id)
     session.refresh(problem)
-    current = _require_open(problem)
+    current = require_open(problem)
     changes: dict = {}
     wanted = _status(status) if status else None
     if wanted is ProblemStatus.RESOLVED:
@@ -205,89 +205,19 @@ def _fan_out(session: Session, problem: ProblemRow, text: str, *, by: str, now: 
     return posted
 
 
-def linked_tickets(session: Session, problem_id: int) -> list[TicketRow]:
-    """The tickets linked now, oldest link first."""
-    query = (select(TicketRow).join(ProblemLinkRow, col(ProblemLinkRow.ticket_id) == TicketRow.id)
-             .where(ProblemLinkRow.problem_id == problem_id, col(ProblemLinkRow.unlinked_at).is_(None))
-             .order_by(ProblemLinkRow.linked_at, ProblemLinkRow.id))
-    return list(session.exec(query).all())
-
-
-def active_link(session: Session, ticket_id: int) -> ProblemLinkRow | None:
-    return session.exec(select(ProblemLinkRow).where(ProblemLinkRow.ticket_id == ticket_id,
-                                                     col(ProblemLinkRow.unlinked_at).is_(None))).first()
-
-
-def link(session: Session, problem_id: int | str, ticket: str | TicketRow, *, by: str, now: datetime,
-         how: str = "manual") -> bool:
-    """Link a ticket to an open problem; False if it already was. A ticket belongs to one problem at a
-    time: one linked elsewhere is refused, naming the other problem."""
-    try:
-        how = LinkHow(how)
-    except ValueError:
-        raise InvalidInput(f"{how!r} is not a way of linking (one of: {', '.join(LinkHow)})") from None
-    head, problem = _locked(session, problem_id)
-    _require_open(problem)
-    return _link(session, head, problem, _ticket(session, ticket), by=by, now=now, how=how)
-
-
-def _link(session: Session, head, problem: ProblemRow, ticket: TicketRow, *, by: str, now: datetime,
-          how: LinkHow) -> bool:
-    assert ticket.id is not None and problem.id is not None
-    existing = active_link(session, ticket.id)
-    if existing is not None:
-        if existing.problem_id == problem.id:
-            return False
-        raise InvalidInput(f"{ticket.ref} is linked to {problem_ref(existing.problem_id)}: unlink it first")
-    row = session.exec(select(ProblemLinkRow).where(ProblemLinkRow.problem_id == problem.id,
-                                                    ProblemLinkRow.ticket_id == ticket.id)).first()
-    if row is None:
-        row = ProblemLinkRow(problem_id=problem.id, ticket_id=ticket.id, how=str(how), linked_by=by, linked_at=now)
-    else:
-        row.how, row.linked_by, row.linked_at, row.unlinked_by, row.unlinked_at = str(how), by, now, None, None
-    session.add(row)
-    problem_audit.append(session, head, problem_id=problem.id, type="linked", actor=by, at=now,
-                         data={"ticket": ticket.ref, "council": ticket.council_id, "how": str(how)})
-    _council_event(session, ticket, "problem_linked", by, now, problem=problem_ref(problem.id), how=str(how))
-    return True
-
-
-def unlink(session: Session, problem_id: int | str, ticket: str | TicketRow, *, by: str, now: datetime) -> bool:
-    """Unlink a ticket (it then stays open when the problem is resolved); False if it was not linked."""
-    head, problem = _locked(session, problem_id)
-    found = _ticket(session, ticket)
-    assert found.id is not None and problem.id is not None
-    row = active_link(session, found.id)
-    if row is None or row.problem_id != problem.id:
-        return False
-    row.unlinked_by, row.unlinked_at = by, now
-    session.add(row)
-    problem_audit.append(session, head, problem_id=problem.id, type="unlinked", actor=by, at=now,
-                         data={"ticket": found.ref, "council": found.council_id})
-    _council_event(session, found, "problem_unlinked", by, now, problem=problem_ref(problem.id))
-    return True
-
-
-def _council_event(session: Session, ticket: TicketRow, type: str, by: str, now: datetime, **data: str) -> None:
-    """On the ticket's own council chain: the problem's ref only (its title may name other councils)."""
-    council = queries.get_council(session, ticket.council_id, lock=True)
-    audit.append_event(session, council=council, ticket=ticket, type=type, actor=by, at=now, data=data)
-    session.flush()
-
-
 def resolve_problem(session: Session, problem_id: int | str, *, by: str, now: datetime, note: str,
                     key: str) -> list[TicketRow]:
     """Resolve the problem and, through each ticket's usual resolution, every linked open ticket: its
     clocks stop at `now`, its council gets the note in its thread with the rating buttons. A repeat with
     the same `key` (or of a resolved problem's resolution) changes nothing and returns the same tickets."""
-    note, key = _text(note, "a resolution note"), _text(key, "an idempotency key")
+    note, key = _text(_words(note, "the resolution note"), "a resolution note"), _text(key, "an idempotency key")
     head = problem_audit.lock_chain(session)
     seen = problem_audit.find_by_key(session, key)
     if seen is not None:
         return [queries.get_ticket(session, ref) for ref in seen.data.get("tickets", [])]
     problem = get_problem(session, problem_id)
     session.refresh(problem)
-    current = _require_open(problem)
+    current = require_open(problem)
     resolved = []
     for ticket in linked_tickets(session, problem.id or 0):
         if ticket.status in OPEN_STATUSES:
@@ -304,8 +234,8 @@ def record_broadcast(session: Session, problem_id: int | str, *, by: str, now: d
                      councils: list[str]) -> bool:
     """Record on the problem's chain that its summary was broadcast to `councils`' channels; False (and
     nothing recorded) when it was broadcast before: one broadcast per problem."""
-    head, problem = _locked(session, problem_id)
-    _require_open(problem)
+    head, problem = locked(session, problem_id)
+    require_open(problem)
     key = f"broadcast:{problem.id}"
     if problem_audit.find_by_key(session, key) is not None:
         return False
@@ -320,29 +250,3 @@ def set_triage_message(session: Session, problem_id: int | str, *, channel: str,
     problem.triage_channel, problem.triage_ts = channel, ts
     session.add(problem)
     session.flush()
-
-
-def intake_rules(session: Session) -> list[rules.MatchRule]:
-    """Open problems that may take a new ticket, newest activity first. When there are any, the chain
-    head is locked first, before intake locks the council (the order every problem change uses)."""
-    query = select(ProblemRow).where(col(ProblemRow.status).in_([str(s) for s in rules.OPEN_PROBLEM_STATUSES]))
-    candidates = [p for p in session.exec(query).all() if p.match]
-    if not candidates:
-        return []
-    problem_audit.lock_chain(session)
-    candidates.sort(key=lambda p: (p.updated_at, p.id or 0), reverse=True)
-    return [rules.MatchRule(p.id or 0, tuple(p.match), p.triage_rule, p.category) for p in candidates]
-
-
-def auto_link(session: Session, ticket: TicketRow, candidates: list[rules.MatchRule], *, now: datetime) -> int | None:
-    """Link a new ticket to the open problem it matches (`intake_rules`, taken before the ticket was
-    opened); the problem's id, or None."""
-    if not candidates:
-        return None
-    found = rules.first_match(candidates, rules.NewTicket(f"{ticket.title}\n{ticket.description}",
-                                                          ticket.triage_rule, ticket.category))
-    if found is None:
-        return None
-    head, problem = _locked(session, found)
-    _link(session, head, problem, ticket, by="desk", now=now, how=LinkHow.AUTO)
-    return found

@@ -278,3 +278,20 @@ def test_a_double_click_racing_itself_updates_and_links_once(synced) -> None:
         assert sorted(r.payload["ref"] for r in posts(session)) == sorted(updated[0].data["posted_to"])
         assert len([e for e in problem_audit.list_events(session) if e.type == "linked"]) == 2  # origin + FIFE-1
         assert problem_audit.verify(session).ok
+
+
+def test_bad_input_is_refused_naming_what_is_wrong_and_changes_nothing(session: Session) -> None:
+    origin = raise_ticket(session, "cherwell")
+    open_pay_problem(session, from_ticket=origin.ref)
+    with pytest.raises(InvalidInput, match="CHW-1 is linked to PRB-1: unlink it first"):
+        problems.open_problem(session, title="Again", summary="", owner=None, by=ENGINEER, now=MONDAY,
+                              from_ticket=origin.ref)
+    with pytest.raises(InvalidInput, match="a title is required"):
+        problems.open_problem(session, title="  ", summary="", owner=None, by=ENGINEER, now=MONDAY)
+    with pytest.raises(InvalidInput, match="an update is at most 2500 characters"):
+        problems.update_problem(session, 1, by=ENGINEER, now=MONDAY, key="k", public_text="x" * 2501)
+    with pytest.raises(InvalidInput, match="a resolution note is required"):
+        problems.resolve_problem(session, 1, by=ENGINEER, now=MONDAY, note=" ", key="r")
+    assert [p.ref for p in problems.list_problems(session)] == ["PRB-1"]
+    assert [e.type for e in problem_audit.list_events(session)] == ["opened", "linked"]
+    assert posts(session) == []
