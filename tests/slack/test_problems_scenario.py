@@ -8,7 +8,7 @@ from __future__ import annotations
 from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.sandbox.interactions import static_select_value
-from desk.services import problems
+from desk.services import audit, problem_audit, problems
 from desk.slack.ids import Block, Input, View
 from tests.slack.conftest import ENGINEER, SUPPORT, TRIAGE, Desk
 from tests.slack.problem_steps import (  # noqa: F401  (test_playbooks: the fixture with a fourth council)
@@ -107,3 +107,13 @@ def test_three_councils_one_problem_two_updates_resolved_together(desk: Desk) ->
 
     # Nothing left for the worker: every post went out at once, and none twice.
     assert desk.wiring.worker(channel_pace=0).dispatcher.drain().sent == 0
+
+    # The audit chains hold: the problem's own (opened, linked ×3, updated ×2, resolved) and each council's,
+    # where its own ticket's link to the problem is recorded.
+    with unit_of_work(desk.engine) as session:
+        chain = problem_audit.verify(session)
+        assert chain.ok and chain.events == 7, chain
+        assert all(report.ok for report in audit.verify_all(session)), audit.verify_all(session)
+        for ref in refs.values():
+            ticket = queries.get_ticket(session, ref)
+            assert "problem_linked" in [e.type for e in queries.list_ticket_events(session, ticket.id)]
