@@ -158,6 +158,8 @@ def update_problem(session: Session, problem_id: int | str, *, by: str, now: dat
             raise InvalidInput("a known error has a workaround: give it in the same update")
         problem.status = str(wanted)
         changes["status"] = {"from": str(current), "to": str(wanted)}
+    if problem.status == ProblemStatus.KNOWN_ERROR and not problem.workaround:
+        raise InvalidInput("a known error has a workaround: to withdraw it, move the problem to another status")
     for name, value in (("summary", summary), ("owner", owner), ("title", title)):
         if value is not None and value.strip() != (getattr(problem, name) or ""):
             if name == "title":

@@ -118,6 +118,11 @@ def test_a_workaround_makes_a_known_error_and_is_told(session: Session) -> None:
     view = problems.problem_view(session, problem.id, now=MONDAY)
     assert [(h.status_from, h.status_to) for h in view.history] == [(None, "investigating"),
                                                                      ("investigating", "known_error")]
+    with pytest.raises(InvalidInput, match="to withdraw it, move the problem to another status"):
+        problems.update_problem(session, problem.id, by=ENGINEER, now=MONDAY, key="k2", workaround="")
+    withdrawn = problems.update_problem(session, problem.id, by=ENGINEER, now=MONDAY, key="k3", workaround="",
+                                        status="identified", public_text="The workaround no longer works.")
+    assert (withdrawn.problem.status, withdrawn.problem.workaround) == ("identified", None)
 
 
 def test_silent_changes_post_nothing_and_an_empty_update_is_refused(session: Session) -> None:
