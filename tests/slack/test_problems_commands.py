@@ -58,6 +58,7 @@ def test_an_engineer_runs_a_problem_from_the_command(desk: Desk) -> None:
     assert "Which problem?" in command(desk, "problem update")
     assert "Say the update for councils" in command(desk, "problem update PRB-1")
     assert "Say what fixed it" in command(desk, "problem resolve PRB-1")
+    assert "`/desk problem resolve PRB-1 NOTE`" in command(desk, "problem update PRB-1 resolved all good")
     assert "is not a problem status" not in command(desk, "problem update PRB-1 monitoring")  # a status alone
     with unit_of_work(desk.engine) as session:
         assert problems.get_problem(session, 1).status == "monitoring"

@@ -200,6 +200,9 @@ def _show(client: WebClient, deps: Deps, actor: Actor, target: str, rest: str, n
 def _update(client: WebClient, deps: Deps, actor: Actor, target: str, rest: str, now, key: str, *,
             workaround: bool = False) -> Message:
     words = rest.split(None, 1)
+    if words and words[0].lower() in ("resolved", "resolve", "closed") and not workaround:
+        raise InvalidInput(f"To resolve {target} and its tickets: `/desk problem resolve {target} NOTE` "
+                           "(the note every linked council reads). Nothing was posted.")
     status = words[0].lower() if words and words[0].lower() in UPDATE_STATUSES and not workaround else None
     text = (words[1] if len(words) > 1 else "") if status else rest
     if not text.strip() and (workaround or status is None):
