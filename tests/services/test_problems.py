@@ -300,3 +300,27 @@ def test_bad_input_is_refused_naming_what_is_wrong_and_changes_nothing(session: 
     assert [p.ref for p in problems.list_problems(session)] == ["PRB-1"]
     assert [e.type for e in problem_audit.list_events(session)] == ["opened", "linked"]
     assert posts(session) == []
+
+
+def test_a_councils_digest_names_only_problems_its_own_tickets_joined(session: Session) -> None:
+    from desk.rendering.digests import render_council, render_managers
+    from desk.services import digests
+
+    fife_only = problems.open_problem(session, title="BACS format for Fife", summary="Bank files are rejected.",
+                                      owner=None, by=ENGINEER, now=MONDAY, from_ticket=raise_ticket(session, "fife"))
+    shared = open_pay_problem(session, from_ticket=raise_ticket(session, "cherwell"))
+    problems.link(session, shared.id, raise_ticket(session, "belfast").ref, by=ENGINEER, now=MONDAY)
+    earlier = problems.open_problem(session, title="Old", summary="Fixed last year.", owner=None, by=ENGINEER,
+                                    now=MONDAY - timedelta(days=30), from_ticket=raise_ticket(
+                                        session, "cherwell", ts="0.9", at=MONDAY - timedelta(days=30)))
+    problems.resolve_problem(session, earlier.id, by=ENGINEER, now=MONDAY - timedelta(days=29), note="done", key="r")
+    cherwell = digests.council_digest(session, council_id="cherwell", week="2026-W03")
+    assert [(p.ref, p.status_label) for p in cherwell.problems] == [("PRB-2", "investigating")]
+    text = render_council(cherwell).text
+    assert "PRB-2 (investigating): Card payments through GOV.UK Pay are timing out." in text
+    assert "PRB-1" not in text and "BACS" not in text and "Fife" not in text and "Belfast" not in text
+    managers = digests.managers_digest(session, week="2026-W03")
+    assert [(p.ref, p.tickets, p.councils) for p in managers.problems] == [
+        ("PRB-1", 1, ("fife",)), ("PRB-2", 2, ("belfast", "cherwell"))]  # PRB-3 was resolved weeks before
+    assert "*Problems this week:* 2" in render_managers(managers).text
+    assert fife_only.id == 1
