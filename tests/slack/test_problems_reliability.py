@@ -104,3 +104,36 @@ def test_a_problem_message_slack_refuses_is_posted_once_by_the_worker_with_what_
     assert "CHW-1" in shown and "FIFE-1" in shown
     desk.clock.advance(minutes=20)
     assert worker.dispatcher.drain().sent == 0 and message_posts(desk) == 1
+
+
+def test_an_update_slack_refuses_in_one_council_reaches_it_once_from_the_worker(desk: Desk) -> None:
+    people(desk)
+    threads = {council: raise_ticket(desk, council) for council in ("cherwell", "fife")}
+    click(desk, LINK, "CHW-1")
+    send(desk, desk.driver.view_submission(
+        View.LINK_PROBLEM, user=ENGINEER, user_team=SUPPORT, view=desk.slack.last("views.open").args["view"],
+        values={Block.PROBLEM_TITLE: {Input.VALUE: "Pay timeouts"}}))
+    click(desk, LINK, "FIFE-1")
+    send(desk, desk.driver.view_submission(
+        View.LINK_PROBLEM, user=ENGINEER, user_team=SUPPORT, view=desk.slack.last("views.open").args["view"],
+        values={Block.PROBLEM: {Input.VALUE: static_select_value("1")}}))
+
+    fife_channel = COUNCILS["fife"][2]
+    with desk.slack.outage(Fault(error="internal_error"), methods="chat.postMessage",
+                           where={"channel": fife_channel}):
+        form = desk.driver.slash_command("problem update PRB-1 The supplier is on it.", user=ENGINEER,
+                                         user_team=SUPPORT, channel=TRIAGE)
+        assert desk.driver.send_form(form).status == 200
+        desk.settle()
+
+    def told(council: str) -> int:
+        channel, thread_ts = COUNCILS[council][2], threads[council][1]
+        return sum("The supplier is on it." in p for p in thread_posts(desk, channel, thread_ts))
+
+    assert (told("cherwell"), told("fife")) == (1, 0)
+    worker = desk.wiring.worker(channel_pace=0)
+    desk.clock.advance(minutes=20)
+    assert worker.dispatcher.drain().sent == 1
+    assert (told("cherwell"), told("fife")) == (1, 1)
+    desk.clock.advance(minutes=20)
+    assert worker.dispatcher.drain().sent == 0 and told("fife") == 1
