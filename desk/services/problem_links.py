@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from desk.db import queries
-from desk.db.tables import ProblemLinkRow, ProblemRow, TicketRow
+from desk.db.tables import ProblemChainRow, ProblemLinkRow, ProblemRow, TicketRow
 from desk.domain import problems as rules
 from desk.domain.problems import LinkHow, ProblemStatus, problem_ref
 from desk.errors import InvalidInput, NotFound
@@ -28,7 +28,8 @@ def get_problem(session: Session, problem_id: int | str) -> ProblemRow:
     return problem
 
 
-def locked(session: Session, problem_id: int | str):
+def locked(session: Session, problem_id: int | str) -> tuple[ProblemChainRow, ProblemRow]:
+    """The chain head, locked, and the problem re-read under the lock."""
     head = problem_audit.lock_chain(session)
     problem = get_problem(session, problem_id)
     session.refresh(problem)
@@ -72,8 +73,9 @@ def link(session: Session, problem_id: int | str, ticket: str | TicketRow, *, by
     return link_locked(session, head, problem, ticket_of(session, ticket), by=by, now=now, how=how)
 
 
-def link_locked(session: Session, head, problem: ProblemRow, ticket: TicketRow, *, by: str, now: datetime,
-          how: LinkHow) -> bool:
+def link_locked(session: Session, head: ProblemChainRow, problem: ProblemRow, ticket: TicketRow, *, by: str,
+                now: datetime, how: LinkHow) -> bool:
+    """`link` once the chain head is locked (`head`) and the problem read under it."""
     assert ticket.id is not None and problem.id is not None
     existing = active_link(session, ticket.id)
     if existing is not None:
