@@ -43,7 +43,8 @@ from desk.slack.notifier import tell_now
 from desk.slack.receipt import kept
 
 UPDATE_STATUSES = tuple(str(s) for s in ProblemStatus if s.is_open)
-USAGE = "Usage: `/desk problem list|show|new|update|workaround|summary|match|resolve|broadcast …` (`/desk problem help`)"
+USAGE = ("Usage: `/desk problem list|show|new|update|workaround|summary|match|resolve|broadcast …` "
+         "(`/desk problem help`)")
 
 
 def _engineer(deps: Deps, client: WebClient, body: dict) -> Actor:
@@ -60,14 +61,12 @@ def _engineer(deps: Deps, client: WebClient, body: dict) -> Actor:
 
 def _check(ack: Ack, view: dict) -> None:
     """A problem modal needs an open problem chosen, or a title for a new one (shown on the form)."""
-    if view.get("callback_id") == View.LINK_PROBLEM and value(view, Block.PROBLEM) is not None:
+    linking = view.get("callback_id") == View.LINK_PROBLEM
+    if (linking and value(view, Block.PROBLEM) is not None) or value(view, Block.PROBLEM_TITLE) is not None:
         ack()
-    elif value(view, Block.PROBLEM_TITLE) is None:
-        ack(response_action="errors", errors={str(Block.PROBLEM_TITLE): "Choose an open problem above, or give "
-                                              "a new problem a title" if view.get("callback_id") ==
-                                              View.LINK_PROBLEM else "Required"})
-    else:
-        ack()
+        return
+    needed = "Choose an open problem above, or give a new problem a title" if linking else "Required"
+    ack(response_action="errors", errors={str(Block.PROBLEM_TITLE): needed})
 
 
 def _ack(ack: Ack) -> None:
@@ -177,10 +176,10 @@ def command(body: dict, client: WebClient, respond: Any, deps: Deps, team: OrgId
     if verb in ("help", "") or verb not in VERBS:
         answer(respond, blocks.usage())
         return
-    if verb in ("list", "new"):
-        if verb == "new":
-            client.views_open(trigger_id=body["trigger_id"], view=blocks.new_problem_modal())
-            return
+    if verb == "new":
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.new_problem_modal())
+        return
+    if verb == "list":
         with unit_of_work(deps.engine) as session:
             found = problems.list_problems(session, open_only=True)
         answer(respond, blocks.problem_list(found, now))
