@@ -12,7 +12,7 @@ from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.db.tables import TicketRow
 from desk.domain.sla_replay import replay, report
-from desk.services import closing, intake, sla_state, tickets
+from desk.services import closing, intake, problems, sla_state, tickets
 from desk.wiring import Wiring
 
 app = typer.Typer(help="Inspect (and open) tickets.", no_args_is_help=True)
@@ -30,7 +30,9 @@ def detail(session: Session, ticket: TicketRow, wiring: Wiring) -> dict:
     events = queries.list_ticket_events(session, ticket.id)
     policy = sla_state.policy_for(session, ticket)
     sla = report(replay(policy, sla_state.replay_events(events), wiring.clock.now()))
-    return {**summary(ticket), "sla": sla, "events": [
+    known = problems.known_problem_for(session, ticket)
+    problem = {"ref": known.ref, "title": known.title, "status": known.status} if known else None
+    return {**summary(ticket), "sla": sla, "problem": problem, "events": [
         {"seq": e.seq, "at": e.at.isoformat(), "type": e.type, "actor": e.actor, "data": e.data,
          "hash": e.hash} for e in events]}
 
@@ -74,6 +76,9 @@ def show(ref: Annotated[str, typer.Argument(help="Ticket ref, e.g. CHW-1.")], as
     for cycle in document["sla"]["resolve"]:
         print(f"  resolve cycle {cycle['cycle']} due {local(cycle['due_at'])}"
               + ("  (paused)" if cycle["paused"] else "") + ("  BREACHED" if cycle["breached"] else ""))
+    if document["problem"]:
+        known = document["problem"]
+        print(f"  problem {known['ref']} ({known['status'].replace('_', ' ')}): {known['title']}")
     for event in document["events"]:
         print(f"  #{event['seq']} {local(event['at'])} {event['type']} by {event['actor']}")
 

@@ -75,3 +75,10 @@ def test_audit_verify_covers_the_problems_chain(linked, database_url: str) -> No
         connection.execute(text("UPDATE problem_event SET actor = 'U0MALLORY' WHERE seq = 4"))
     result = linked("audit", "verify")
     assert result.code == 1 and "problems: BROKEN at event 4" in result.err
+
+
+def test_tickets_show_names_the_tickets_problem(linked) -> None:
+    shown = linked("tickets", "show", "FIFE-1", "--json").json()
+    assert shown["problem"] == {"ref": "PRB-1", "title": "GOV.UK Pay timeouts", "status": "known_error"}
+    assert linked("tickets", "show", "BCC-1", "--json").json()["problem"] is None
+    assert "problem PRB-1 (known error): GOV.UK Pay timeouts" in linked("tickets", "show", "FIFE-1").out
