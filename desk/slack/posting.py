@@ -150,7 +150,9 @@ def _version(deps: Deps, ref: str) -> int:
 
 
 def refresh_card(client: WebClient, deps: Deps, ref: str) -> None:
-    """Update the triage card in place after any change; the outbox retries what Slack does not take."""
+    """Update the triage card in place after any change; the outbox retries what Slack does not take.
+    A ticket of an open problem is listed on the problem's own message too: its update is queued (the
+    worker sends it, or the problem listener at once)."""
     with logs.bind(ticket=ref):
         try:  # the same card again is harmless: the whole update is retried while the database is away
             patiently(lambda: _refresh_card(client, deps, ref), what=f"updating the card of {ref}")
@@ -158,6 +160,15 @@ def refresh_card(client: WebClient, deps: Deps, ref: str) -> None:
             with unit_of_work(deps.engine) as session:
                 version = intake.ticket_version(session, ref)
             hand_over(deps, ref, CARD, f"card:{ref}:{version}", err, {})
+        patiently(lambda: _problem_lists_it(deps, ref), what=f"queueing the problem message listing {ref}")
+
+
+def _problem_lists_it(deps: Deps, ref: str) -> None:
+    with unit_of_work(deps.engine) as session:
+        known = problems.known_problem_for(session, ref)
+        if known is not None and known.is_open:
+            version = intake.ticket_version(session, ref)
+            problem_messages.queue_message(session, known.id, key=f"ticket:{ref}:{version}", at=deps.clock.now())
 
 
 def _refresh_card(client: WebClient, deps: Deps, ref: str) -> str | None:

@@ -125,12 +125,12 @@ def card_actions(desk: Desk, ref: str) -> dict[str, dict]:
 def channel_posts(desk: Desk, channel: str) -> list[str]:
     """Everything desk posted or updated in a channel (thread replies too), as text to search."""
     calls = desk.slack.calls_to("chat.postMessage") + desk.slack.calls_to("chat.update")
-    return [json.dumps(c.args.get("blocks")) + (c.args.get("text") or "") for c in calls
+    return [json.dumps(c.args.get("blocks"), ensure_ascii=False) + (c.args.get("text") or "") for c in calls
             if c.ok and c.args.get("channel") == channel]
 
 
 def thread_posts(desk: Desk, channel: str, thread_ts: str) -> list[str]:
-    return [json.dumps(c.args.get("blocks")) + (c.args.get("text") or "")
+    return [json.dumps(c.args.get("blocks"), ensure_ascii=False) + (c.args.get("text") or "")
             for c in desk.slack.calls_to("chat.postMessage")
             if c.ok and c.args.get("channel") == channel and c.args.get("thread_ts") == thread_ts]
 
@@ -142,7 +142,7 @@ def problem_message(desk: Desk, problem_id: int = 1) -> str:
         ts = problem.triage_ts
     assert ts, "the problem's message was posted and recorded"
     shown = latest(desk, ts)
-    return json.dumps(shown["blocks"]) + shown["text"]
+    return json.dumps(shown["blocks"], ensure_ascii=False) + shown["text"]
 
 
 LINK, UNLINK = Action.LINK_PROBLEM, Action.UNLINK_PROBLEM

@@ -9,13 +9,14 @@ from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.sandbox.interactions import static_select_value
 from desk.services import audit, problem_audit, problems
-from desk.slack.ids import Block, Input, View
+from desk.slack.ids import Action, Block, Input, View
 from tests.slack.conftest import ENGINEER, SUPPORT, TRIAGE, Desk
 from tests.slack.problem_steps import (  # noqa: F401  (test_playbooks: the fixture with a fourth council)
     COUNCILS,
     LINK,
     UNLINK,
     card_actions,
+    card_ts,
     channel_posts,
     click,
     command,
@@ -68,6 +69,11 @@ def test_three_councils_one_problem_two_updates_resolved_together(desk: Desk) ->
     shown = problem_message(desk)
     for council, ref in refs.items():
         assert COUNCILS[council][4] in shown and ref in shown
+    # A change on a linked ticket's card shows on the problem's message too (sent by the worker).
+    send(desk, desk.driver.block_action(Action.SET_STATUS, user=ENGINEER, user_team=SUPPORT, channel=TRIAGE,
+                                        message_ts=card_ts(desk, "FIFE-1"), selected_option={"value": "in_progress"}))
+    desk.wiring.worker(channel_pace=0).dispatcher.drain()
+    assert "*FIFE-1* · In progress" in problem_message(desk)
     posts_of_message = [c for c in desk.slack.calls_to("chat.postMessage")
                         if c.args["channel"] == TRIAGE and "PRB-1" in str(c.args.get("blocks"))
                         and not c.args.get("thread_ts") and "Problem" in c.args["text"]]
@@ -90,10 +96,14 @@ def test_three_councils_one_problem_two_updates_resolved_together(desk: Desk) ->
         assert problems.get_problem(session, 1).status == "resolved"
     assert "Resolved" in problem_message(desk)
 
-    # Each council's thread: confirmation, the two updates, the resolution, in that order, once each.
+    # Each council's thread: confirmation, the two updates, the resolution, in that order, once each (and
+    # Fife's, the notice that an engineer is working on its ticket).
     for council, (ref, thread_ts) in raised.items():
         channel = COUNCILS[council][2]
         thread = thread_posts(desk, channel, thread_ts)
+        if council == "fife":
+            assert "working on" in thread[1], thread[1]
+            del thread[1]
         assert len(thread) == 4, (council, thread)
         assert ref in thread[0]
         assert FIRST in thread[1] and SECOND in thread[2]
