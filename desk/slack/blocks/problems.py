@@ -205,8 +205,8 @@ def usage() -> Message:
 
 
 def link_modal(ref: str, title: str, choices: Sequence[tuple[int, str]]) -> dict[str, Any]:
-    """"Link to problem" on a triage card: choose an open problem, or start one from this ticket (its
-    title prefilled; the summary is what councils will read)."""
+    """"Link to problem" on a triage card: choose an open problem, or start one from this ticket (a title
+    for the support team, and the summary councils will read, both in the engineer's words)."""
     blocks: list[Block] = [kit.section(f"*{person_text(ref, 20)}* · {person_text(one_line(title), 300)}")]
     options = [kit.option(label, str(problem_id)) for problem_id, label in choices
                if len(str(problem_id)) <= OPTION_VALUE_MAX][:SELECT_OPTIONS_MAX]
@@ -215,20 +215,22 @@ def link_modal(ref: str, title: str, choices: Sequence[tuple[int, str]]) -> dict
                               hint="Or leave this empty and start a new problem below."))
     else:
         blocks.append(kit.context("No problem is open: start one from this ticket."))
-    blocks += _new_problem_inputs(title=one_line(title), optional=bool(options))
+    # Nothing of the council's words is copied into the problem: problems are not reached by retention or
+    # `desk privacy redact`, so the engineer writes the title and summary in their own words.
+    blocks += _new_problem_inputs(optional=bool(options))
     return _modal(ViewId.LINK_PROBLEM, "Link to problem", "Link", blocks, ProblemForm(ref=ref).dump())
 
 
 def new_problem_modal() -> dict[str, Any]:
     """`/desk problem new`: a problem with no ticket yet (tickets are linked from their cards)."""
-    return _modal(ViewId.NEW_PROBLEM, "New problem", "Start", _new_problem_inputs(title="", optional=False),
+    return _modal(ViewId.NEW_PROBLEM, "New problem", "Start", _new_problem_inputs(optional=False),
                   ProblemForm().dump())
 
 
-def _new_problem_inputs(*, title: str, optional: bool) -> list[Block]:
+def _new_problem_inputs(*, optional: bool) -> list[Block]:
     return [
-        _text(BlockId.PROBLEM_TITLE, "New problem: title", TITLE_MAX, initial=title, optional=optional,
-              hint="For the support team only, e.g. GOV.UK Pay timeouts."),
+        _text(BlockId.PROBLEM_TITLE, "New problem: title", TITLE_MAX, optional=optional,
+              placeholder="e.g. GOV.UK Pay timeouts", hint="For the support team only: councils never see it."),
         _text(BlockId.PROBLEM_SUMMARY, "Summary for councils", SUMMARY_MAX, multiline=True, optional=optional,
               placeholder="e.g. Card payments through GOV.UK Pay are timing out. We are working with GOV.UK Pay.",
               hint="Every linked council reads this. Name no council: each sees only its own ticket."),
