@@ -4,13 +4,17 @@ Slack refused it at first), then updated in place with every change made meanwhi
 
 from __future__ import annotations
 
+import json
+
 from sqlmodel import func, select
 
 from desk.db.engine import unit_of_work
 from desk.db.tables import ProblemEventRow, ProblemRow
 from desk.sandbox.faults import Fault
 from desk.sandbox.interactions import static_select_value
+from desk.services import inbox
 from desk.slack.ids import Block, Input, View
+from desk.slack.receipt import receipt_of
 from tests.slack.conftest import ENGINEER, SUPPORT, TRIAGE, Desk
 from tests.slack.problem_steps import (  # noqa: F401  (test_playbooks: the fixture with a fourth council)
     COUNCILS,
@@ -137,3 +141,28 @@ def test_an_update_slack_refuses_in_one_council_reaches_it_once_from_the_worker(
     assert (told("cherwell"), told("fife")) == (1, 1)
     desk.clock.advance(minutes=20)
     assert worker.dispatcher.drain().sent == 0 and told("fife") == 1
+
+
+def test_a_link_form_submitted_to_a_process_that_died_is_worked_again_once(desk: Desk) -> None:
+    """The form closed at the ack, so the engineer believes the ticket is linked: the inbox's rework links it."""
+    people(desk)
+    raise_ticket(desk, "cherwell")
+    click(desk, LINK, "CHW-1")
+    form = desk.driver.view_submission(View.LINK_PROBLEM, user=ENGINEER, user_team=SUPPORT,
+                                       view=desk.slack.last("views.open").args["view"],
+                                       values={Block.PROBLEM_TITLE: {Input.VALUE: "Pay timeouts"}})
+    found = receipt_of(form)
+    assert found is not None and found[0] == View.LINK_PROBLEM, "the link form is kept in the inbox"
+    assert inbox.store(desk.engine, kind=found[0], key=found[1], payload=json.dumps(form), at=desk.clock.now(),
+                       lease=desk.wiring.receipts.lease, within=1.0)  # stored and acked, then the process died
+    assert desk.driver.send_interaction(form).status == 200  # Slack's retry: acked, no new work
+    desk.settle()
+    assert events(desk, "linked") == 0
+    desk.clock.advance(seconds=desk.wiring.receipts.lease.total_seconds())
+    worker = desk.wiring.worker(enqueue_digests=None, channel_pace=0)
+    assert worker.inbox() == 1
+    assert events(desk, "linked") == 1 and events(desk, "opened") == 1
+    worker.dispatcher.drain()
+    assert message_posts(desk) == 1 and "CHW-1" in problem_message(desk)
+    desk.clock.advance(seconds=desk.wiring.receipts.lease.total_seconds())
+    assert worker.inbox() == 0 and events(desk, "linked") == 1
