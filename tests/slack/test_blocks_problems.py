@@ -148,3 +148,16 @@ def test_list_and_usage() -> None:
     assert message_problems(listed) == [] and "and 5 more" in flat(listed)
     assert "2 tickets, 2 councils" in flat(listed)
     assert message_problems(blocks.usage()) == [] and "/desk problem resolve" in flat(blocks.usage())
+
+
+def test_the_support_home_lists_open_problems_and_stays_under_a_hundred_blocks() -> None:
+    from desk.slack.blocks import home
+
+    full = {key: [summary(ref=f"CHW-{n}") for n in range(40)] for key, _ in home.QUEUES}
+    problem = view().problem
+    shown = home.support("U0ENGINEER", full, NOW, [problem] * 12)
+    assert view_problems(shown) == [] and len(shown["blocks"]) <= 100
+    said = flat(shown)
+    assert "Open problems (12)" in said and "*PRB-3* · Identified · Pay timeouts — 2 tickets, 2 councils" in said
+    assert "and 2 more" in said and said.count("PRB-3") == 10
+    assert "Open problems" not in flat(home.support("U0ENGINEER", full, NOW))

@@ -33,6 +33,8 @@ def test_an_engineer_runs_a_problem_from_the_command(desk: Desk) -> None:
         Block.PROBLEM_TITLE: {Input.VALUE: "BACS file format change"},
         Block.PROBLEM_SUMMARY: {Input.VALUE: "The new BACS file format is rejected by the import."}}))
     assert "BACS file format change" in problem_message(desk) and "No tickets linked yet" in problem_message(desk)
+    send(desk, desk.driver.app_home_opened(user=ENGINEER, user_team=SUPPORT), interaction=False)
+    assert "Open problems (1)" in str(desk.slack.last("views.publish").args["view"])
     listed = command(desk, "problem list")
     assert "PRB-1" in listed and "BACS file format change" in listed and "0 tickets, 0 councils" in listed
 

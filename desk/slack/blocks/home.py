@@ -8,19 +8,20 @@ queues at once ("breaching" and "mine"), and Slack refuses a view whose block id
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 from slack_sdk.models.views import View
 
+from desk.services.problem_views import ProblemSummary
 from desk.services.queues import Queue
 from desk.services.read_models import TicketSummary
 from desk.slack.blocks import facts, kit
 from desk.slack.blocks.cards import ticket_value
 from desk.slack.blocks.replies import LIST_LENGTH
-from desk.slack.blocks.text import person_text, user
+from desk.slack.blocks.text import one_line, person_text, user
 from desk.slack.ids import SLASH_COMMAND, Action
 
 QUEUES = (
@@ -31,14 +32,18 @@ QUEUES = (
 )
 QUEUE_CAP = 15
 """4 queues × (header + 15 tickets + "and N more" + divider) + 2 = 74 blocks, well under 100."""
+PROBLEM_CAP = 10
+"""Open problems on the support home: header + one section + context = 3 blocks (77 in all)."""
 COUNCIL_CAP = 40
 """header + button + divider + 40 tickets + "and N more" = 44 blocks."""
 TITLE_LENGTH = 150
 
 
-def support(user_id: str, queues: Mapping[str, Queue | list[TicketSummary]], now: datetime) -> dict[str, Any]:
+def support(user_id: str, queues: Mapping[str, Queue | list[TicketSummary]], now: datetime,
+            problems: Sequence[ProblemSummary] = ()) -> dict[str, Any]:
     """The engineer's queues, soonest due first (breached first) as the services sorted them before
-    cutting them; each ends in "and N more" with the `/desk list` command that shows the rest.
+    cutting them; each ends in "and N more" with the `/desk list` command that shows the rest. Then the
+    open shared problems (at most `PROBLEM_CAP`), when there are any.
 
     Claim on a ticket someone else holds (or nobody does), Resolve on one the viewer holds. No "New
     request" button: requests come from councils.
@@ -60,7 +65,20 @@ def support(user_id: str, queues: Mapping[str, Queue | list[TicketSummary]], now
             blocks.append(kit.context(f"and {total - len(shown)} more: `{SLASH_COMMAND} list {key}` shows "
                                       f"up to {LIST_LENGTH}, `{SLASH_COMMAND} list {key} COUNCIL` one council's"))
         blocks.append(DividerBlock())
+    if problems:
+        blocks += _problems(problems)
     return View(type="home", blocks=blocks).to_dict()
+
+
+def _problems(problems: Sequence[ProblemSummary]) -> list[Block]:
+    """Open problems, one line each (3 blocks): `/desk problem show PRB-n` has the rest."""
+    lines = [f"*{person_text(p.ref, 20)}* · {person_text(p.status_label, 40).capitalize()} · "
+             f"{person_text(one_line(p.title), TITLE_LENGTH)} — {p.tickets} ticket{'s' * (p.tickets != 1)}, "
+             f"{p.councils} council{'s' * (p.councils != 1)}" for p in problems[:PROBLEM_CAP]]
+    more = f"and {len(problems) - PROBLEM_CAP} more · " if len(problems) > PROBLEM_CAP else ""
+    return [kit.header(f"Open problems ({len(problems)})"), kit.section("\n".join(lines)),
+            kit.context(f"{more}`{SLASH_COMMAND} problem show PRB-n` for one, `{SLASH_COMMAND} problem help` for "
+                        "what you can do")]
 
 
 def _support_row(t: TicketSummary, user_id: str, now: datetime) -> Block:
