@@ -56,9 +56,9 @@ def queue_message(session: Session, problem_id: int, *, key: str, at: datetime) 
     if not triage:
         return  # no triage channel configured: nothing to post to
     assert problem.id is not None
-    if problem.triage_ts is None:
-        _add(session, key=f"{MESSAGE}:{problem.id}:post", kind=MESSAGE, target=triage, at=at,
-             payload={"problem": problem.id, "post": True})
+    if problem.triage_ts is None and _add(session, key=f"{MESSAGE}:{problem.id}:post", kind=MESSAGE,
+                                          target=triage, at=at, payload={"problem": problem.id, "post": True}):
+        return  # the post shows the problem as it is when it is sent
     _add(session, key=f"{MESSAGE}:{problem.id}:{key}"[:200], kind=MESSAGE, target=triage, at=at,
          payload={"problem": problem.id})
 
