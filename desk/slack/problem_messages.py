@@ -25,6 +25,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session, col, select
 
 from desk.db.engine import unit_of_work
+from desk.db.outage import patiently
 from desk.db.tables import CouncilRow, OutboxRow
 from desk.services import problems
 from desk.services.ports import DeliveryFailed
@@ -93,14 +94,14 @@ def _message(client: WebClient, deps: Deps, problem_id: int, *, post: bool) -> s
         view = problems.problem_view(session, problem_id, now=now)
         names = {c.id: c.name for c in session.exec(select(CouncilRow)).all()}
         triage = directory(session).triage_channel
-        posting = session.exec(select(OutboxRow.status).where(
+        post_status = session.exec(select(OutboxRow.status).where(
             OutboxRow.idempotency_key == f"{MESSAGE}:{problem_id}:post")).first()
     message = blocks.triage_message(view, names, now)
     if view.triage_ts and view.triage_channel:
         client.chat_update(channel=view.triage_channel, ts=view.triage_ts, text=message.text, blocks=message.blocks)
         return str(view.triage_ts)
     if not post:
-        if posting == "pending":  # the post is on its way (or being retried): this update follows it
+        if post_status == "pending":  # the post is on its way (or being retried): this update follows it
             raise DeliveryFailed("the problem's message is not posted yet")
         return None  # never posted (no triage channel then, or given up on): nothing to update
     if not triage:
@@ -111,7 +112,7 @@ def _message(client: WebClient, deps: Deps, problem_id: int, *, post: bool) -> s
         with unit_of_work(deps.engine) as session:
             problems.set_triage_message(session, problem_id, channel=str(posted["channel"]), ts=str(posted["ts"]))
 
-    record()
+    patiently(record, what=f"recording where {view.problem.ref}'s message was posted")  # else posted twice
     log.info("problem %s: triage message posted", view.problem.ref)
     return str(posted["ts"])
 
