@@ -47,6 +47,16 @@ class Scope:
 
 
 @dataclass(frozen=True)
+class SimilarTicket:
+    """An earlier ticket like this one, as the triage card lists it."""
+
+    ref: str
+    council_name: str
+    status: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Hit:
     ticket: TicketSummary  # status and SLA state as of the search
     score: float  # higher is better, within one search
@@ -86,7 +96,7 @@ def search(session: Session, text: str, *, scope: Scope, now: datetime, limit: i
     return hits
 
 
-def similar(session: Session, ticket: TicketRow, *, limit: int = SIMILAR_LIMIT) -> list[TicketRow]:
+def similar(session: Session, ticket: TicketRow, *, limit: int = SIMILAR_LIMIT) -> list[SimilarTicket]:
     """Up to `limit` tickets opened before this one, of its council or its category, that share telling
     words with its title and description, most alike first. For support's triage card only."""
     terms = telling_words(f"{ticket.title}\n{ticket.description}")
@@ -94,5 +104,7 @@ def similar(session: Session, ticket: TicketRow, *, limit: int = SIMILAR_LIMIT) 
         return []
     found = search_index.find(session, terms, Match.ANY, limit=limit, before_id=ticket.id,
                               council_or_category=(ticket.council_id, ticket.category))
+    names = {c.id: c.name for c in queries.list_councils(session)}
     rows = [session.get(TicketRow, match.ticket_id) for match in found]
-    return [row for row in rows if row is not None]
+    return [SimilarTicket(row.ref, names.get(row.council_id, row.council_id), row.status, row.title)
+            for row in rows if row is not None]

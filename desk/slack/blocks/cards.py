@@ -26,7 +26,9 @@ from slack_sdk.models.blocks import (
 )
 
 from desk.services.read_models import TicketSummary
+from desk.services.search import SimilarTicket
 from desk.slack.blocks import FALLBACK_LENGTH, PLACEHOLDER_MAX, Message, facts, kit
+from desk.slack.blocks.search import similar_tickets
 from desk.slack.blocks.text import clip, local_time, person_text
 from desk.slack.ids import Action
 from desk.slack.metadata import TicketRef
@@ -51,9 +53,11 @@ def ticket_block_id(ref: str) -> str:
 ASSIGN_OPTIONS_MAX = 100  # Slack's limit on a static select's options
 
 
-def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, str]] = ()) -> Message:
+def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, str]] = (),
+                similar: Sequence[SimilarTicket] = ()) -> Message:
     """The card posted to (and updated in) the triage channel for ticket `t`, as of `now`; `assignees` are
-    (user id, name) of the people the Assign menu offers (none: no menu, Claim still works)."""
+    (user id, name) of the people the Assign menu offers (none: no menu, Claim still works); `similar`,
+    earlier tickets like it (desk/services/search.py)."""
     blocks: list[Block] = [
         kit.header(f"{t.ref} · {t.priority} {t.priority_name}"),
         kit.section(f"*{facts.title(t, TITLE_LENGTH)}*"),
@@ -79,6 +83,7 @@ def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, 
         notes.append(f"Follow-up{'s' if len(t.follow_ups) > 1 else ''}: {', '.join(t.follow_ups)}")
     if notes:
         blocks.append(kit.context(*notes))
+    blocks += [b for b in [similar_tickets(similar)] if b is not None]
     actions = card_actions(t, assignees)
     if actions is not None:
         blocks.append(actions)
