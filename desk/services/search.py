@@ -108,3 +108,27 @@ def similar(session: Session, ticket: TicketRow, *, limit: int = SIMILAR_LIMIT) 
     rows = [session.get(TicketRow, match.ticket_id) for match in found]
     return [SimilarTicket(row.ref, names.get(row.council_id, row.council_id), row.status, row.title)
             for row in rows if row is not None]
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def sla_record(t: TicketSummary) -> dict:
+    """Where a hit's SLA stands as of the search: each metric's due instant, and whether it was met,
+    breached or is paused (the current resolve cycle); `next_due_at`, the earliest target still running."""
+    def metric(view, **extra) -> dict:
+        return {"due_at": _iso(view.due_at), "stopped_at": _iso(view.stopped_at), "breached": view.breached,
+                "breached_at": _iso(view.breached_at), **extra}
+
+    return {"respond": metric(t.respond), "resolve": metric(t.resolve, cycle=t.cycle, paused=t.resolve.paused),
+            "next_due_at": _iso(t.next_due_at)}
+
+
+def hit_record(hit: Hit) -> dict:
+    """One hit as JSON (`desk tickets search --json`, the API's `?q=`): the `desk tickets list` fields,
+    its score, and its SLA state."""
+    t = hit.ticket
+    return {"ref": t.ref, "council": t.council_id, "status": t.status, "priority": t.priority,
+            "category": t.category, "title": t.title, "requester": t.requester, "assignee": t.assignee,
+            "opened_at": t.opened_at.isoformat(), "score": round(hit.score, 6), "sla": sla_record(t)}
