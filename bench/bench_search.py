@@ -31,7 +31,7 @@ from sqlalchemy import text
 
 from desk.db import migrate, search_index
 from desk.db.engine import make_engine, unit_of_work
-from desk.domain.search import Match, words
+from desk.domain.search import Match, telling_words, words
 
 LETTERS = "bcdfghjklmnpqrtvwxz"  # no vowels, no s: the porter and english stemmers leave these words alone
 VOCABULARY = 5_000
@@ -141,9 +141,39 @@ def main() -> None:
                 failed = True
             print(f"| {label} (`{query}`) | {matching:,} | {_spread(fast)} | {_spread(slow)} | "
                   f"{statistics.median(slow) / statistics.median(fast):,.1f}× |")
+        print()
+        print(_extras(engine, total, args.repeats))
         engine.dispose()
     if failed:
         sys.exit(1)
+
+
+def _extras(engine, total: int, repeats: int) -> str:
+    """What else search costs: the triage card's "Similar tickets" query, and the merge retention runs
+    after removing words (FTS5 `optimize`; nothing on PostgreSQL)."""
+    middle = total // 2
+    with engine.connect() as connection:
+        title, description, council, category = connection.execute(text(
+            "SELECT title, description, council_id, category FROM ticket WHERE id = :id"), {"id": middle}).one()
+    terms = telling_words(f"{title}\n{description}")
+
+    def similar() -> list[int]:
+        with unit_of_work(engine) as session:
+            return [f.ticket_id for f in search_index.find(session, terms, Match.ANY, limit=3, before_id=middle,
+                                                          council_or_category=(council, category))]
+
+    near, _ = timed(similar, repeats)
+    lines = [f"- \"Similar tickets\" for ticket {middle:,} (any of its first {len(terms)} telling words, its "
+             f"council or category, opened before it, best 3): {_spread(near)} ms"]
+    if engine.dialect.name == "sqlite":
+        def merge() -> list[int]:
+            with unit_of_work(engine) as session:
+                search_index.compact(session)
+            return []
+        merged, _ = timed(merge, 1)
+        lines.append(f"- the merge after a retention batch (`compact`: FTS5 `optimize`) at {total:,} tickets: "
+                     f"{_spread(merged)} ms")
+    return "\n".join(lines)
 
 
 def _spread(seconds: list[float]) -> str:

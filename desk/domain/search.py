@@ -61,8 +61,12 @@ def document(title: str, description: str, replies: Iterable[object], late_edit:
 
 
 def words(text: str) -> tuple[str, ...]:
-    """A person's search as words: lower-cased, in order, each once, at most `MAX_WORDS`."""
-    return _distinct(text)[:MAX_WORDS]
+    """A person's search as words: lower-cased, in order, each once, at most `MAX_WORDS`. Stopwords are
+    dropped when other words remain (PostgreSQL ignores them anyway; FTS5 would demand them), so "the
+    refund" finds what "refund" finds on either database."""
+    found = _distinct(text)
+    telling = tuple(w for w in found if w not in STOPWORDS)
+    return (telling or found)[:MAX_WORDS]
 
 
 def telling_words(text: str) -> tuple[str, ...]:

@@ -170,3 +170,7 @@ def test_similar_tickets_are_earlier_ones_of_the_same_council_or_category(synced
     assert "CHW-2" not in found and "CHW-4" not in found and "BEL-1" not in found
     assert ("FIFE-1" in found) == (fife.category == current.category and fife.category is not None)
     assert len(found) <= 3
+
+
+def test_stopwords_do_not_narrow_a_search_on_either_database(history: Engine) -> None:
+    assert refs(history, "the refund for them") == refs(history, "refund") == ["CHW-1"]
