@@ -104,7 +104,8 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     except SLACK_FAILURES as err:  # the support team still gets its card; the council's part is retried
         council_failure = err
     if triage and card_at[1] is None:
-        card = cards.triage_card(t, deps.clock.now(), assignable(client, deps), similar_to(deps, ref))
+        similar = patiently(lambda: similar_to(deps, ref), what=f"finding tickets like {ref}")
+        card = cards.triage_card(t, deps.clock.now(), assignable(client, deps), similar)
         posted = client.chat_postMessage(channel=triage, text=card.text, blocks=card.blocks,
                                          unfurl_links=False, unfurl_media=False)
         card_at = (posted["channel"], posted["ts"])
