@@ -160,3 +160,12 @@ def test_the_triage_card_lists_similar_earlier_tickets(desk: Desk) -> None:
     assert listed[0] == "CHW-1" and "CHW-2" not in listed and "CHW-3" not in listed
     first = next(c.args["blocks"] for c in posted if "CHW-1" in c.args["text"])
     assert "Similar tickets" not in json.dumps(first)  # nothing earlier: the card says nothing
+
+
+def test_someone_in_the_support_workspace_but_not_on_the_team_cannot_search(desk: Desk) -> None:
+    two_councils_with_card_payment_trouble(desk)
+    clerk = "U0CLERK001"
+    desk.slack.users[clerk] = {"id": clerk, "team_id": SUPPORT, "name": "clerk", "real_name": "A Clerk",
+                               "tz": "Europe/London"}
+    answer = ask(desk, "search card payments", user=clerk, team=SUPPORT, channel=TRIAGE)
+    assert refs(answer) == [] and "not on the support team" in answer and "kiosk" not in answer
