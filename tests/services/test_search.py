@@ -14,8 +14,10 @@ from sqlalchemy import Engine, text
 from desk.db import migrate, queries
 from desk.db.engine import unit_of_work
 from desk.errors import InvalidInput
-from desk.services import retention, search, tickets
+from desk.services import playbooks, retention, search, tickets
+from desk.services.playbook_files import load_directory
 from desk.services.search import Scope
+from tests.conftest import SYNCED_AT
 from tests.services.test_export import CHERWELL_WORDS, FIFE_TITLE, INTERNAL_NOTE, MONDAY, seed_history
 from tests.services.test_retention import LATER, playbooks_with
 
@@ -121,10 +123,6 @@ def test_a_rollback_takes_the_index_back_with_the_ticket(synced: Engine) -> None
 
 
 def test_retention_removes_the_words_from_the_index_and_its_storage(synced: Engine, tmp_path) -> None:
-    from desk.services import playbooks
-    from desk.services.playbook_files import load_directory
-    from tests.conftest import SYNCED_AT
-
     with unit_of_work(synced) as session:
         directory = playbooks_with(tmp_path, "    retention: {redact_after_days: 365}\n")
         playbooks.sync(session, load_directory(directory), at=SYNCED_AT)

@@ -11,7 +11,9 @@ import re
 
 from desk.db import queries
 from desk.db.engine import unit_of_work
-from desk.services import privacy
+from desk.services import privacy, tickets
+from desk.slack.ids import Action
+from desk.slack.metadata import TicketRef
 from tests.slack.conftest import (
     ALICE,
     BRUCE,
@@ -110,7 +112,6 @@ def test_public_replies_are_found_and_internal_notes_are_not(desk: Desk) -> None
 def test_redacted_words_are_not_found(desk: Desk) -> None:
     two_councils_with_card_payment_trouble(desk)
     with unit_of_work(desk.engine) as session:
-        from desk.services import tickets
         tickets.resolve(session, ref="CHW-1", note="Kiosk firmware updated", actor=ENGINEER, at=desk.clock.now())
         tickets.close(session, ref="CHW-1", actor="desk", at=desk.clock.now())
     assert refs(ask(desk, "search kiosk", user=ENGINEER, team=SUPPORT, channel=TRIAGE)) == ["CHW-1"]
@@ -169,3 +170,18 @@ def test_someone_in_the_support_workspace_but_not_on_the_team_cannot_search(desk
                                "tz": "Europe/London"}
     answer = ask(desk, "search card payments", user=clerk, team=SUPPORT, channel=TRIAGE)
     assert refs(answer) == [] and "not on the support team" in answer and "kiosk" not in answer
+
+
+def test_a_councils_edit_is_searched_by_its_new_words_before_and_after_triage(desk: Desk) -> None:
+    request = desk.driver.message("Refunds failing", user=ALICE, user_team=CHERWELL, channel=CHERWELL_CHANNEL)
+    send(desk, request)
+    send(desk, desk.driver.message_changed(request, "Refunds failing at the Banbury counter"))
+    assert refs(ask(desk, "search banbury", user=ALICE, team=CHERWELL, channel=CHERWELL_CHANNEL)) == ["CHW-1"]
+    card_ts = ticket(desk, "CHW-1").card_ts
+    claim = desk.driver.block_action(Action.CLAIM, user=ENGINEER, user_team=SUPPORT,
+                                     value=TicketRef(ref="CHW-1").dump(), channel=TRIAGE, message_ts=card_ts)
+    assert desk.driver.send_interaction(claim).status == 200
+    desk.settle()
+    send(desk, desk.driver.message_changed(request, "Refunds failing at Bicester too"))  # recorded, not applied
+    for words in ("search bicester", "search banbury"):
+        assert refs(ask(desk, words, user=ENGINEER, team=SUPPORT, channel=TRIAGE)) == ["CHW-1"], words
