@@ -51,6 +51,8 @@ BENCHMARKS = (
     Benchmark("closing", "bench_closing.py", "one closing pass as tickets waiting to close grow",
               full=("--quick",)),
     Benchmark("memory", "bench_memory.py", "resident size of desk serve and desk worker"),
+    Benchmark("search", "bench_search.py", "search at 100k tickets beside a LIKE '%word%' scan", postgres=True,
+              postgres_args=()),
 )
 
 

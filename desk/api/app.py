@@ -1,6 +1,7 @@
 """The read-only council API, `/api/v1/...`: a plain WSGI app that DeskWsgi hands `/api/` paths to.
 
     GET /api/v1/tickets            the token's council's tickets (status, opened_after, limit, cursor)
+    GET /api/v1/tickets?q=WORDS    the token's council's tickets found by their words, best first (limit)
     GET /api/v1/tickets/{ref}      one ticket, its history and its SLA replayed as of now
     GET /api/v1/sla                SLA state of open tickets, or of tickets opened in a from/to window
 
@@ -33,7 +34,7 @@ from desk.clock import Clock
 from desk.db import queries
 from desk.db.engine import read_only, unit_of_work
 from desk.db.tables import CouncilRow
-from desk.services import api_tokens, council_data
+from desk.services import api_tokens, council_data, search
 from desk.services.council_data import TicketFilter
 
 log = logging.getLogger("desk.api")
@@ -90,7 +91,10 @@ class CouncilApi:
         query = environ.get("QUERY_STRING", "")
         with read_only(self.engine, timeout_seconds=READ_TIMEOUT_SECONDS) as session:
             if route == "tickets":
-                return 200, self._tickets(session, council_id, params.parse_query(query, TICKETS_PARAMS)), []
+                parsed = params.parse_query(query, TICKETS_PARAMS)
+                if "q" in parsed:
+                    return 200, self._search(session, council_id, parsed, now), []
+                return 200, self._tickets(session, council_id, parsed), []
             if route == "sla":
                 return 200, self._sla(session, council_id, params.parse_query(query, SLA_PARAMS), now), []
             params.parse_query(query, ())
@@ -124,6 +128,19 @@ class CouncilApi:
         return {"council": council_id, "tickets": [council_data.ticket_record(session, t) for t in rows],
                 "next_cursor": params.encode_cursor(after)}
 
+    def _search(self, session: Session, council_id: str, query: dict[str, str], now: datetime) -> dict:
+        """`?q=`: ranked, so one page (`limit`) and no cursor; the other filters are refused, not ignored."""
+        words = params.search_words(query)
+        hits = search.search(session, words, scope=search.Scope.council(council_id), now=now,
+                             limit=params.limit(query))
+        tickets = []
+        for hit in hits:
+            row = queries.get_ticket(session, hit.ticket.ref, council_id=council_id)
+            record = search.hit_record(hit)
+            tickets.append({**council_data.ticket_record(session, row), "score": record["score"],
+                            "sla": record["sla"]})
+        return {"council": council_id, "q": words, "tickets": tickets, "next_cursor": None}
+
     def _ticket(self, session: Session, council_id: str, ref: str, now: datetime) -> dict:
         ticket = queries.find_ticket(session, ref, council_id=council_id)
         if ticket is None or ticket.council_id != council_id:
@@ -144,7 +161,7 @@ class CouncilApi:
                 "next_cursor": params.encode_cursor(after)}
 
 
-TICKETS_PARAMS = ("status", "opened_after", "limit", "cursor")
+TICKETS_PARAMS = ("status", "opened_after", "limit", "cursor", "q")
 SLA_PARAMS = ("from", "to", "limit", "cursor")
 
 

@@ -51,6 +51,21 @@ def parse_query(query_string: str, allowed: tuple[str, ...]) -> dict[str, str]:
     return {name: values[0] for name, values in parsed.items()}
 
 
+SEARCH_ALONE = ("status", "opened_after", "cursor")  # a ranked search is one page, by its words alone
+
+
+def search_words(params: dict[str, str]) -> str:
+    """`q`: words to find. Any text is safe (it is never query syntax); text without a word is refused."""
+    raw = params["q"]
+    combined = [name for name in SEARCH_ALONE if name in params]
+    if combined:
+        raise BadRequest("invalid_query", f"q cannot be combined with {combined[0]}: a search is one page of "
+                         "the best matches (use limit)")
+    if not any(c.isalnum() for c in raw):
+        raise BadRequest("invalid_q", "q: give some words to search for, e.g. q=direct+debit")
+    return raw
+
+
 def limit(params: dict[str, str]) -> int:
     raw = params.get("limit")
     if raw is None:

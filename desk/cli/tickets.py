@@ -1,4 +1,4 @@
-"""`desk tickets list|show|open|close`."""
+"""`desk tickets list|show|search|open|close|resolve`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.db.tables import TicketRow
 from desk.domain.sla_replay import replay, report
-from desk.services import closing, intake, problems, sla_state, tickets
+from desk.services import closing, intake, problems, search, sla_state, tickets
 from desk.wiring import Wiring
 
 app = typer.Typer(help="Inspect (and open) tickets.", no_args_is_help=True)
@@ -81,6 +81,34 @@ def show(ref: Annotated[str, typer.Argument(help="Ticket ref, e.g. CHW-1.")], as
         print(f"  problem {known['ref']} ({known['status'].replace('_', ' ')}): {known['title']}")
     for event in document["events"]:
         print(f"  #{event['seq']} {local(event['at'])} {event['type']} by {event['actor']}")
+
+
+@app.command("search")
+def search_tickets(
+    words: Annotated[list[str], typer.Argument(help="Words to find (every one must appear).")],
+    council: Annotated[str | None, typer.Option(help="Only this council's tickets.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="At most this many, best first.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Find tickets by the words of their titles, descriptions and public replies (never internal notes),
+    best match first, each with its status and where its SLA stands."""
+    wiring = Wiring.from_environ()
+    require_schema(wiring)
+    now = wiring.clock.now()
+    with unit_of_work(wiring.engine) as session:
+        scope = search.Scope.council(queries.get_council(session, council).id) if council else search.Scope.every_council()
+        rows = [search.hit_record(hit) for hit in search.search(session, " ".join(words), scope=scope, now=now,
+                                                                limit=limit)]
+    if as_json:
+        print_json(rows)
+        return
+    for t in rows:
+        due = t["sla"]["next_due_at"]
+        breached = [m for m in ("respond", "resolve") if t["sla"][m]["breached"]]
+        state = ("BREACHED " + ",".join(breached)) if breached else (f"due {local(due)}" if due else "-")
+        print(f"{t['ref']:<10} {t['priority']:<4} {t['status']:<19} {state:<24} {t['title']}")
+    if not rows:
+        print("no tickets found")
 
 
 @app.command("open")

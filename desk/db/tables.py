@@ -1,6 +1,8 @@
 """The schema: one SQLModel class per table. Instants are aware UTC (`UTCDateTime`).
 
 Migrations in `desk/migrations` create exactly this; `tests/db/test_migrations.py` checks they agree.
+Besides these, migration 0013 makes the full-text index of tickets (an FTS5 table on SQLite, a `tsvector`
+table with a GIN index on PostgreSQL), which has no portable SQLModel form: desk/db/search_index.py owns it.
 """
 
 from __future__ import annotations

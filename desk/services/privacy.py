@@ -30,13 +30,13 @@ from sqlalchemy import Engine, String, cast
 from sqlmodel import Session, col, or_, select
 
 from desk import __version__
-from desk.db import queries
+from desk.db import queries, search_index
 from desk.db.engine import unit_of_work
 from desk.db.tables import OutboxRow, TicketEventRow, TicketRatingRow, TicketRow
 from desk.domain.audit import REDACTED_TYPE, SEALED_KEYS, replace_text
 from desk.domain.lifecycle import Status
 from desk.errors import InvalidInput
-from desk.services import audit, inbox
+from desk.services import audit, inbox, search
 from desk.services.retention import REDACTED_TITLE
 
 EXPORT_TYPE = "privacy_export"
@@ -194,6 +194,8 @@ def redact_person(engine: Engine, *, user_id: str, actor: str, now: datetime, dr
             council = queries.get_council(session, council_id, lock=not dry_run)
             for ticket in (t for t in tickets if t.council_id == council_id):
                 _redact_ticket(session, council, ticket, result, actor=actor, now=now, reference=reference)
+        if result.tickets:
+            search_index.compact(session)
         result.inbox_rows = inbox.forget_finished(session, mentioning=user_id)
         if dry_run:  # the same path as the real thing, undone: what it would do, exactly
             session.rollback()
@@ -234,3 +236,4 @@ def _redact_ticket(session: Session, council, ticket: TicketRow, result: PersonR
                        data={"events": redacted, "ticket_fields": fields, "subject": user_id,
                              "request": "erasure", **({"reference": reference} if reference else {})})
     session.flush()
+    search.index_ticket(session, ticket)  # their words leave the search index in this same transaction

@@ -24,16 +24,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from desk.db import queries
+from desk.db import queries, search_index
 from desk.db.engine import unit_of_work
 from desk.db.tables import CouncilRow, TicketRow
 from desk.domain.audit import REDACTED_TYPE, SEALED_KEYS, replace_text
-from desk.services import audit
+from desk.domain.search import REDACTED_TITLE
+from desk.services import audit, search
 
 log = logging.getLogger("desk.retention")
 
 ACTOR = "retention"
-REDACTED_TITLE = "[redacted]"
 BATCH = 100
 
 
@@ -108,6 +108,7 @@ def redact_ticket(session: Session, council: CouncilRow, ticket: TicketRow, *, d
                        data={"events": redacted, "ticket_fields": ["title", "description"],
                              "redact_after_days": days, "closed_at": closed_at})
     session.flush()
+    search.index_ticket(session, ticket)  # the words leave the search index in this same transaction
 
 
 def apply_council(session: Session, council_id: str, *, now: datetime, dry_run: bool = False,
@@ -120,6 +121,8 @@ def apply_council(session: Session, council_id: str, *, now: datetime, dry_run: 
         return result
     for ticket in _due(session, council.id, now - timedelta(days=days), None if dry_run else limit):
         redact_ticket(session, council, ticket, days=days, now=now, result=result, dry_run=dry_run)
+    if result.tickets and not dry_run:
+        search_index.compact(session)
     return result
 
 

@@ -23,7 +23,7 @@ from desk.domain.sla import TicketSla
 from desk.domain.triage import TriageDecision, triage
 from desk.errors import InvalidInput, InvalidTransition, NotFound
 from desk.observability import metrics
-from desk.services import audit, council_notices, sla_state
+from desk.services import audit, council_notices, search, sla_state
 
 TITLE_MAX = 200
 TITLE_WORDS = 120  # a title taken from a message's first line
@@ -132,6 +132,7 @@ def open_ticket(
     context.record("opened", actor, at, **_opened_data(ticket, decision, version.version,
                                                         target.respond_within, target.resolve_within))
     saved = context.save(at)
+    search.index_ticket(session, saved)
     metrics.TICKETS_OPENED.labels(council=council.id).inc()
     return saved
 
@@ -158,7 +159,9 @@ def reply(session: Session, *, ref: str, text: str, actor: str, at: datetime,
     ctx.record("replied", actor, at, text=_require_text(text, "a reply"), **data)
     if ctx.ticket.status == Status.NEW:
         ctx.move(Status.IN_PROGRESS, actor, at, reason="first reply")
-    return ctx.save(at)
+    saved = ctx.save(at)
+    search.index_ticket(session, saved)  # what support told the council is searchable at once
+    return saved
 
 
 def comment(session: Session, *, ref: str, text: str, actor: str, at: datetime,
@@ -312,7 +315,9 @@ def request_edited(session: Session, *, ref: str, text: str, actor: str, at: dat
         if derived and ctx.ticket.title == derived and title_from(text):  # the title was the first line
             ctx.ticket.title = data["title"] = title_from(text)
     ctx.record("edited", actor, at, **data)
-    return ctx.save(at)
+    saved = ctx.save(at)
+    search.index_ticket(session, saved)
+    return saved
 
 
 def request_deleted(session: Session, *, ref: str, actor: str, at: datetime) -> TicketRow:

@@ -31,7 +31,7 @@ from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
 from desk.db.tables import OutboxRow
 from desk.observability import logs
-from desk.services import council_notices, intake, problems
+from desk.services import council_notices, intake, problems, search
 from desk.services.problem_views import KnownProblem
 from desk.services.read_models import TicketSummary, summarize
 from desk.services.tenancy import directory
@@ -51,6 +51,12 @@ ANNOUNCE, CARD, RESOLUTION = intake.ANNOUNCE_KIND, "card", council_notices.RESOL
 def summary(deps: Deps, ref: str) -> TicketSummary:
     with unit_of_work(deps.engine) as session:
         return summarize(session, queries.get_ticket(session, ref), deps.clock.now())
+
+
+def similar_to(deps: Deps, ref: str) -> list[search.SimilarTicket]:
+    """The triage card's "Similar tickets" (earlier tickets of its council or category)."""
+    with unit_of_work(deps.engine) as session:
+        return search.similar(session, queries.get_ticket(session, ref))
 
 
 def announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None) -> None:
@@ -111,7 +117,8 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     except SLACK_FAILURES as err:  # the support team still gets its card; the council's part is retried
         council_failure = err
     if triage and card_at[1] is None:
-        card = cards.triage_card(t, deps.clock.now(), assignable(client, deps), known)
+        similar = patiently(lambda: similar_to(deps, ref), what=f"finding tickets like {ref}")
+        card = cards.triage_card(t, deps.clock.now(), assignable(client, deps), known, similar)
         posted = client.chat_postMessage(channel=triage, text=card.text, blocks=card.blocks,
                                          unfurl_links=False, unfurl_media=False)
         card_at = (posted["channel"], posted["ts"])
@@ -178,7 +185,8 @@ def _refresh_card(client: WebClient, deps: Deps, ref: str) -> str | None:
         linked = problems.known_problem_for(session, ticket)
     if where[0] is None or where[1] is None:
         return None
-    card = cards.triage_card(summary(deps, ref), deps.clock.now(), assignable(client, deps), linked)
+    card = cards.triage_card(summary(deps, ref), deps.clock.now(), assignable(client, deps), linked,
+                             similar_to(deps, ref))
     client.chat_update(channel=where[0], ts=where[1], text=card.text, blocks=card.blocks)
     return where[1]
 

@@ -27,7 +27,9 @@ from slack_sdk.models.blocks import (
 )
 
 from desk.services.read_models import TicketSummary
+from desk.services.search import SimilarTicket
 from desk.slack.blocks import FALLBACK_LENGTH, PLACEHOLDER_MAX, Message, facts, kit
+from desk.slack.blocks.search import similar_tickets
 from desk.slack.blocks.text import clip, local_time, one_line, person_text
 from desk.slack.ids import Action
 from desk.slack.metadata import ProblemLink, TicketRef
@@ -62,10 +64,11 @@ class LinkedProblem(Protocol):
 
 
 def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, str]] = (),
-                problem: LinkedProblem | None = None) -> Message:
+                problem: LinkedProblem | None = None, similar: Sequence[SimilarTicket] = ()) -> Message:
     """The card posted to (and updated in) the triage channel for ticket `t`, as of `now`; `assignees` are
     (user id, name) of the people the Assign menu offers (none: no menu, Claim still works); `problem` the
-    shared problem the ticket is linked to, if any (the card says so and offers "Unlink", else "Link")."""
+    shared problem the ticket is linked to, if any (the card says so and offers "Unlink", else "Link");
+    `similar`, earlier tickets like it (desk/services/search.py)."""
     blocks: list[Block] = [
         kit.header(f"{t.ref} · {t.priority} {t.priority_name}"),
         kit.section(f"*{facts.title(t, TITLE_LENGTH)}*"),
@@ -94,6 +97,7 @@ def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, 
                      f"{person_text(one_line(problem.title), 150)} ({person_text(problem.status_label, 40)})")
     if notes:
         blocks.append(kit.context(*notes))
+    blocks += [b for b in [similar_tickets(similar)] if b is not None]
     actions = card_actions(t, assignees, problem)
     if actions is not None:
         blocks.append(actions)

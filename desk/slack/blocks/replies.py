@@ -170,6 +170,8 @@ def help() -> Message:  # shadows the builtin on purpose: it answers `/desk help
         f"*`{SLASH_COMMAND} status REF`* — where a ticket stands, e.g. `{SLASH_COMMAND} status CHW-12`.",
         f"*`{SLASH_COMMAND} list`* — your council's open tickets (support: every council's; "
         f"`{SLASH_COMMAND} list breaching|unassigned|mine|waiting [COUNCIL]` one queue).",
+        f"*`{SLASH_COMMAND} search WORDS`* — find tickets by their words, e.g. `{SLASH_COMMAND} search refund failed` "
+        "(your council's; support: every council's).",
         f"*:{TICKET_REACTION}: reaction* — react to a message in your support channel to make it a ticket.",
         "*Message shortcut* — “Open a desk ticket” from a message's ⋮ menu, to start a request from it.",
         "A new message in your council's support channel opens a ticket too; replies go in its thread.",

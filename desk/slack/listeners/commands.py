@@ -1,5 +1,5 @@
-"""`/desk`: open a request (modal), `/desk status REF`, `/desk list`, `/desk help`, `/desk report` (managers),
-`/desk problem …` (engineers: desk/slack/listeners/problems.py).
+"""`/desk`: open a request (modal), `/desk status REF`, `/desk list`, `/desk search WORDS`, `/desk help`,
+`/desk report` (managers), `/desk problem …` (engineers: desk/slack/listeners/problems.py).
 
 The council is never a form field: it comes from who is asking (and, for support staff, from the council
 channel they ask in). Council staff open requests in their own council's channels (or a direct message
@@ -10,18 +10,21 @@ organisation.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from sqlmodel import Session
 
 from desk.db.engine import unit_of_work
 from desk.domain.roles import Power, require
-from desk.domain.tenancy import ActorKind
+from desk.domain.tenancy import Actor, ActorKind
 from desk.errors import NotFound, PermissionDenied
-from desk.services import intake, queues, tenancy
+from desk.services import intake, queues, search, tenancy
 from desk.services.read_models import summarize
-from desk.slack.blocks import modals, replies
+from desk.slack.blocks import Message, modals, replies
+from desk.slack.blocks import search as search_blocks
 from desk.slack.context import actor_for, answer, guarded, roles_for
 from desk.slack.deps import Deps
 from desk.slack.ids import SLASH_COMMAND
@@ -40,6 +43,14 @@ def _own_channel(session, council_id: str | None, channel: str) -> None:
         return
     raise PermissionDenied("Please open requests from your council's support channel (or a direct message "
                            "with desk): this channel is not your council's.")
+
+
+def _search(session: Session, actor: Actor, words: str, now: datetime) -> Message:
+    """`/desk search WORDS`: the search is scoped by who asks, in the query, never by filtering after."""
+    scope = search.Scope.council(actor.council_id) if actor.is_council else search.Scope.every_council()
+    hits = search.search(session, words, scope=scope, now=now, limit=replies.LIST_LENGTH + 1)
+    name = intake.council_name(session, actor.council_id) if actor.is_council else None
+    return search_blocks.results(words, [h.ticket for h in hits], now, council_name=name)
 
 
 def register(app: App, deps: Deps) -> None:
@@ -62,7 +73,7 @@ def register(app: App, deps: Deps) -> None:
             if actor.kind is ActorKind.UNKNOWN:
                 raise PermissionDenied("desk serves the partner councils of the Income Management System "
                                        "support service; this workspace is not one of them.")
-            if not actor.is_council and verb in ("status", "list"):
+            if not actor.is_council and verb in ("status", "list", "search"):
                 require(actor, Power.SEE_ALL_COUNCILS)
             if verb == "status" and len(words) == 2:
                 council_scope = actor.council_id if actor.is_council else None
@@ -82,6 +93,8 @@ def register(app: App, deps: Deps) -> None:
                                                   heading=queues.describe(name, council_id))
                 else:
                     message = replies.ticket_list(None, queues.open_tickets(session, now=now), now)
+            elif verb == "search":  # a council's own tickets; support: every council's
+                message = _search(session, actor, (body.get("text") or "").strip()[len(verb):], now)
             elif verb == "new":
                 if actor.is_council:
                     _own_channel(session, actor.council_id, body.get("channel_id") or "")
