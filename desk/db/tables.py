@@ -245,3 +245,16 @@ class TicketRatingRow(SQLModel, table=True):
     score: int
     rated_by: str
     rated_at: datetime = _instant()
+
+
+class RoutingTurnRow(SQLModel, table=True):
+    """Whose turn it is under one routing rule (`support.rota.routing`): the engineer it chose last.
+
+    Read and written under the row's lock in the transaction that opens the ticket, so replicas opening
+    tickets at once take turns instead of choosing the same engineer."""
+
+    __tablename__ = "routing_turn"
+
+    rule_id: str = Field(primary_key=True, max_length=64)
+    last_assignee: str | None = Field(default=None, max_length=32)
+    updated_at: datetime = _instant()
