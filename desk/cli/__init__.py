@@ -12,7 +12,20 @@ from typing import Annotated
 import typer
 
 from desk import __version__
-from desk.cli import admin, data, digest, privacy, report, report_link, sandbox, serve, sla, tickets, worker
+from desk.cli import (
+    admin,
+    data,
+    digest,
+    privacy,
+    report,
+    report_link,
+    rota,
+    sandbox,
+    serve,
+    sla,
+    tickets,
+    worker,
+)
 from desk.cli.output import fail
 from desk.db.outage import describe, unreachable
 from desk.errors import DeskError, PlaybookInvalid
@@ -44,6 +57,7 @@ app.add_typer(tickets.app, name="tickets")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(digest.app, name="digest")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(rota.app, name="rota")
 report.app.command("link")(report_link.link)
 app.add_typer(report.app, name="report")
 app.command("status")(admin.status)
