@@ -39,6 +39,7 @@ class OnDuty:
     duty_lead: str | None  # whoever escalations for the duty lead reach now
     fallback: str | None  # support.duty_lead
     duty: Duty | None  # None: no rota (or its calendar's playbook is not synced)
+    timezone: str | None = None  # the support calendar's, with a rota
 
 
 def current(session: Session) -> tuple[Rota, BusinessCalendar] | None:
@@ -62,7 +63,7 @@ def on_duty(session: Session, *, at: datetime) -> OnDuty:
     if found is None:
         return OnDuty(at, fallback, fallback, None)
     duty = duty_at(*found, at)
-    return OnDuty(at, duty.duty_lead or fallback, fallback, duty)
+    return OnDuty(at, duty.duty_lead or fallback, fallback, duty, found[1].spec.timezone)
 
 
 def duty_lead(session: Session, *, at: datetime) -> str | None:

@@ -20,7 +20,17 @@ from desk.domain.playbook import PlaybookSet
 from desk.services import audit
 from desk.services.playbook_files import load_directory
 from tests.conftest import TEST_PLAYBOOKS
-from tests.slack.conftest import ALICE, BRUCE, CHERWELL, CHERWELL_CHANNEL, FIFE, FIFE_CHANNEL, MONDAY, Desk
+from tests.slack.conftest import (
+    ALICE,
+    BRUCE,
+    CHERWELL,
+    CHERWELL_CHANNEL,
+    FIFE,
+    FIFE_CHANNEL,
+    MONDAY,
+    SUPPORT,
+    Desk,
+)
 
 ENGINEER1, ENGINEER2, DUTY_LEAD = "U0ENGINEER1", "U0ENGINEER2", "U0DUTYLEAD"
 ROTA = f"""\
@@ -112,3 +122,16 @@ def test_requests_are_assigned_round_robin_skipping_leave_and_the_rule_is_record
               and c.args.get("thread_ts") == bodies[0]["event"]["ts"]]
     assert any("is looking after *CHW-1*" in json.dumps(c.args.get("blocks")) + c.args["text"] for c in thread), \
         [c.args["text"] for c in thread]
+
+
+def test_app_home_shows_support_who_is_duty_lead_and_the_next_handover(desk: Desk) -> None:
+    desk.clock.at = MONDAY + timedelta(days=7, minutes=-30)  # Monday 12 January 08:30: last week's lead
+    assert desk.driver.send_event(desk.driver.app_home_opened(user=ENGINEER1, user_team=SUPPORT)).status == 200
+    desk.settle()
+    said = json.dumps(desk.slack.last("views.publish").args["view"]["blocks"], ensure_ascii=False)
+    assert f"Duty lead: <@{ENGINEER1}> · next handover Mon 12 Jan 09:00" in said
+    desk.clock.at = MONDAY + timedelta(days=7)  # 09:00: handed over
+    assert desk.driver.send_event(desk.driver.app_home_opened(user=ENGINEER1, user_team=SUPPORT)).status == 200
+    desk.settle()
+    said = json.dumps(desk.slack.last("views.publish").args["view"]["blocks"], ensure_ascii=False)
+    assert f"Duty lead: <@{ENGINEER2}> · next handover Mon 19 Jan 09:00" in said
