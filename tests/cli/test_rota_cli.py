@@ -3,6 +3,7 @@ handover, leave; and, without a rota, the registry's duty lead."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -71,3 +72,13 @@ def test_without_a_rota_the_registry_duty_lead_stands(monkeypatch, capsys, datab
     run = desk_with(monkeypatch, capsys, database_url, TEST_PLAYBOOKS)
     found = run("rota", "show", "--at", "2026-04-07T09:00Z", "--json").json()
     assert (found["rota"], found["duty_lead"]) == (False, "U0DUTYLEAD")
+
+
+def test_a_subject_access_export_includes_the_persons_rota_weeks_and_leave(desk, tmp_path: Path) -> None:
+    out = tmp_path / "engineer2.json"
+    result = desk("privacy", "export", "--user", "U0ENGINEER2", "--out", str(out), "--by", "dpo@support")
+    assert result.code == 0, result.err
+    rota = json.loads(out.read_text())["duty_rota"]
+    assert [w["week"] for w in rota["weeks"]] == ["2026-03-30", "2026-04-06"]
+    assert rota["leave"] == [{"person": "U0ENGINEER2", "from": "2026-04-08", "to": "2026-04-09"}]
+    assert rota["pattern_start"] is None and rota["pattern_cycle"] == []
