@@ -219,6 +219,14 @@ def _monday(check: Checker, value: Any, key: str) -> date | None:
     return day
 
 
+def unknown_categories(rota: Rota, known: Collection[str]) -> list[tuple[str, str]]:
+    """Routing rules naming a category no playbook sorts tickets into (a typo that would never match)."""
+    return [(f"support.rota.routing[{index}].categories[{position}]",
+             f'no playbook sorts tickets into "{category}" (known: {", ".join(sorted(known)) or "none"})')
+            for index, rule in enumerate(rota.routing) for position, category in enumerate(rule.categories)
+            if category not in known]
+
+
 def rota_to_json(rota: Rota) -> dict:
     """The rota as stored in the support configuration row (and shown by `desk rota show --json`)."""
     return {

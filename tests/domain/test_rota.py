@@ -165,6 +165,8 @@ def test_the_stored_form_round_trips() -> None:
     (f"{{person: {DAN},", "{person: S0ENG00001,",
      'support.rota.leave[0].person: "S0ENG00001" is not a Slack user id (U… or W…)'),
     ("councils: [fife]", "councils: [fyfe]", 'support.rota.routing[1].councils[0]: no council "fyfe" in this registry'),
+    ("categories: [payments]", "categories: [payment]",
+     'support.rota.routing[0].categories[0]: no playbook sorts tickets into "payment" (known: general, '),
     ("{id: payments, categories: [payments]}", "{id: payments}",
      "support.rota.routing[0]: matches every ticket: name its `councils`, its `categories`, or both"),
     ("id: fife-round-robin", "id: payments",
