@@ -53,6 +53,10 @@ def test_playbooks(tmp_path: Path) -> PlaybookSet:
     shutil.copytree(TEST_PLAYBOOKS, directory)
     registry = directory / "councils.yaml"
     registry.write_text(registry.read_text() + ROTA)
+    standard = directory / "standard.yaml"  # the respond warning goes to the duty lead too
+    warning = "{metric: respond, at: 75, notify: [triage]}"
+    assert warning in standard.read_text()
+    standard.write_text(standard.read_text().replace(warning, "{metric: respond, at: 75, notify: [triage, duty_lead]}"))
     return load_directory(directory)
 
 
@@ -90,6 +94,26 @@ def test_an_escalation_after_the_monday_handover_reaches_the_new_duty_lead(desk:
         targets = session.exec(select(OutboxRow.target).where(OutboxRow.kind == "escalation")).all()
     assert len(escalated) == 1 and escalated[0].data["notify"] == ["duty_lead"]
     assert targets == [ENGINEER2]
+
+
+def test_a_warning_swept_at_the_weekend_waits_for_monday_and_reaches_the_new_duty_lead(desk: Desk) -> None:
+    worker = desk.wiring.worker(channel_pace=0)
+    desk.clock.at = MONDAY + timedelta(days=4, hours=4)  # Friday 9 January 13:00, ENGINEER1's week
+    raise_request(desk, "The direct debit file has not arrived")  # P3: respond in 4 working hours: 75 % at
+    # 16:00 on Friday, the breach at 09:30 on Monday (Friday closes at 16:30)
+    desk.slack.reset()
+
+    desk.clock.at = MONDAY + timedelta(days=5, hours=1)  # Saturday 10:00: the worker was down until now
+    worker.run_once()
+    assert dms(desk, ENGINEER1) == dms(desk, ENGINEER2) == []  # held for the working day
+    with unit_of_work(desk.engine) as session:
+        held = session.exec(select(OutboxRow).where(OutboxRow.kind == "escalation",
+                                                    OutboxRow.target != "triage")).all()
+    assert [(row.target, row.available_at) for row in held] == [(ENGINEER2, MONDAY + timedelta(days=7))]
+
+    desk.clock.at = MONDAY + timedelta(days=7)  # Monday 12 January 09:00: handed over, and released
+    worker.run_once()
+    assert len(dms(desk, ENGINEER2)) == 1 and dms(desk, ENGINEER1) == []
 
 
 def test_requests_are_assigned_round_robin_skipping_leave_and_the_rule_is_recorded(desk: Desk) -> None:
