@@ -20,6 +20,7 @@ from desk.cli import (
     problems,
     report,
     report_link,
+    rota,
     sandbox,
     serve,
     sla,
@@ -58,6 +59,7 @@ app.add_typer(problems.app, name="problems")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(digest.app, name="digest")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(rota.app, name="rota")
 report.app.command("link")(report_link.link)
 app.add_typer(report.app, name="report")
 app.command("status")(admin.status)

@@ -320,3 +320,14 @@ class ProblemEventRow(SQLModel, table=True):
     hash_version: int = 2
     text_salt: str | None = Field(default=None, max_length=32)
     idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
+class RoutingTurnRow(SQLModel, table=True):
+    """Whose turn it is under one routing rule (`support.rota.routing`): the engineer it chose last.
+
+    Read and written under the row's lock in the transaction that opens the ticket, so replicas opening
+    tickets at once take turns instead of choosing the same engineer."""
+
+    __tablename__ = "routing_turn"
+
+    rule_id: str = Field(primary_key=True, max_length=64)
+    last_assignee: str | None = Field(default=None, max_length=32)
+    updated_at: datetime = _instant()

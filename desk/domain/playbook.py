@@ -12,6 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from desk.domain.rota import Rota
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DIVISIONS = ("england-and-wales", "scotland", "northern-ireland")
@@ -143,6 +147,7 @@ class SupportTeam:
 class Registry:
     councils: tuple[Council, ...]
     support: SupportTeam
+    rota: Rota | None = None  # support.rota: the duty rota and routing (desk.domain.rota)
 
 
 @dataclass(frozen=True)

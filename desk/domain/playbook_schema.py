@@ -27,6 +27,7 @@ from desk.domain.playbook import (
     TriageRule,
 )
 from desk.domain.registry_schema import parse_registry
+from desk.domain.rota_schema import unknown_categories
 from desk.domain.yaml_document import MISSING, Checker, key_path, load_yaml, plain, shown
 from desk.errors import PlaybookInvalid, Problem
 
@@ -73,6 +74,11 @@ def parse_documents(documents: Mapping[str, str], *, source: str = "playbooks") 
     if not playbook_files:
         problems.append(Problem(source, "", "no playbook: add one, e.g. standard.yaml"))
     registry = _registry(documents, sorted(declared), problems)
+    if registry is not None and registry.rota is not None and not problems:
+        registry_file = next(name for name in REGISTRY_FILES if name in documents)
+        known = {rule.category for p in playbooks.values() for rule in p.rules if rule.category}
+        known |= {p.defaults.category for p in playbooks.values()}
+        problems += [Problem(registry_file, key, message) for key, message in unknown_categories(registry.rota, known)]
     if problems or registry is None:
         raise PlaybookInvalid(problems)
     return PlaybookSet(playbooks=playbooks, registry=registry, sources=sources)

@@ -29,6 +29,7 @@ from desk.domain.playbook import (
     RetentionPolicy,
     SupportTeam,
 )
+from desk.domain.rota_schema import parse_rota
 from desk.domain.yaml_document import MISSING, Checker, key_path
 
 COUNCIL_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -89,7 +90,7 @@ def parse_registry(check: Checker, data: Any, playbook_ids: Sequence[str]) -> Re
     body = check.fields(data, "", ("councils", "support"))
     if body is None:
         return None
-    support = _support(check, body["support"])
+    support, rota_source = _support(check, body["support"])
     claims = _Claims(check)
     if support is not None:
         claims.claim("channel", support.triage_channel, "support.triage_channel", "support.triage_channel")
@@ -107,9 +108,15 @@ def parse_registry(check: Checker, data: Any, playbook_ids: Sequence[str]) -> Re
                 f"councils[{index}].digest.channel",
                 f"{channel} belongs to {owner}: a digest must not go to another council's channel",
             )
+    rota = None
+    if rota_source is not MISSING:
+        known = None if support is None else {*support.engineers, support.duty_lead, *support.service_managers}
+        council_ids = [council.id for _, council in councils]
+        rota = parse_rota(check, rota_source, "support.rota", known_people=known, playbook_ids=playbook_ids,
+                          council_ids=council_ids)
     if check.problems or support is None:
         return None
-    return Registry(councils=tuple(council for _, council in councils), support=support)
+    return Registry(councils=tuple(council for _, council in councils), support=support, rota=rota)
 
 
 def _council(
@@ -171,18 +178,20 @@ def _retention(check: Checker, value: Any, key: str) -> RetentionPolicy | None:
     return None if days is None else RetentionPolicy(redact_after_days=days)
 
 
-def _support(check: Checker, value: Any) -> SupportTeam | None:
-    fields = check.fields(value, "support", SUPPORT_REQUIRED)
+def _support(check: Checker, value: Any) -> tuple[SupportTeam | None, Any]:
+    """The support team, and its `rota:` section as written (MISSING when there is none)."""
+    fields = check.fields(value, "support", SUPPORT_REQUIRED, ("rota",))
     if fields is None:
-        return None
+        return None, MISSING
+    rota = fields.get("rota", MISSING)
     team = check.matching(fields["team"], "support.team", SLACK_TEAM, TEAM_WHAT)
     triage = check.matching(fields["triage_channel"], "support.triage_channel", SLACK_CHANNEL, CHANNEL_WHAT)
     engineers = _members(check, fields["engineers"], "support.engineers")
     duty_lead = check.matching(fields["duty_lead"], "support.duty_lead", SLACK_MEMBER, MEMBER_WHAT)
     managers = _members(check, fields["service_managers"], "support.service_managers")
     if team is None or triage is None or engineers is None or duty_lead is None or managers is None:
-        return None
-    return SupportTeam(team, triage, engineers, duty_lead, managers)
+        return None, rota
+    return SupportTeam(team, triage, engineers, duty_lead, managers), rota
 
 
 def _members(check: Checker, value: Any, key: str) -> tuple[str, ...] | None:

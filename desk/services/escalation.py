@@ -24,7 +24,7 @@ from desk.domain.calendar import business_calendar
 from desk.domain.playbook import ClockKind
 from desk.domain.sla import Coalesced, Firing
 from desk.observability import logs, metrics
-from desk.services import audit, sla_state
+from desk.services import audit, rota, sla_state
 from desk.services.tenancy import support_definition
 
 log = logging.getLogger("desk.sweeper")
@@ -128,8 +128,11 @@ def _write(session: Session, ticket: TicketRow, coalesced: Coalesced, now: datet
     support = support_definition(session)
     held_until = _hold(session, ticket, firing, now)
     written = 0
+    lead = None
+    if "duty_lead" in firing.step.notify:  # whoever is on duty when the message reaches a person
+        lead = rota.duty_lead(session, at=held_until or now)
     for role in firing.step.notify:
-        for recipient in _recipients(role, ticket, support):
+        for recipient in _recipients(role, ticket, support, lead):
             key = (f"esc:{ticket.id}:{firing.metric}:{firing.cycle}:{firing.step.index}:{firing.repeat}:"
                    f"{role}:{recipient}")
             if session.exec(select(OutboxRow.id).where(OutboxRow.idempotency_key == key)).first():
@@ -143,12 +146,13 @@ def _write(session: Session, ticket: TicketRow, coalesced: Coalesced, now: datet
     return written
 
 
-def _recipients(role: str, ticket: TicketRow, support: dict) -> list[str]:
-    """Who a role is, for this ticket. `triage` is the card's thread; people are user or group ids."""
+def _recipients(role: str, ticket: TicketRow, support: dict, lead: str | None) -> list[str]:
+    """Who a role is, for this ticket. `triage` is the card's thread; people are user or group ids.
+    `lead` is the duty lead on the rota (or `support.duty_lead`) when the message is released."""
     if role == "assignee":
         return [ticket.assignee] if ticket.assignee else ["triage"]  # unassigned: the triage channel
     if role == "duty_lead":
-        return [support["duty_lead"]] if support.get("duty_lead") else ["triage"]
+        return [lead] if lead else ["triage"]
     if role == "service_manager":
         return list(support.get("service_managers") or []) or ["triage"]
     return ["triage"]

@@ -18,7 +18,7 @@ from desk.domain.lifecycle import ThreadEffect
 from desk.domain.playbook import ClockKind
 from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
-from desk.services import problems, sla_state, tenancy, threads, tickets
+from desk.services import problems, rota, sla_state, tenancy, threads, tickets
 
 TITLE_WORDS = 120
 
@@ -70,6 +70,7 @@ def open_request(
         session, council_id=council_id, title=title or title_from(text), description=text, at=at,
         actor=actor.user, requester=requester, category=category, impact=impact, urgency=urgency,
         slack_channel=channel, slack_ts=ts)
+    ticket = rota.route(session, ticket, at=at)  # auto-assignment, when a routing rule matches
     problem_id = problems.auto_link(session, ticket, candidates, now=at)
     return Opened(ticket, opens_at(session, ticket, at), problem_id)
 

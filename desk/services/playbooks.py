@@ -19,6 +19,7 @@ from desk.db import queries
 from desk.db.tables import CouncilRow, PlaybookVersionRow, SupportConfigRow
 from desk.domain.playbook import WEEKDAYS, Council, PlaybookSet
 from desk.domain.playbook_schema import canonical_definition
+from desk.domain.rota_schema import rota_to_json
 from desk.services import api_tokens, audit
 
 SYNC_ACTOR = "desk playbooks sync"  # who acts when the registry changes a council
@@ -117,6 +118,8 @@ def _council_values(council: Council) -> dict:
 def _sync_support(session: Session, playbooks: PlaybookSet, at: datetime) -> None:
     definition = asdict(playbooks.registry.support)
     definition = {k: list(v) if isinstance(v, tuple) else v for k, v in definition.items()}
+    if playbooks.registry.rota is not None:  # absent, not null, without one: older rows read the same
+        definition["rota"] = rota_to_json(playbooks.registry.rota)
     digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
     row = session.get(SupportConfigRow, 1)
     if row is None:

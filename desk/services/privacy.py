@@ -90,6 +90,21 @@ def _roles(session: Session, user_id: str) -> list[str]:
     return held
 
 
+def _rota(session: Session, user_id: str) -> dict:
+    """The duty rota's entries naming the person (weeks on duty, pattern weeks, leave); empty without one."""
+    config = queries.find_support_config(session)
+    rota = (config.definition if config else {}).get("rota") or {}
+
+    def on(shift: dict) -> bool:
+        return shift.get("duty_lead") == user_id or user_id in shift.get("engineers", [])
+
+    pattern = rota.get("pattern") or {}
+    return {"weeks": [w for w in rota.get("weeks", []) if on(w)],
+            "pattern_start": pattern.get("start") if any(on(s) for s in pattern.get("cycle", [])) else None,
+            "pattern_cycle": [index for index, shift in enumerate(pattern.get("cycle", [])) if on(shift)],
+            "leave": [x for x in rota.get("leave", []) if x.get("person") == user_id]}
+
+
 def export_person(session: Session, *, user_id: str, now: datetime) -> dict:
     """Everything desk holds about one person, across councils, oldest first within each part."""
     require_user_id(user_id)
@@ -118,6 +133,7 @@ def export_person(session: Session, *, user_id: str, now: datetime) -> dict:
         "subject": user_id, "generated_at": now.isoformat(), "desk_version": __version__,
         "councils": councils,
         "support_roles": _roles(session, user_id),
+        "duty_rota": _rota(session, user_id),
         "tickets_requested": [_ticket(t) for t in requested],
         "tickets_assigned": [_ticket(t) for t in assigned],
         "events_by_them": [_event(e) for e in acted],

@@ -227,7 +227,9 @@ def change_priority(session: Session, *, ref: str, priority: str, reason: str, a
     return ctx.save(at)
 
 
-def assign(session: Session, *, ref: str, assignee: str | None, actor: str, at: datetime) -> TicketRow:
+def assign(session: Session, *, ref: str, assignee: str | None, actor: str, at: datetime,
+           chosen_by: dict | None = None) -> TicketRow:
+    """`chosen_by`: the routing rule that chose the assignee (recorded on the event), for auto-assignment."""
     ctx = _context(session, ref, None, at)
     old = ctx.ticket.assignee
     if assignee == old:
@@ -235,7 +237,8 @@ def assign(session: Session, *, ref: str, assignee: str | None, actor: str, at: 
     if ctx.ticket.status == Status.CLOSED:
         raise InvalidInput(f"{ctx.ticket.ref} is closed, and closed is final")
     ctx.ticket.assignee = assignee
-    ctx.tell_council(ctx.record("assigned", actor, at, **{"from": old, "to": assignee}), at)
+    why = {"chosen_by": chosen_by} if chosen_by else {}
+    ctx.tell_council(ctx.record("assigned", actor, at, **{"from": old, "to": assignee}, **why), at)
     return ctx.save(at)
 
 

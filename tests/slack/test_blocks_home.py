@@ -91,3 +91,13 @@ def test_support_workspace_people_not_on_the_team_and_unconfirmed_roles_see_no_d
         assert all(block["type"] in ("header", "section") and "accessory" not in block
                    for block in view["blocks"])
         assert said in flat(view)
+
+
+def test_support_home_says_who_is_duty_lead_when_there_is_a_rota() -> None:
+    handover = NOW + timedelta(days=2)
+    view = home.support(ENGINEER, {}, NOW, duty=home.DutyLine("U0LEAD0001", handover, "Europe/London"))
+    said = flat(view)
+    assert "Duty lead: <@U0LEAD0001> · next handover" in said and view_problems(view) == []
+    assert "Duty lead" not in flat(home.support(ENGINEER, {}, NOW))  # no rota: no line
+    nobody = flat(home.support(ENGINEER, {}, NOW, duty=home.DutyLine(None, handover, "Europe/London")))
+    assert "Duty lead: nobody on the rota" in nobody

@@ -9,6 +9,7 @@ queues at once ("breaching" and "mine"), and Slack refuses a view whose block id
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from desk.services.read_models import TicketSummary
 from desk.slack.blocks import facts, kit
 from desk.slack.blocks.cards import ticket_value
 from desk.slack.blocks.replies import LIST_LENGTH
-from desk.slack.blocks.text import one_line, person_text, user
+from desk.slack.blocks.text import local_time, one_line, person_text, user
 from desk.slack.ids import SLASH_COMMAND, Action
 
 QUEUES = (
@@ -31,28 +32,41 @@ QUEUES = (
     ("waiting", "Waiting on council"),
 )
 QUEUE_CAP = 15
-"""4 queues × (header + 15 tickets + "and N more" + divider) + 2 = 74 blocks, well under 100."""
+"""4 queues × (header + 15 tickets + "and N more" + divider) + 3 = 75 blocks, well under 100."""
 PROBLEM_CAP = 10
-"""Open problems on the support home: header + one section + context = 3 blocks (77 in all)."""
+"""Open problems on the support home: header + one section + context = 3 blocks (78 in all)."""
 COUNCIL_CAP = 40
 """header + button + divider + 40 tickets + "and N more" = 44 blocks."""
 TITLE_LENGTH = 150
 
 
+@dataclass(frozen=True)
+class DutyLine:
+    """Who is duty lead on the rota now, and when the next handover is (in the support calendar's zone)."""
+
+    duty_lead: str | None
+    next_handover_at: datetime
+    timezone: str
+
+
 def support(user_id: str, queues: Mapping[str, Queue | list[TicketSummary]], now: datetime,
-            problems: Sequence[ProblemSummary] = ()) -> dict[str, Any]:
+            problems: Sequence[ProblemSummary] = (), duty: DutyLine | None = None) -> dict[str, Any]:
     """The engineer's queues, soonest due first (breached first) as the services sorted them before
     cutting them; each ends in "and N more" with the `/desk list` command that shows the rest. Then the
     open shared problems (at most `PROBLEM_CAP`), when there are any.
 
     Claim on a ticket someone else holds (or nobody does), Resolve on one the viewer holds. No "New
-    request" button: requests come from councils.
+    request" button: requests come from councils. With a duty rota, a line says who is duty lead.
     """
     blocks: list[Block] = [
         kit.header("Support queue"),
         kit.context(f"For {user(user_id)} · next SLA due first, breached at the top · "
                     "refreshed when you open this tab"),
     ]
+    if duty is not None:
+        lead = user(duty.duty_lead) if duty.duty_lead else "nobody on the rota"
+        blocks.append(kit.context(f"Duty lead: {lead} · next handover "
+                                  f"{local_time(duty.next_handover_at, duty.timezone, now)}"))
     for key, heading in QUEUES:
         entry = queues.get(key) or []
         tickets, total = (entry.tickets, entry.total) if isinstance(entry, Queue) else (entry, len(entry))

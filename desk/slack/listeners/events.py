@@ -24,7 +24,7 @@ from desk.domain.intake_rules import requester_for
 from desk.domain.roles import Power, may
 from desk.domain.tenancy import Actor, ActorKind
 from desk.errors import RoleUnknown
-from desk.services import intake, problems, queues, tenancy
+from desk.services import intake, problems, queues, rota, tenancy
 from desk.slack import lifecycle_posts, posting
 from desk.slack.blocks import home
 from desk.slack.context import actor_for, author_team, guarded, roles_for
@@ -180,8 +180,11 @@ def register(app: App, deps: Deps) -> None:
             except RoleUnknown:  # Slack could not list a group: say so on the page, show no queues
                 sees_queues, unconfirmed = False, True
             if sees_queues:
+                duty = rota.on_duty(session, at=now)
+                line = None if duty.duty is None or duty.timezone is None else home.DutyLine(
+                    duty.duty_lead, duty.duty.next_handover_at, duty.timezone)
                 view = home.support(user, queues.support_queues(session, user=user, now=now), now,
-                                    problems.list_problems(session, open_only=True))
+                                    problems.list_problems(session, open_only=True), line)
             elif unconfirmed:
                 view = home.role_unconfirmed()
             elif actor.is_council and actor.council_id:
