@@ -39,7 +39,7 @@ def playbooks_validate(directory: DirArgument = None) -> None:
     loaded = load_directory(path)
     names = ", ".join(sorted(loaded.playbooks))
     print(f"{path}: OK: {len(loaded.playbooks)} playbooks ({names}), "
-          f"{len(loaded.registry.councils)} councils")
+          f"{len(loaded.registry.councils)} councils, {len(loaded.replies)} saved replies")
 
 
 @playbooks_app.command("sync")
@@ -65,6 +65,12 @@ def playbooks_sync(directory: DirArgument = None, as_json: JsonOption = False) -
                        ("deactivated", report.councils_deactivated)):
         if ids:
             print(f"councils {label}: {', '.join(ids)}")
+    for reply_id, version in report.replies.new_versions.items():
+        print(f"saved reply {reply_id}: new version {version}")
+    if report.replies.unchanged:
+        print(f"saved replies unchanged: {', '.join(report.replies.unchanged)}")
+    if report.replies.retired:
+        print(f"saved replies retired (no longer offered): {', '.join(report.replies.retired)}")
     if report.divisions_changed:
         print(f"division changed for {', '.join(report.divisions_changed)}: {moved.clocks} running SLA "
               f"clock(s) recomputed, {moved.moved} deadline(s) moved ({moved.earlier} earlier, {moved.later} later)")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
+from desk.domain.saved_replies import SavedReply
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DIVISIONS = ("england-and-wales", "scotland", "northern-ireland")
 LEVELS = ("high", "medium", "low")  # impact and urgency
@@ -152,6 +154,7 @@ class PlaybookSet:
     playbooks: Mapping[str, Playbook]
     registry: Registry
     sources: Mapping[str, str]  # playbook id -> the YAML text it was loaded from
+    replies: Mapping[str, SavedReply] = field(default_factory=dict)  # replies.yaml, when there is one
 
     def council(self, council_id: str) -> Council | None:
         return next((c for c in self.registry.councils if c.id == council_id), None)

@@ -18,6 +18,8 @@ class Action(StrEnum):
     RESOLVE = "desk.resolve"  # opens the resolve modal
     REOPEN = "desk.reopen"
     OPEN_TICKET = "desk.open_ticket"  # a link-style button to the council thread; acked, no effect
+    REPLY_WITH = "desk.reply_with"  # static_select of saved replies; opens the saved-reply modal
+    EDIT_RESOLUTION = "desk.edit_resolution"  # on a resolved ticket's card: edit the resolution note
     # council thread
     RATE = "desk.rate"  # button value: RatingValue JSON
     NOT_FIXED = "desk.not_fixed"  # on the resolution message, until the ticket closes; opens a modal
@@ -33,6 +35,8 @@ class View(StrEnum):
     RESOLVE = "desk.resolve_modal"
     NOT_FIXED = "desk.not_fixed_modal"  # the council's reason for reopening
     WAITING = "desk.waiting_modal"  # "waiting on council": what support needs from the council
+    SAVED_REPLY = "desk.saved_reply_modal"  # a saved reply filled in, for editing before it is posted
+    EDIT_RESOLUTION = "desk.edit_resolution_modal"  # a resolved ticket's note, edited
 
 
 class Shortcut(StrEnum):
@@ -52,6 +56,7 @@ class Block(StrEnum):
     REASON = "reason"
     RESOLUTION = "resolution"
     NEEDED = "needed"
+    REPLY = "reply"
 
 
 class Input(StrEnum):

@@ -44,3 +44,11 @@ class IntakeContext(_Round):
     message_ts: str | None = Field(default=None, max_length=32)
     thread_ts: str | None = Field(default=None, max_length=32)  # the parent, when the message is a reply
     author: str | None = Field(default=None, max_length=32)
+
+
+class SavedReplyContext(_Round):
+    """The saved-reply modal: which ticket, and which reply (and version) it was filled from."""
+
+    ref: str = Field(pattern=r"^[A-Z]{2,6}-[0-9]{1,9}$")
+    reply_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    version: int = Field(ge=1)

@@ -31,7 +31,7 @@ from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
 from desk.db.tables import OutboxRow
 from desk.observability import logs
-from desk.services import council_notices, intake
+from desk.services import council_notices, intake, saved_replies
 from desk.services.read_models import TicketSummary, summarize
 from desk.services.tenancy import directory
 from desk.slack.blocks import cards, replies
@@ -49,6 +49,12 @@ ANNOUNCE, CARD, RESOLUTION = intake.ANNOUNCE_KIND, "card", council_notices.RESOL
 def summary(deps: Deps, ref: str) -> TicketSummary:
     with unit_of_work(deps.engine) as session:
         return summarize(session, queries.get_ticket(session, ref), deps.clock.now())
+
+
+def reply_choices(deps: Deps) -> list[tuple[str, str]]:
+    """(reply id, title) of the saved replies a card offers."""
+    with unit_of_work(deps.engine) as session:
+        return [(choice.reply_id, choice.title) for choice in saved_replies.list_current(session)]
 
 
 def announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None) -> None:
@@ -98,7 +104,7 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     except SLACK_FAILURES as err:  # the support team still gets its card; the council's part is retried
         council_failure = err
     if triage and card_at[1] is None:
-        card = cards.triage_card(t, deps.clock.now(), assignable(client, deps))
+        card = cards.triage_card(t, deps.clock.now(), assignable(client, deps), reply_choices(deps))
         posted = client.chat_postMessage(channel=triage, text=card.text, blocks=card.blocks,
                                          unfurl_links=False, unfurl_media=False)
         card_at = (posted["channel"], posted["ts"])
@@ -144,7 +150,8 @@ def _refresh_card(client: WebClient, deps: Deps, ref: str) -> str | None:
         where = (ticket.card_channel, ticket.card_ts)
     if where[0] is None or where[1] is None:
         return None
-    card = cards.triage_card(summary(deps, ref), deps.clock.now(), assignable(client, deps))
+    card = cards.triage_card(summary(deps, ref), deps.clock.now(), assignable(client, deps),
+                             reply_choices(deps))
     client.chat_update(channel=where[0], ts=where[1], text=card.text, blocks=card.blocks)
     return where[1]
 

@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 )
 
 from desk.services.read_models import TicketSummary
-from desk.slack.blocks import FALLBACK_LENGTH, PLACEHOLDER_MAX, Message, facts, kit
+from desk.slack.blocks import FALLBACK_LENGTH, PLACEHOLDER_MAX, Message, facts, kit, saved_replies
 from desk.slack.blocks.text import clip, local_time, person_text
 from desk.slack.ids import Action
 from desk.slack.metadata import TicketRef
@@ -51,9 +51,11 @@ def ticket_block_id(ref: str) -> str:
 ASSIGN_OPTIONS_MAX = 100  # Slack's limit on a static select's options
 
 
-def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, str]] = ()) -> Message:
+def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, str]] = (),
+                replies: Sequence[tuple[str, str]] = ()) -> Message:
     """The card posted to (and updated in) the triage channel for ticket `t`, as of `now`; `assignees` are
-    (user id, name) of the people the Assign menu offers (none: no menu, Claim still works)."""
+    (user id, name) of the people the Assign menu offers (none: no menu, Claim still works); `replies`
+    (reply id, title) the saved replies its "Reply with…" menu offers (none: no menu)."""
     blocks: list[Block] = [
         kit.header(f"{t.ref} · {t.priority} {t.priority_name}"),
         kit.section(f"*{facts.title(t, TITLE_LENGTH)}*"),
@@ -79,7 +81,7 @@ def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, 
         notes.append(f"Follow-up{'s' if len(t.follow_ups) > 1 else ''}: {', '.join(t.follow_ups)}")
     if notes:
         blocks.append(kit.context(*notes))
-    actions = card_actions(t, assignees)
+    actions = card_actions(t, assignees, replies)
     if actions is not None:
         blocks.append(actions)
     return Message(text=_fallback(t), blocks=kit.dicts(blocks))
@@ -115,7 +117,8 @@ def _fallback(t: TicketSummary) -> str:
                 FALLBACK_LENGTH)
 
 
-def card_actions(t: TicketSummary, assignees: Sequence[tuple[str, str]] = ()) -> ActionsBlock | None:
+def card_actions(t: TicketSummary, assignees: Sequence[tuple[str, str]] = (),
+                 replies: Sequence[tuple[str, str]] = ()) -> ActionsBlock | None:
     """The card's controls for the ticket's status; None for a closed ticket (nothing left to do)."""
     value = ticket_value(t.ref)
     elements: list[InteractiveElement] = []
@@ -126,6 +129,8 @@ def card_actions(t: TicketSummary, assignees: Sequence[tuple[str, str]] = ()) ->
         elements.append(kit.button("Change priority", Action.CHANGE_PRIORITY, value=value))
         elements.append(status_select(t.status))
         elements.append(kit.button("Resolve", Action.RESOLVE, value=value, style="primary"))
+        if replies:
+            elements.append(saved_replies.reply_select(replies))
     elif t.status == "resolved":
         elements.append(kit.button("Reopen", Action.REOPEN, value=value))
     if not elements:
