@@ -263,6 +263,21 @@ def resolve(session: Session, *, ref: str, note: str, actor: str, at: datetime,
     return ctx.save(at)
 
 
+def edit_resolution_note(session: Session, *, ref: str, note: str, actor: str, at: datetime) -> TicketRow:
+    """Change a resolved ticket's note (a resolution made by reaction carries a default one): the council's
+    resolution message shows the new words; the event keeps the old ones."""
+    text = _require_text(note, "a resolution note")
+    ctx = _context(session, ref, None, at)
+    if ctx.ticket.status != Status.RESOLVED:
+        raise InvalidInput(f"{ctx.ticket.ref} is {ctx.ticket.status}: only a resolved ticket's note can be edited")
+    assert ctx.ticket.id is not None
+    previous = council_notices.latest_note(session, ctx.ticket.id)
+    if previous == text:
+        return ctx.ticket
+    ctx.record("resolution_edited", actor, at, note=text, **({"previous": previous} if previous else {}))
+    return ctx.save(at)
+
+
 def close_due_at_for(session: Session, ticket: TicketRow, council: CouncilRow) -> datetime:
     """When a resolved ticket closes: its playbook version's `close_after_days` on its council's calendar."""
     assert ticket.resolved_at is not None

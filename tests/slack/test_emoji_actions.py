@@ -163,3 +163,33 @@ def test_changed_from_the_card_desk_adds_the_matching_reactions(desk: Desk, tick
     assert sorted(r.payload["name"] for r in rows) == ["eyes", "eyes", "rotating_light", "white_check_mark"]
     assert {r.status for r in rows} == {"sent"}
     assert "Re-enabled" in json.dumps([c.args for c in desk.slack.calls_to("chat.postMessage")])
+
+
+def test_the_default_note_is_edited_from_the_card(desk: Desk, ticket: dict[str, str]) -> None:
+    on_message(desk, ticket, "white_check_mark")
+    found, _ = state(desk)
+    card = desk.slack.last("chat.update").args  # the card, now resolved
+    buttons = {e["action_id"]: e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    edit = buttons[Action.EDIT_RESOLUTION]
+    click = desk.driver.block_action(Action.EDIT_RESOLUTION, user=ENGINEER, user_team=SUPPORT, value=edit["value"],
+                                     channel=TRIAGE, message_ts=ticket["card"])
+    assert desk.driver.send_interaction(click).status == 200
+    desk.settle()
+    modal = desk.slack.last("views.open").response["view"]
+    shown = next(b for b in modal["blocks"] if b.get("block_id") == Block.RESOLUTION)["element"]["initial_value"]
+    assert shown == DEFAULT_NOTE
+    save = desk.driver.view_submission(View.EDIT_RESOLUTION, user=ENGINEER, user_team=SUPPORT, view=modal,
+                                       values={Block.RESOLUTION: {Input.VALUE: "Re-enabled the mandate form"}})
+    assert desk.driver.send_interaction(save).status == 200
+    desk.settle()
+    _, events = state(desk)
+    assert events[-1] == ("resolution_edited", {"note": "Re-enabled the mandate form", "previous": DEFAULT_NOTE})
+    updated = [c for c in desk.slack.calls_to("chat.update") if c.args["ts"] == found.resolution_ts]
+    assert updated and "Re-enabled the mandate form" in updated[-1].args["text"]
+    # a council member cannot
+    desk.slack.reset()
+    click = desk.driver.block_action(Action.EDIT_RESOLUTION, user=ALICE, user_team=CHERWELL, value=edit["value"],
+                                     channel=TRIAGE, message_ts=ticket["card"])
+    assert desk.driver.send_interaction(click).status == 200
+    desk.settle()
+    assert desk.slack.calls_to("views.open") == []

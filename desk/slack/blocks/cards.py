@@ -133,6 +133,7 @@ def card_actions(t: TicketSummary, assignees: Sequence[tuple[str, str]] = (),
             elements.append(saved_replies.reply_select(replies))
     elif t.status == "resolved":
         elements.append(kit.button("Reopen", Action.REOPEN, value=value))
+        elements.append(kit.button("Edit resolution note", Action.EDIT_RESOLUTION, value=value))
     if not elements:
         return None
     return ActionsBlock(block_id=ticket_block_id(t.ref), elements=elements)

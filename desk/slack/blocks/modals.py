@@ -96,6 +96,16 @@ def resolve(t: TicketSummary) -> dict[str, Any]:
     return modal(ViewId.RESOLVE, f"Resolve {t.ref}", "Resolve", blocks, TicketRef(ref=t.ref).dump())
 
 
+def edit_resolution(t: TicketSummary, note: str) -> dict[str, Any]:
+    """A resolved ticket's note, to change (a resolution by reaction carries a default note)."""
+    blocks: list[Block] = [
+        kit.section(f"*{t.ref}* · {facts.title(t, 300)}\n{facts.council(t)}"),
+        text_input(BlockId.RESOLUTION, "Resolution note", RESOLUTION_MAX, initial=note, multiline=True,
+                   hint="The council's resolution message in their thread is updated to say this."),
+    ]
+    return modal(ViewId.EDIT_RESOLUTION, f"Edit note {t.ref}", "Save note", blocks, TicketRef(ref=t.ref).dump())
+
+
 def not_fixed(t: TicketSummary) -> dict[str, Any]:
     """The council's "Not fixed": what is still wrong. It reopens the ticket with these words."""
     blocks: list[Block] = [
