@@ -82,14 +82,17 @@ def parse_replies(check: Checker, data: Any) -> dict[str, SavedReply]:
         return {}
     items = check.sequence(body["replies"], "replies")
     replies: dict[str, SavedReply] = {}
+    declared: set[str] = set()
     for index, item in enumerate(items or ()):
+        declared_id = item.get("id") if isinstance(item, dict) else None
+        if isinstance(declared_id, str) and declared_id in declared:
+            check.problem(key_path("replies", index), f'reply "{declared_id}" is declared twice')
+            continue
+        if isinstance(declared_id, str):
+            declared.add(declared_id)
         reply = _reply(check, item, key_path("replies", index))
-        if reply is None:
-            continue
-        if reply.id in replies:
-            check.problem(key_path("replies", index), f'reply "{reply.id}" is declared twice')
-            continue
-        replies[reply.id] = reply
+        if reply is not None:
+            replies[reply.id] = reply
     return replies
 
 
