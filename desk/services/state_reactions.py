@@ -48,6 +48,8 @@ def reaction_for(session: Session, ticket: TicketRow, event: TicketEventRow) -> 
 
 def queue(session: Session, ticket: TicketRow, event: TicketEventRow, at: datetime) -> None:
     """Write the reaction `event` calls for to the outbox, in the caller's transaction."""
+    if ticket.card_channel is None and ticket.slack_channel is None:
+        return  # nothing of it in Slack to show the state on (opened by hand, its card not yet posted)
     reaction = reaction_for(session, ticket, event)
     if reaction is None:
         return
