@@ -14,8 +14,8 @@ from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.db.tables import OutboxRow
 from desk.sandbox.interactions import static_select_value
+from desk.services.emoji_actions import DEFAULT_NOTE, RAISED_REASON
 from desk.slack.ids import Action, Block, Input, View
-from desk.slack.listeners.reactions import DEFAULT_NOTE, RAISED_REASON
 from desk.slack.metadata import TicketRef
 from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, ENGINEER, SUPPORT, TRIAGE, Desk
 

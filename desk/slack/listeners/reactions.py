@@ -13,19 +13,16 @@ and the work is `kept` by the :ticket: listener's receipt (desk/slack/receipt.py
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from slack_sdk import WebClient
-from sqlmodel import Session
 
 from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
-from desk.domain.lifecycle import OPEN_STATUSES
 from desk.domain.roles import Power, may
 from desk.domain.tenancy import Actor
 from desk.errors import RoleUnknown
-from desk.services import intake, state_reactions, tickets
-from desk.services.state_reactions import VIA_REACTION, StateReaction
+from desk.services import emoji_actions, intake
+from desk.services.state_reactions import StateReaction
 from desk.slack import posting
 from desk.slack.context import actor_for, roles_for
 from desk.slack.deps import Deps
@@ -34,8 +31,6 @@ from desk.slack.notifier import tell_council_now
 log = logging.getLogger("desk.slack")
 
 NAMES = frozenset(str(reaction) for reaction in StateReaction)
-DEFAULT_NOTE = "Resolved by the support team. If anything is still not right, reply here or press Not fixed."
-RAISED_REASON = "raised by reaction"
 
 
 def on_state_reaction(deps: Deps, client: WebClient, body: dict, event: dict) -> None:
@@ -58,11 +53,7 @@ def on_state_reaction(deps: Deps, client: WebClient, body: dict, event: dict) ->
             actor = actor_for(session, user=user, team=team, channel=channel, roles=roles)
             if not _may_work(actor):
                 return None
-            ticket = (intake.find_ticket_for_card(session, channel, ts)
-                      or intake.find_ticket_for_message(session, channel, ts))
-            if ticket is None or ticket.status not in OPEN_STATUSES:
-                return None
-            return ticket.ref if _apply(session, reaction, actor, ticket.ref, now) else None
+            return emoji_actions.act(session, reaction=reaction, actor=actor, channel=channel, ts=ts, at=now)
 
     ref = patiently(record, what=f"recording reaction {body.get('event_id')}")
     if ref is not None:
@@ -77,24 +68,3 @@ def _may_work(actor: Actor) -> bool:
     except RoleUnknown as err:  # a reaction has nobody to answer: say why in the log, change nothing
         log.warning("reaction by %s ignored: %s", actor.user, err)
         return False
-
-
-def _apply(session: Session, reaction: StateReaction, actor: Actor, ref: str, at: datetime) -> bool:
-    """Make the change a reaction asks for; False when there is nothing to change."""
-    ticket = intake.get_ticket(session, ref)
-    if reaction is StateReaction.CLAIMED:
-        if ticket.assignee == actor.user or not may(actor, Power.BE_ASSIGNED):
-            return False
-        tickets.assign(session, ref=ref, assignee=actor.user, actor=actor.user, at=at, via=VIA_REACTION)
-        return True
-    if reaction is StateReaction.RESOLVED:
-        tickets.resolve(session, ref=ref, note=DEFAULT_NOTE, actor=actor.user, at=at, via=VIA_REACTION)
-        return True
-    if reaction is StateReaction.RAISED:
-        top = state_reactions.top_priority(session, ticket)
-        if ticket.priority == top:
-            return False
-        tickets.change_priority(session, ref=ref, priority=top, reason=RAISED_REASON, actor=actor.user, at=at,
-                                via=VIA_REACTION)
-        return True
-    raise ValueError(f"no action for the reaction {reaction!r}")
