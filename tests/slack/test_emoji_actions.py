@@ -14,9 +14,11 @@ from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.db.tables import OutboxRow
 from desk.sandbox.interactions import static_select_value
+from desk.services import inbox
 from desk.services.emoji_actions import DEFAULT_NOTE, RAISED_REASON
 from desk.slack.ids import Action, Block, Input, View
 from desk.slack.metadata import TicketRef
+from desk.slack.receipt import receipt_of
 from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, ENGINEER, SUPPORT, TRIAGE, Desk
 
 CLERK = "U0CLERK001"  # in the support team's workspace, not on the support team
@@ -193,3 +195,19 @@ def test_the_default_note_is_edited_from_the_card(desk: Desk, ticket: dict[str, 
     assert desk.driver.send_interaction(click).status == 200
     desk.settle()
     assert desk.slack.calls_to("views.open") == []
+
+
+def test_an_emoji_action_left_by_a_dead_process_is_worked_once_by_the_worker(desk: Desk, ticket: dict[str, str]) -> None:
+    """reaction_added is kept before the ack (desk/slack/receipt.py): an engineer's :eyes: acked by a process
+    that died before its work is claimed by the worker's inbox pass, once."""
+    body = desk.driver.reaction_added("eyes", user=ENGINEER, user_team=SUPPORT, channel=TRIAGE,
+                                      item_ts=ticket["card"], item_user="UDESKBOT")
+    found = receipt_of(body)
+    assert found == ("reaction_added", f"event:{body['event_id']}")
+    assert inbox.store(desk.engine, kind=found[0], key=found[1], payload=json.dumps(body), at=desk.clock.now(),
+                       lease=desk.wiring.receipts.lease, within=1.0)
+    desk.clock.advance(seconds=desk.wiring.receipts.lease.total_seconds())
+    worker = desk.wiring.worker(enqueue_digests=None)
+    assert worker.inbox() == 1
+    assert state(desk)[0].assignee == ENGINEER
+    assert worker.inbox() == 0 and [t for t, _ in state(desk)[1]].count("assigned") == 1
