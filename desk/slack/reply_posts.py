@@ -2,7 +2,10 @@
 
 A saved reply is posted in the council's thread from its `replied` event (the words the engineer sent);
 a state reaction is added to the ticket's card and to the council's message, wherever each exists.
-Slack's `already_reacted` means the reaction is there: success, not a failure to retry.
+Slack's `already_reacted` means the reaction is there: success, not a failure to retry. Any other refusal
+(`missing_scope` on an app installed before `reactions:write` was in the manifest, `not_in_channel`, a
+deleted message) is logged and that place skipped: a reaction only shows state at a glance, so it is not
+worth an alert in the triage channel; a 429 or a dropped connection is retried like any post.
 """
 
 from __future__ import annotations
@@ -62,7 +65,12 @@ def _reaction(client: WebClient, deps: Deps, payload: dict[str, Any]) -> str | N
         try:
             client.reactions_add(channel=channel, timestamp=ts, name=name)
         except SlackApiError as err:
-            if err.response.get("error") != "already_reacted":
-                raise
+            code = str(err.response.get("error") or "")
+            if err.response.status_code == 429 or code == "ratelimited":
+                raise  # the dispatcher waits Retry-After and tries again
+            if code != "already_reacted":  # a reaction is a glance, not a message: no alert for it
+                log.warning(":%s: not added in %s: %s%s", name, channel, code,
+                            " (the Slack app needs the reactions:write scope)" if code == "missing_scope" else "")
+                continue
         first = first or ts
     return first

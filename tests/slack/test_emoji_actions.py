@@ -211,3 +211,30 @@ def test_an_emoji_action_left_by_a_dead_process_is_worked_once_by_the_worker(des
     assert worker.inbox() == 1
     assert state(desk)[0].assignee == ENGINEER
     assert worker.inbox() == 0 and [t for t, _ in state(desk)[1]].count("assigned") == 1
+
+
+def test_an_app_without_reactions_write_skips_the_reaction_without_alerting_triage(desk: Desk,
+                                                                                 ticket: dict[str, str]) -> None:
+    """Installed before the manifest asked for reactions:write: Slack says missing_scope. A reaction only shows
+    state at a glance: logged and skipped, the claim itself is whole, no alert in the triage channel."""
+    desk.slack.inject("reactions.add", error="missing_scope", times=2)
+    claim = desk.driver.block_action(Action.CLAIM, user=ENGINEER, user_team=SUPPORT,
+                                     value=TicketRef(ref="CHW-1").dump(), channel=TRIAGE, message_ts=ticket["card"])
+    assert desk.driver.send_interaction(claim).status == 200
+    desk.settle()
+    assert state(desk)[0].assignee == ENGINEER
+    assert [c.response.get("error") for c in desk.slack.calls_to("reactions.add")] == ["missing_scope"] * 2
+    with unit_of_work(desk.engine) as session:
+        rows = session.exec(select(OutboxRow).where(OutboxRow.kind.in_(("reaction", "alert")))).all()
+    assert [(r.kind, r.status) for r in rows] == [("reaction", "sent")]
+
+
+def test_a_rate_limited_reaction_is_added_in_the_end(desk: Desk, ticket: dict[str, str]) -> None:
+    desk.slack.inject("reactions.add", rate_limited=1)
+    claim = desk.driver.block_action(Action.CLAIM, user=ENGINEER, user_team=SUPPORT,
+                                     value=TicketRef(ref="CHW-1").dump(), channel=TRIAGE, message_ts=ticket["card"])
+    assert desk.driver.send_interaction(claim).status == 200
+    desk.settle()
+    desk.clock.advance(seconds=5)
+    desk.wiring.worker(channel_pace=0).dispatcher.drain()
+    assert desks_reactions(desk) == {(TRIAGE, ticket["card"], "eyes"), (CHERWELL_CHANNEL, ticket["message"], "eyes")}
