@@ -11,10 +11,11 @@ import pytest
 
 from desk.db import queries
 from desk.db.engine import unit_of_work
-from desk.services import playbooks
+from desk.services import inbox, playbooks
 from desk.services.playbook_files import load_directory
 from desk.services.read_models import summarize
 from desk.slack.ids import Action, Block, Input, View
+from desk.slack.receipt import receipt_of
 from tests.conftest import SYNCED_AT, TEST_PLAYBOOKS
 from tests.slack.conftest import (
     ALICE,
@@ -76,6 +77,10 @@ def test_a_saved_reply_is_filled_in_edited_and_posted_as_the_public_reply(with_r
     choose(desk, card_ts, "looking-into-it")
     modal = desk.slack.last("views.open").response["view"]
     assert modal["callback_id"] == View.SAVED_REPLY
+    redrawn = desk.slack.last("chat.update").args  # the menu is fresh again (Slack keeps a select's choice)
+    assert redrawn["ts"] == card_ts and "initial_option" not in json.dumps(
+        [e for b in redrawn["blocks"] if b["type"] == "actions" for e in b["elements"]
+         if e["action_id"] == Action.REPLY_WITH])
     filled = next(b for b in modal["blocks"] if b.get("block_id") == Block.REPLY)["element"]["initial_value"]
     # every placeholder filled: names from Slack, the council's calendar (Mon 5 Jan 2026 -> Tue 6 Jan)
     assert filled.startswith("Hello Alice Hart, I'm Sam Okafor and I'm looking into CHW-1 for Cherwell District Council")
@@ -144,3 +149,25 @@ def test_without_replies_the_card_has_no_menu(desk: Desk) -> None:
     open_ticket(desk)
     card = [c for c in desk.slack.calls_to("chat.postMessage") if c.args["channel"] == TRIAGE][-1]
     assert Action.REPLY_WITH not in json.dumps(card.args["blocks"])
+
+
+def test_a_sent_reply_left_by_a_dead_process_is_posted_once_by_the_worker(with_replies: Desk) -> None:
+    """The submission is kept before the ack (desk/slack/receipt.py): a process that died after acking it
+    leaves it to the worker's inbox pass, which records and posts the reply once."""
+    desk = with_replies
+    thread_ts, card_ts = open_ticket(desk)
+    choose(desk, card_ts, "need-export")
+    modal = desk.slack.last("views.open").response["view"]
+    submit = desk.driver.view_submission(View.SAVED_REPLY, user=ENGINEER, user_team=SUPPORT, view=modal,
+                                         values={Block.REPLY: {Input.VALUE: "Please attach the export for CHW-1."}})
+    found = receipt_of(submit)
+    assert found is not None and found[0] == View.SAVED_REPLY
+    assert inbox.store(desk.engine, kind=found[0], key=found[1], payload=json.dumps(submit), at=desk.clock.now(),
+                       lease=desk.wiring.receipts.lease, within=1.0)
+    desk.clock.advance(seconds=desk.wiring.receipts.lease.total_seconds())
+    worker = desk.wiring.worker(enqueue_digests=None)
+    assert worker.inbox() == 1
+    assert worker.inbox() == 0
+    posted = [c for c in desk.slack.calls_to("chat.postMessage")
+              if c.args.get("thread_ts") == thread_ts and "Please attach the export" in c.args["text"]]
+    assert len(posted) == 1

@@ -75,6 +75,9 @@ def register(app: App, deps: Deps) -> None:
         filled = fill(reply, values)
         context = SavedReplyContext(ref=t.ref, reply_id=reply.id, version=version)
         client.views_open(trigger_id=body["trigger_id"], view=blocks.reply_modal(t, context, reply.title, filled.text))
+        # Slack keeps the choice shown in the menu, and choosing the same reply again would send nothing:
+        # the card is redrawn so the menu is fresh whether this form is sent or cancelled
+        posting.refresh_card(client, deps, t.ref)
 
     @guarded
     @kept(deps.receipts, View.SAVED_REPLY)
