@@ -24,6 +24,7 @@ from desk.services import intake, saved_replies
 from desk.services.read_models import summarize
 from desk.slack import posting
 from desk.slack.blocks import saved_replies as blocks
+from desk.slack.blocks.text import is_user_id
 from desk.slack.context import actor_for, display_name, guarded, roles_for
 from desk.slack.deps import Deps
 from desk.slack.ids import Action, Block, View
@@ -69,7 +70,11 @@ def register(app: App, deps: Deps) -> None:
             t = summarize(session, ticket, now)
         if not facts.is_open:
             raise InvalidInput(f"{t.ref} is {t.status}: a saved reply goes to an open ticket")
-        requester = display_name(client, facts.requester, deps.names) if facts.requester else "there"
+        if not (t.thread_channel and t.thread_ts):
+            raise InvalidInput(f"{t.ref} has no council thread to reply in (it was opened by hand without one)")
+        requester = facts.requester or "there"  # a name typed at `desk tickets open --requester` stays as typed
+        if is_user_id(requester):
+            requester = display_name(client, requester, deps.names)
         values = {**facts.values, Placeholder.REQUESTER: requester,
                   Placeholder.ENGINEER: display_name(client, actor.user, deps.names)}
         filled = fill(reply, values)
