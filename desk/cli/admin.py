@@ -11,7 +11,7 @@ import typer
 from desk.cli.output import JsonOption, print_json, require_schema
 from desk.db import migrate, queries
 from desk.db.engine import unit_of_work
-from desk.services import audit, playbooks, sla_recompute
+from desk.services import audit, playbooks, saved_replies, sla_recompute
 from desk.services.playbook_files import load_directory
 from desk.wiring import Wiring
 
@@ -111,8 +111,11 @@ def status() -> None:
         versions = [v for v in queries.list_playbook_versions(session) if v.current]
         councils = [c for c in queries.list_councils(session) if c.active]
         open_tickets = sum(1 for t in queries.list_tickets(session) if t.status not in ("resolved", "closed"))
+        replies = saved_replies.list_current(session)
     for v in versions:
         print(f"playbook {v.playbook_id}: version {v.version}")
+    if replies:
+        print(f"saved replies: {', '.join(f'{r.reply_id} (v{r.version})' for r in replies)}")
     for c in councils:
         print(f"council {c.id}: {c.name} ({c.ref_prefix}-…, playbook {c.playbook_id}, "
               f"{c.division or 'division from the playbook'})")

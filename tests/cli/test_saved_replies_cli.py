@@ -45,6 +45,7 @@ def test_replies_are_synced_and_versioned(desk, tmp_path: Path, database_url: st
     result = desk("playbooks", "validate", str(path))
     assert result.code == 0 and "2 saved replies" in result.out
     assert "saved reply looking-into-it: new version 1" in desk("playbooks", "sync", str(path)).out
+    assert "saved replies: looking-into-it (v1), need-export (v1)" in desk("status").out
     (path / "replies.yaml").write_text(REPLIES.read_text().replace("Could you attach", "Please attach"))
     out = desk("playbooks", "sync", str(path)).out
     assert "saved reply need-export: new version 2" in out and "saved replies unchanged: looking-into-it" in out
