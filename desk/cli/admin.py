@@ -11,7 +11,7 @@ import typer
 from desk.cli.output import JsonOption, print_json, require_schema
 from desk.db import migrate, queries
 from desk.db.engine import unit_of_work
-from desk.services import audit, playbooks, problem_audit, sla_recompute
+from desk.services import audit, playbooks, problem_audit, saved_replies, sla_recompute
 from desk.services.playbook_files import load_directory
 from desk.wiring import Wiring
 
@@ -39,7 +39,7 @@ def playbooks_validate(directory: DirArgument = None) -> None:
     loaded = load_directory(path)
     names = ", ".join(sorted(loaded.playbooks))
     print(f"{path}: OK: {len(loaded.playbooks)} playbooks ({names}), "
-          f"{len(loaded.registry.councils)} councils")
+          f"{len(loaded.registry.councils)} councils, {len(loaded.replies)} saved replies")
 
 
 @playbooks_app.command("sync")
@@ -65,6 +65,12 @@ def playbooks_sync(directory: DirArgument = None, as_json: JsonOption = False) -
                        ("deactivated", report.councils_deactivated)):
         if ids:
             print(f"councils {label}: {', '.join(ids)}")
+    for reply_id, version in report.replies.new_versions.items():
+        print(f"saved reply {reply_id}: new version {version}")
+    if report.replies.unchanged:
+        print(f"saved replies unchanged: {', '.join(report.replies.unchanged)}")
+    if report.replies.retired:
+        print(f"saved replies retired (no longer offered): {', '.join(report.replies.retired)}")
     if report.divisions_changed:
         print(f"division changed for {', '.join(report.divisions_changed)}: {moved.clocks} running SLA "
               f"clock(s) recomputed, {moved.moved} deadline(s) moved ({moved.earlier} earlier, {moved.later} later)")
@@ -108,8 +114,11 @@ def status() -> None:
         versions = [v for v in queries.list_playbook_versions(session) if v.current]
         councils = [c for c in queries.list_councils(session) if c.active]
         open_tickets = sum(1 for t in queries.list_tickets(session) if t.status not in ("resolved", "closed"))
+        replies = saved_replies.list_current(session)
     for v in versions:
         print(f"playbook {v.playbook_id}: version {v.version}")
+    if replies:
+        print(f"saved replies: {', '.join(f'{r.reply_id} (v{r.version})' for r in replies)}")
     for c in councils:
         print(f"council {c.id}: {c.name} ({c.ref_prefix}-…, playbook {c.playbook_id}, "
               f"{c.division or 'division from the playbook'})")

@@ -56,6 +56,23 @@ class PlaybookVersionRow(SQLModel, table=True):
     created_at: datetime = _instant()
 
 
+class SavedReplyVersionRow(SQLModel, table=True):
+    """An immutable version of one saved reply (playbooks/replies.yaml); `current` is false for a reply's
+    older versions and for a reply no longer in the file. A posted reply's event names the version."""
+
+    __tablename__ = "saved_reply_version"
+    __table_args__ = (UniqueConstraint("reply_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reply_id: str = Field(index=True, max_length=64)
+    version: int
+    title: str = Field(max_length=200)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(max_length=64)
+    current: bool = True
+    created_at: datetime = _instant()
+
+
 class SupportConfigRow(SQLModel, table=True):
     """The `support:` block of councils.yaml (triage channel, duty lead, managers): a single row."""
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from desk.domain.rota import Rota
 
+from desk.domain.saved_replies import SavedReply
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DIVISIONS = ("england-and-wales", "scotland", "northern-ireland")
 LEVELS = ("high", "medium", "low")  # impact and urgency
@@ -157,6 +159,7 @@ class PlaybookSet:
     playbooks: Mapping[str, Playbook]
     registry: Registry
     sources: Mapping[str, str]  # playbook id -> the YAML text it was loaded from
+    replies: Mapping[str, SavedReply] = field(default_factory=dict)  # replies.yaml, when there is one
 
     def council(self, council_id: str) -> Council | None:
         return next((c for c in self.registry.councils if c.id == council_id), None)

@@ -28,6 +28,7 @@ from desk.domain.playbook import (
 )
 from desk.domain.registry_schema import parse_registry
 from desk.domain.rota_schema import unknown_categories
+from desk.domain.saved_replies import REPLIES_FILES, SavedReply, parse_replies
 from desk.domain.yaml_document import MISSING, Checker, key_path, load_yaml, plain, shown
 from desk.errors import PlaybookInvalid, Problem
 
@@ -57,7 +58,7 @@ def parse_documents(documents: Mapping[str, str], *, source: str = "playbooks") 
     playbooks: dict[str, Playbook] = {}
     sources: dict[str, str] = {}
     declared: dict[str, str] = {}  # playbook id -> the file that declared it first
-    playbook_files = sorted(name for name in documents if name not in REGISTRY_FILES)
+    playbook_files = sorted(name for name in documents if name not in REGISTRY_FILES + REPLIES_FILES)
     for filename in playbook_files:
         check = Checker(filename)
         data = load_yaml(check, documents[filename])
@@ -79,9 +80,23 @@ def parse_documents(documents: Mapping[str, str], *, source: str = "playbooks") 
         known = {rule.category for p in playbooks.values() for rule in p.rules if rule.category}
         known |= {p.defaults.category for p in playbooks.values()}
         problems += [Problem(registry_file, key, message) for key, message in unknown_categories(registry.rota, known)]
+    replies = _replies(documents, problems)
     if problems or registry is None:
         raise PlaybookInvalid(problems)
-    return PlaybookSet(playbooks=playbooks, registry=registry, sources=sources)
+    return PlaybookSet(playbooks=playbooks, registry=registry, sources=sources, replies=replies)
+
+
+def _replies(documents: Mapping[str, str], problems: list[Problem]) -> dict[str, SavedReply]:
+    """`replies.yaml`, optional: no file, no saved replies. Both spellings at once is ambiguous."""
+    names = [name for name in REPLIES_FILES if name in documents]
+    if len(names) > 1:
+        problems.append(Problem(names[1], "", f"two saved-reply files: keep {names[0]} only"))
+    if not names:
+        return {}
+    check = Checker(names[0])
+    replies = parse_replies(check, load_yaml(check, documents[names[0]]))
+    problems += check.problems
+    return replies
 
 
 def canonical_definition(text: str, *, filename: str = "<playbook>") -> dict[str, Any]:

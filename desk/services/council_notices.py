@@ -85,9 +85,26 @@ def resolution_note(session: Session, ref: str, payload: dict) -> str:
         return str(payload.get("note") or "")
     ticket = queries.get_ticket(session, ref)
     assert ticket.id is not None
-    event = queries.find_ticket_event(session, ticket.id, int(payload["seq"]))
-    note = event.data.get("note") if event is not None else None
+    # edited before it was posted (a resolution by reaction, its default note changed): the edit
+    note = latest_note(session, ticket.id, int(payload["seq"]))
     return note if isinstance(note, str) else ""
+
+
+def latest_note(session: Session, ticket_id: int, resolved_seq: int | None = None) -> str | None:
+    """The words of a resolution as they stand: its `resolved` event's note, or the latest edit of it
+    (`resolution_edited`). By default the latest resolution; `resolved_seq` names one. None once retention
+    has removed the words."""
+    events = queries.list_ticket_events(session, ticket_id, types=("resolved", "resolution_edited"))
+    resolutions = [e for e in events if e.type == "resolved"]
+    chosen = next((e for e in resolutions if e.seq == resolved_seq), None) if resolved_seq is not None \
+        else (resolutions[-1] if resolutions else None)
+    if chosen is None:
+        return None
+    until = next((e.seq for e in resolutions if e.seq > chosen.seq), None)
+    edits = [e for e in events if e.type == "resolution_edited" and e.seq > chosen.seq
+             and (until is None or e.seq < until)]
+    note = (edits[-1] if edits else chosen).data.get("note")
+    return note if isinstance(note, str) else None
 
 
 def read(session: Session, ref: str, seq: int, now: datetime) -> CouncilNotice | None:

@@ -20,7 +20,7 @@ from desk.db.tables import CouncilRow, PlaybookVersionRow, SupportConfigRow
 from desk.domain.playbook import WEEKDAYS, Council, PlaybookSet
 from desk.domain.playbook_schema import canonical_definition
 from desk.domain.rota_schema import rota_to_json
-from desk.services import api_tokens, audit
+from desk.services import api_tokens, audit, saved_replies
 
 SYNC_ACTOR = "desk playbooks sync"  # who acts when the registry changes a council
 
@@ -33,6 +33,7 @@ class SyncReport:
     councils_updated: list[str] = field(default_factory=list)
     councils_deactivated: list[str] = field(default_factory=list)
     divisions_changed: list[str] = field(default_factory=list)  # their open tickets' deadlines must move
+    replies: saved_replies.RepliesSyncReport = field(default_factory=saved_replies.RepliesSyncReport)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -60,6 +61,7 @@ def sync(session: Session, playbooks: PlaybookSet, *, at: datetime) -> SyncRepor
         report.new_versions[playbook_id] = version
     _sync_councils(session, playbooks.registry.councils, at, report)
     _sync_support(session, playbooks, at)
+    report.replies = saved_replies.sync(session, playbooks.replies, at=at)
     session.flush()
     return report
 

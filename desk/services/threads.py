@@ -24,7 +24,7 @@ from desk.domain.lifecycle import Speaker, Status, ThreadEffect, thread_effect
 from desk.domain.roles import Power, require
 from desk.domain.tenancy import Actor
 from desk.errors import InvalidInput, PermissionDenied
-from desk.services import tickets
+from desk.services import council_notices, tickets
 
 TITLE_LENGTH = 120
 NO_TEXT = "(a message with no text, such as a file)"
@@ -144,6 +144,5 @@ def resolution_post(session: Session, ref: str) -> tuple[str, str, str] | None:
     ticket = queries.get_ticket(session, ref)
     if not (ticket.slack_channel and ticket.resolution_ts) or ticket.id is None:
         return None
-    resolved = queries.list_ticket_events(session, ticket.id, types=("resolved",))
-    note = resolved[-1].data.get("note") if resolved else None
+    note = council_notices.latest_note(session, ticket.id)  # as edited, when it was
     return ticket.slack_channel, ticket.resolution_ts, note if isinstance(note, str) else "(redacted)"

@@ -23,7 +23,7 @@ from desk.domain.sla import TicketSla
 from desk.domain.triage import TriageDecision, triage
 from desk.errors import InvalidInput, InvalidTransition, NotFound
 from desk.observability import metrics
-from desk.services import audit, council_notices, search, sla_state
+from desk.services import audit, council_notices, search, sla_state, state_reactions
 
 TITLE_MAX = 200
 TITLE_WORDS = 120  # a title taken from a message's first line
@@ -51,8 +51,10 @@ class _Context:
         return self.record("status", actor, at, **{"from": str(current), "to": str(wanted)}, **data)
 
     def tell_council(self, event: TicketEventRow, at: datetime) -> None:
-        """A change support made out of the council's sight: the council hears it in its thread."""
+        """A change support made out of the council's sight: the council hears it in its thread, and the
+        channels show it with a reaction when it is one that has one (claimed, resolved, raised)."""
         council_notices.queue(self.session, self.ticket, event, at)
+        state_reactions.queue(self.session, self.ticket, event, at)
 
     def save(self, at: datetime) -> TicketRow:
         self.ticket.updated_at = at
@@ -60,6 +62,11 @@ class _Context:
         sla_state.save(self.session, self.ticket, self.sla)
         self.session.flush()
         return self.ticket
+
+
+def _via(via: str | None) -> dict[str, str]:
+    """How a change was made, when it was not the usual way (`"reaction"`: an engineer's emoji)."""
+    return {"via": via} if via else {}
 
 
 def _require_aware(at: datetime) -> None:
@@ -150,9 +157,10 @@ def _opened_data(ticket: TicketRow, decision: TriageDecision, version: int, resp
 
 
 def reply(session: Session, *, ref: str, text: str, actor: str, at: datetime,
-          council_id: str | None = None, **data: str) -> TicketRow:
-    """A public reply by support: it reaches the council and meets the respond target. `data` says where
-    it came from when not the thread itself (`problem="PRB-3"`: a problem update posted to each ticket)."""
+          council_id: str | None = None, **data: object) -> TicketRow:
+    """A public reply by support: it reaches the council and meets the respond target. `data` says more
+    about it: where it came from when not the thread itself (`problem="PRB-3"`: a problem update posted to
+    each ticket), or which saved reply (its id and version)."""
     ctx = _context(session, ref, council_id, at)
     _require_open(ctx)
     ctx.sla.reply(at)
@@ -208,7 +216,7 @@ def set_status(session: Session, *, ref: str, status: str, actor: str, at: datet
 
 
 def change_priority(session: Session, *, ref: str, priority: str, reason: str, actor: str,
-                    at: datetime) -> TicketRow:
+                    at: datetime, via: str | None = None) -> TicketRow:
     """Re-prioritise, keeping elapsed time; old and new targets go in the event."""
     reason = _require_text(reason, "a reason for the priority change")
     ctx = _context(session, ref, None, at)
@@ -222,14 +230,16 @@ def change_priority(session: Session, *, ref: str, priority: str, reason: str, a
         raise InvalidInput(str(err)) from None
     ctx.ticket.priority = priority
     event = ctx.record("priority", actor, at, **{"from": old, "to": priority, "reason": reason,
-                       "targets": {metric: {"old": o, "new": n} for metric, (o, n) in targets.items()}})
+                       "targets": {metric: {"old": o, "new": n} for metric, (o, n) in targets.items()},
+                       **_via(via)})
     ctx.tell_council(event, at)
     return ctx.save(at)
 
 
 def assign(session: Session, *, ref: str, assignee: str | None, actor: str, at: datetime,
-           chosen_by: dict | None = None) -> TicketRow:
-    """`chosen_by`: the routing rule that chose the assignee (recorded on the event), for auto-assignment."""
+           chosen_by: dict | None = None, via: str | None = None) -> TicketRow:
+    """`chosen_by`: the routing rule that chose the assignee (recorded on the event), for auto-assignment;
+    `via`: how it was done, when not by the card (e.g. a reaction)."""
     ctx = _context(session, ref, None, at)
     old = ctx.ticket.assignee
     if assignee == old:
@@ -238,11 +248,12 @@ def assign(session: Session, *, ref: str, assignee: str | None, actor: str, at: 
         raise InvalidInput(f"{ctx.ticket.ref} is closed, and closed is final")
     ctx.ticket.assignee = assignee
     why = {"chosen_by": chosen_by} if chosen_by else {}
-    ctx.tell_council(ctx.record("assigned", actor, at, **{"from": old, "to": assignee}, **why), at)
+    ctx.tell_council(ctx.record("assigned", actor, at, **{"from": old, "to": assignee}, **why, **_via(via)), at)
     return ctx.save(at)
 
 
-def resolve(session: Session, *, ref: str, note: str, actor: str, at: datetime) -> TicketRow:
+def resolve(session: Session, *, ref: str, note: str, actor: str, at: datetime,
+            via: str | None = None) -> TicketRow:
     """Resolve with a resolution note (which the council sees in its thread): stops both clocks."""
     text = _require_text(note, "a resolution note")
     ctx = _context(session, ref, None, at)
@@ -253,8 +264,24 @@ def resolve(session: Session, *, ref: str, note: str, actor: str, at: datetime) 
     ctx.ticket.status, ctx.ticket.resolved_at = str(Status.RESOLVED), at
     ctx.ticket.close_due_at = close_due_at_for(session, ctx.ticket, ctx.council)
     event = ctx.record("resolved", actor, at, note=text, close_due_at=ctx.ticket.close_due_at.isoformat(),
-                       **{"from": str(current)})
+                       **{"from": str(current)}, **_via(via))
     council_notices.queue_resolution(session, ctx.ticket, event, at)
+    state_reactions.queue(session, ctx.ticket, event, at)
+    return ctx.save(at)
+
+
+def edit_resolution_note(session: Session, *, ref: str, note: str, actor: str, at: datetime) -> TicketRow:
+    """Change a resolved ticket's note (a resolution made by reaction carries a default one): the council's
+    resolution message shows the new words; the event keeps the old ones."""
+    text = _require_text(note, "a resolution note")
+    ctx = _context(session, ref, None, at)
+    if ctx.ticket.status != Status.RESOLVED:
+        raise InvalidInput(f"{ctx.ticket.ref} is {ctx.ticket.status}: only a resolved ticket's note can be edited")
+    assert ctx.ticket.id is not None
+    previous = council_notices.latest_note(session, ctx.ticket.id)
+    if previous == text:
+        return ctx.ticket
+    ctx.record("resolution_edited", actor, at, note=text, **({"previous": previous} if previous else {}))
     return ctx.save(at)
 
 

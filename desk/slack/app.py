@@ -26,7 +26,7 @@ from desk.config import Settings
 from desk.errors import ConfigError
 from desk.observability import metrics
 from desk.slack.deps import Deps
-from desk.slack.listeners import actions, commands, events, problems, views
+from desk.slack.listeners import actions, commands, events, problems, resolution_note, saved_replies, views
 
 log = logging.getLogger("desk.slack")
 
@@ -97,6 +97,6 @@ def build_app(settings: Settings, deps: Deps, executor: ThreadPoolExecutor | Non
     if deps.receipts is not None:
         app.use(deps.receipts.middleware())  # before any listener's ack: store what has work after it
         deps.receipts.app = app
-    for module in (events, commands, actions, views, problems):
+    for module in (events, commands, actions, views, problems, saved_replies, resolution_note):
         module.register(app, deps)
     return app

@@ -20,6 +20,8 @@ class Action(StrEnum):
     OPEN_TICKET = "desk.open_ticket"  # a link-style button to the council thread; acked, no effect
     LINK_PROBLEM = "desk.link_problem"  # opens the "Link to problem" modal (value: TicketRef JSON)
     UNLINK_PROBLEM = "desk.unlink_problem"  # value: ProblemLink JSON (the ticket and the problem it leaves)
+    REPLY_WITH = "desk.reply_with"  # static_select of saved replies; opens the saved-reply modal
+    EDIT_RESOLUTION = "desk.edit_resolution"  # on a resolved ticket's card: edit the resolution note
     # council thread
     RATE = "desk.rate"  # button value: RatingValue JSON
     NOT_FIXED = "desk.not_fixed"  # on the resolution message, until the ticket closes; opens a modal
@@ -37,6 +39,8 @@ class View(StrEnum):
     WAITING = "desk.waiting_modal"  # "waiting on council": what support needs from the council
     LINK_PROBLEM = "desk.link_problem_modal"  # link a ticket to an open problem, or start one from it
     NEW_PROBLEM = "desk.new_problem_modal"  # `/desk problem new`: a problem with no ticket yet
+    SAVED_REPLY = "desk.saved_reply_modal"  # a saved reply filled in, for editing before it is posted
+    EDIT_RESOLUTION = "desk.edit_resolution_modal"  # a resolved ticket's note, edited
 
 
 class Shortcut(StrEnum):
@@ -59,6 +63,7 @@ class Block(StrEnum):
     PROBLEM = "problem"  # the open problem chosen in the link modal
     PROBLEM_TITLE = "problem_title"
     PROBLEM_SUMMARY = "problem_summary"
+    REPLY = "reply"
 
 
 class Input(StrEnum):

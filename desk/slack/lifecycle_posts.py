@@ -27,8 +27,8 @@ from desk.slack.deps import Deps
 
 log = logging.getLogger("desk.slack")
 
-REOPENED, FOLLOW_UP = "reopened", "follow_up"
-KINDS = frozenset({CLOSED, REOPENED, FOLLOW_UP})
+REOPENED, FOLLOW_UP, NOTE_EDITED = "reopened", "follow_up", "resolution_edited"
+KINDS = frozenset({CLOSED, REOPENED, FOLLOW_UP, NOTE_EDITED})
 
 
 def after_thread_message(client: WebClient, deps: Deps, outcome: intake.ThreadOutcome) -> None:
@@ -53,6 +53,11 @@ def reopened(client: WebClient, deps: Deps, ref: str) -> None:
     _try(client, deps, ref, REOPENED, f"{REOPENED}:{ref}:{_version(deps, ref)}", {})
 
 
+def note_edited(client: WebClient, deps: Deps, ref: str) -> None:
+    """The resolution message in the council's thread says the edited note; the card updates."""
+    _try(client, deps, ref, NOTE_EDITED, f"{NOTE_EDITED}:{ref}:{_version(deps, ref)}", {})
+
+
 def deliver(client: WebClient, deps: Deps, kind: str, payload: dict[str, Any]) -> str | None:
     """The dispatcher's half (and the listener's first try): raises what the Web API raises."""
     ref = payload["ref"]
@@ -61,6 +66,10 @@ def deliver(client: WebClient, deps: Deps, kind: str, payload: dict[str, Any]) -
             return _closed(client, deps, ref)
         if kind == REOPENED:
             return _reopened(client, deps, ref)
+        if kind == NOTE_EDITED:
+            _rebuild_resolution(client, deps, ref)
+            posting.refresh_card(client, deps, ref)
+            return None
         if kind == FOLLOW_UP:
             return _follow_up(client, deps, ref, payload["follow_up"], bool(payload.get("opened")))
     raise ValueError(f"lifecycle posting does not deliver {kind!r}")

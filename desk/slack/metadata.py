@@ -59,3 +59,9 @@ class ProblemForm(_Round):
     nothing (`/desk problem new`)."""
 
     ref: str | None = Field(default=None, pattern=r"^[A-Z]{2,6}-[0-9]{1,9}$")
+class SavedReplyContext(_Round):
+    """The saved-reply modal: which ticket, and which reply (and version) it was filled from."""
+
+    ref: str = Field(pattern=r"^[A-Z]{2,6}-[0-9]{1,9}$")
+    reply_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    version: int = Field(ge=1)

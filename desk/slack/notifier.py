@@ -21,7 +21,7 @@ from desk.services.dispatch import Dispatcher
 from desk.services.ports import DeliveryFailed, OutboxItem
 from desk.services.read_models import summarize
 from desk.services.tenancy import support_definition
-from desk.slack import council_thread, lifecycle_posts, posting, problem_messages, problem_posts
+from desk.slack import council_thread, lifecycle_posts, posting, problem_messages, problem_posts, reply_posts
 from desk.slack.blocks import Message
 from desk.slack.blocks.escalation import alert, escalation
 from desk.slack.deps import Deps
@@ -60,6 +60,8 @@ class SlackNotifier:
                 return problem_messages.deliver(self.client, self.deps, item.kind, item.payload)
             if item.kind == problem_posts.KIND:  # a problem's update in one linked ticket's thread
                 return problem_posts.deliver(self.client, self.deps, item.payload)
+            if item.kind in reply_posts.KINDS:  # saved replies, and the reactions that show a ticket's state
+                return reply_posts.deliver(self.client, self.deps, item.kind, item.payload)
         except SlackApiError as err:
             raise _failure(err) from None
         except SlackClientError as err:  # connection trouble after the client's own bounded retries
@@ -140,7 +142,7 @@ def tell_council_now(client: WebClient, deps: Deps, ref: str) -> None:
         return
     dispatcher = Dispatcher(deps.engine, SlackNotifier(client, deps), deps.clock.now, pace=0)
     report = dispatcher.run_once(ticket_id=ticket_id, kinds=(council_notices.OUTBOX_KIND,
-                                                            council_notices.RESOLUTION_KIND))
+                                                            council_notices.RESOLUTION_KIND, *reply_posts.KINDS))
     if report.retried or report.failed:
         log.warning("%s: %s council notice(s) left to the worker (%s)", ref, report.retried + report.failed,
                     ", ".join(report.failures) or "to retry")

@@ -31,7 +31,7 @@ from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
 from desk.db.tables import OutboxRow
 from desk.observability import logs
-from desk.services import council_notices, intake, problems, search
+from desk.services import council_notices, intake, problems, saved_replies, search
 from desk.services.problem_views import KnownProblem
 from desk.services.read_models import TicketSummary, summarize
 from desk.services.tenancy import directory
@@ -57,6 +57,12 @@ def similar_to(deps: Deps, ref: str) -> list[search.SimilarTicket]:
     """The triage card's "Similar tickets" (earlier tickets of its council or category)."""
     with unit_of_work(deps.engine) as session:
         return search.similar(session, queries.get_ticket(session, ref))
+
+
+def reply_choices(deps: Deps) -> list[tuple[str, str]]:
+    """(reply id, title) of the saved replies a card offers."""
+    with unit_of_work(deps.engine) as session:
+        return [(choice.reply_id, choice.title) for choice in saved_replies.list_current(session)]
 
 
 def announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None) -> None:
@@ -118,7 +124,8 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
         council_failure = err
     if triage and card_at[1] is None:
         similar = patiently(lambda: similar_to(deps, ref), what=f"finding tickets like {ref}")
-        card = cards.triage_card(t, deps.clock.now(), assignable(client, deps), known, similar)
+        card = cards.triage_card(t, deps.clock.now(), assignable(client, deps), known, similar,
+                                 reply_choices(deps))
         posted = client.chat_postMessage(channel=triage, text=card.text, blocks=card.blocks,
                                          unfurl_links=False, unfurl_media=False)
         card_at = (posted["channel"], posted["ts"])
@@ -186,7 +193,7 @@ def _refresh_card(client: WebClient, deps: Deps, ref: str) -> str | None:
     if where[0] is None or where[1] is None:
         return None
     card = cards.triage_card(summary(deps, ref), deps.clock.now(), assignable(client, deps), linked,
-                             similar_to(deps, ref))
+                             similar_to(deps, ref), reply_choices(deps))
     client.chat_update(channel=where[0], ts=where[1], text=card.text, blocks=card.blocks)
     return where[1]
 

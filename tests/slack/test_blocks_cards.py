@@ -73,14 +73,15 @@ def test_an_assignee_that_is_not_an_id_is_shown_escaped_and_not_preselected() ->
     assert "Jo &lt;Bloggs&gt;" in flat(card)
 
 
-def test_resolved_ticket_offers_only_reopen_and_shows_met_targets_and_rating() -> None:
+def test_resolved_ticket_offers_reopen_and_note_editing_and_shows_met_targets_and_rating() -> None:
     t = summary(status="resolved", assignee=ENGINEER, rating=4,
                 respond=SlaView(NOW + timedelta(hours=1), NOW + timedelta(minutes=20), None),
                 resolve=SlaView(NOW + timedelta(hours=8), NOW + timedelta(hours=3), None))
     card = triage_card(t, NOW + timedelta(hours=4))
     actions = actions_of(card)
-    assert list(actions) == [Action.REOPEN]
+    assert list(actions) == [Action.REOPEN, Action.EDIT_RESOLUTION]  # the note of a ✅ resolution is a default
     assert TicketRef.load(actions[Action.REOPEN]["value"]).ref == "CHW-12"
+    assert TicketRef.load(actions[Action.EDIT_RESOLUTION]["value"]).ref == "CHW-12"
     said = flat(card)
     assert "responded ✓ at Mon 5 Jan 10:20" in said and "resolved ✓ at Mon 5 Jan 13:00" in said
     assert "★★★★☆ (4/5)" in said
@@ -145,3 +146,15 @@ def test_without_anyone_to_offer_the_card_has_no_assign_menu() -> None:
 def test_an_assignee_who_left_the_team_is_not_preselected() -> None:
     card = triage_card(summary(assignee="U0FORMER01", status="in_progress"), NOW, TEAM)
     assert "initial_option" not in actions_of(card)[Action.ASSIGN]
+
+
+def test_saved_replies_are_a_menu_on_an_open_card_only() -> None:
+    replies = [("looking-into-it", "We are looking into it"), ("need-export", "Ask for the export")]
+    actions = actions_of(triage_card(summary(), NOW, TEAM, replies=replies))
+    menu = actions[Action.REPLY_WITH]
+    assert menu["type"] == "static_select" and menu["placeholder"]["text"] == "Reply with…"
+    assert [(o["value"], o["text"]["text"]) for o in menu["options"]] == replies
+    assert TicketRef.load(menu["block_id"]) == TicketRef(ref="CHW-12")  # the ticket, from the card
+    assert Action.REPLY_WITH not in actions_of(triage_card(summary(status="resolved"), NOW, TEAM, replies=replies))
+    assert Action.REPLY_WITH not in actions_of(triage_card(summary(), NOW, TEAM))
+    assert message_problems(triage_card(summary(), NOW, TEAM, replies=replies)) == []

@@ -57,5 +57,5 @@ def test_every_command_and_shortcut_is_handled(desk: Desk) -> None:
 
 def test_the_manifest_asks_for_the_scopes_the_app_uses() -> None:
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
-    assert {"chat:write", "commands", "channels:history", "groups:history", "reactions:read",
+    assert {"chat:write", "commands", "channels:history", "groups:history", "reactions:read", "reactions:write",
             "users:read", "team:read"} <= scopes

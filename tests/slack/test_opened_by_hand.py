@@ -89,7 +89,9 @@ def test_resolved_from_the_command_line_the_council_reads_the_note_in_its_thread
     desk.clock.advance(hours=1)
     resolved = cli("tickets", "resolve", "CHW-1", "--note", "Released the held batch & re-ran it")
     assert resolved.code == 0, resolved.err
-    assert desk.wiring.worker(channel_pace=0).dispatcher.drain().sent == 1
+    # the note, and desk's :white_check_mark: on the card and the council's message (issue 17's emoji actions)
+    assert desk.wiring.worker(channel_pace=0).dispatcher.drain().sent == 2
+    assert {c.args["name"] for c in desk.slack.calls_to("reactions.add")} == {"white_check_mark"}
     note = [c for c in posts(desk, CHERWELL_CHANNEL) if c.args.get("thread_ts") == request["event"]["ts"]][-1]
     assert "Released the held batch &amp; re-ran it" in note.args["text"]
     assert "desk.rate" in json.dumps(note.args["blocks"])

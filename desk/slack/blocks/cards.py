@@ -28,7 +28,7 @@ from slack_sdk.models.blocks import (
 
 from desk.services.read_models import TicketSummary
 from desk.services.search import SimilarTicket
-from desk.slack.blocks import FALLBACK_LENGTH, PLACEHOLDER_MAX, Message, facts, kit
+from desk.slack.blocks import FALLBACK_LENGTH, PLACEHOLDER_MAX, Message, facts, kit, saved_replies
 from desk.slack.blocks.search import similar_tickets
 from desk.slack.blocks.text import clip, local_time, one_line, person_text
 from desk.slack.ids import Action
@@ -64,11 +64,13 @@ class LinkedProblem(Protocol):
 
 
 def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, str]] = (),
-                problem: LinkedProblem | None = None, similar: Sequence[SimilarTicket] = ()) -> Message:
+                problem: LinkedProblem | None = None, similar: Sequence[SimilarTicket] = (),
+                replies: Sequence[tuple[str, str]] = ()) -> Message:
     """The card posted to (and updated in) the triage channel for ticket `t`, as of `now`; `assignees` are
     (user id, name) of the people the Assign menu offers (none: no menu, Claim still works); `problem` the
     shared problem the ticket is linked to, if any (the card says so and offers "Unlink", else "Link");
-    `similar`, earlier tickets like it (desk/services/search.py)."""
+    `similar`, earlier tickets like it (desk/services/search.py); `replies` (reply id, title) the saved
+    replies its "Reply with…" menu offers (none: no menu)."""
     blocks: list[Block] = [
         kit.header(f"{t.ref} · {t.priority} {t.priority_name}"),
         kit.section(f"*{facts.title(t, TITLE_LENGTH)}*"),
@@ -98,7 +100,7 @@ def triage_card(t: TicketSummary, now: datetime, assignees: Sequence[tuple[str, 
     if notes:
         blocks.append(kit.context(*notes))
     blocks += [b for b in [similar_tickets(similar)] if b is not None]
-    actions = card_actions(t, assignees, problem)
+    actions = card_actions(t, assignees, problem, replies)
     if actions is not None:
         blocks.append(actions)
     return Message(text=_fallback(t), blocks=kit.dicts(blocks))
@@ -135,7 +137,8 @@ def _fallback(t: TicketSummary) -> str:
 
 
 def card_actions(t: TicketSummary, assignees: Sequence[tuple[str, str]] = (),
-                 problem: LinkedProblem | None = None) -> ActionsBlock | None:
+                 problem: LinkedProblem | None = None,
+                 replies: Sequence[tuple[str, str]] = ()) -> ActionsBlock | None:
     """The card's controls for the ticket's status; None for a closed ticket (nothing left to do)."""
     value = ticket_value(t.ref)
     elements: list[InteractiveElement] = []
@@ -151,8 +154,11 @@ def card_actions(t: TicketSummary, assignees: Sequence[tuple[str, str]] = (),
         else:  # names the problem too: a click on an older card, or a second click, changes nothing
             elements.append(kit.button(f"Unlink from {problem.ref}", Action.UNLINK_PROBLEM,
                                        value=ProblemLink(ref=t.ref, problem=problem.id).dump()))
+        if replies:
+            elements.append(saved_replies.reply_select(replies))
     elif t.status == "resolved":
         elements.append(kit.button("Reopen", Action.REOPEN, value=value))
+        elements.append(kit.button("Edit resolution note", Action.EDIT_RESOLUTION, value=value))
     if not elements:
         return None
     return ActionsBlock(block_id=ticket_block_id(t.ref), elements=elements)

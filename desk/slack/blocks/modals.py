@@ -51,9 +51,9 @@ def intake(categories: list[str], context: IntakeContext, *, title: str = "",
     Impact and urgency are optional; triage rules and the playbook matrix fill the gaps.
     """
     blocks: list[Block] = [
-        _text_input(BlockId.TITLE, "Title", TITLE_MAX, initial=one_line(title),
+        text_input(BlockId.TITLE, "Title", TITLE_MAX, initial=one_line(title),
                     placeholder="e.g. Card payments failing at the contact centre"),
-        _text_input(BlockId.DESCRIPTION, "Description", DESCRIPTION_MAX, initial=description, multiline=True,
+        text_input(BlockId.DESCRIPTION, "Description", DESCRIPTION_MAX, initial=description, multiline=True,
                     optional=True, placeholder="What happened, since when, who is affected, any error text"),
     ]
     choices = _category_options(categories)
@@ -63,7 +63,7 @@ def intake(categories: list[str], context: IntakeContext, *, title: str = "",
                           hint="How many people or payments are affected."))
     blocks.append(_select(BlockId.URGENCY, "Urgency", _choices(URGENCY), optional=True,
                           hint="How soon it needs fixing."))
-    return _modal(ViewId.INTAKE, "New request", "Submit", blocks, context.dump())
+    return modal(ViewId.INTAKE, "New request", "Submit", blocks, context.dump())
 
 
 def priority(t: TicketSummary, priorities: list[tuple[str, str]]) -> dict[str, Any]:
@@ -79,43 +79,53 @@ def priority(t: TicketSummary, priorities: list[tuple[str, str]]) -> dict[str, A
     blocks: list[Block] = [
         kit.section(f"*{t.ref}* · {facts.title(t, 300)}\nNow {facts.priority_label(t)}."),
         _select(BlockId.PRIORITY, "Priority", choices, initial=initial),
-        _text_input(BlockId.REASON, "Reason", REASON_MAX, multiline=True,
+        text_input(BlockId.REASON, "Reason", REASON_MAX, multiline=True,
                     placeholder="Why the change: it is recorded in the ticket's history"),
     ]
-    return _modal(ViewId.PRIORITY, "Change priority", "Change", blocks, TicketRef(ref=t.ref).dump())
+    return modal(ViewId.PRIORITY, "Change priority", "Change", blocks, TicketRef(ref=t.ref).dump())
 
 
 def resolve(t: TicketSummary) -> dict[str, Any]:
     """Resolve with a note: the council reads it in their thread, so a note is required."""
     blocks: list[Block] = [
         kit.section(f"*{t.ref}* · {facts.title(t, 300)}\n{facts.council(t)}"),
-        _text_input(BlockId.RESOLUTION, "Resolution note", RESOLUTION_MAX, multiline=True,
+        text_input(BlockId.RESOLUTION, "Resolution note", RESOLUTION_MAX, multiline=True,
                     placeholder="What was wrong and what we did",
                     hint="The council sees this in their thread, with a request to rate our help."),
     ]
-    return _modal(ViewId.RESOLVE, f"Resolve {t.ref}", "Resolve", blocks, TicketRef(ref=t.ref).dump())
+    return modal(ViewId.RESOLVE, f"Resolve {t.ref}", "Resolve", blocks, TicketRef(ref=t.ref).dump())
+
+
+def edit_resolution(t: TicketSummary, note: str) -> dict[str, Any]:
+    """A resolved ticket's note, to change (a resolution by reaction carries a default note)."""
+    blocks: list[Block] = [
+        kit.section(f"*{t.ref}* · {facts.title(t, 300)}\n{facts.council(t)}"),
+        text_input(BlockId.RESOLUTION, "Resolution note", RESOLUTION_MAX, initial=note, multiline=True,
+                   hint="The council's resolution message in their thread is updated to say this."),
+    ]
+    return modal(ViewId.EDIT_RESOLUTION, f"Edit note {t.ref}", "Save note", blocks, TicketRef(ref=t.ref).dump())
 
 
 def not_fixed(t: TicketSummary) -> dict[str, Any]:
     """The council's "Not fixed": what is still wrong. It reopens the ticket with these words."""
     blocks: list[Block] = [
         kit.section(f"*{t.ref}* · {facts.title(t, 300)}"),
-        _text_input(BlockId.REASON, "What is still wrong?", REASON_MAX, multiline=True,
+        text_input(BlockId.REASON, "What is still wrong?", REASON_MAX, multiline=True,
                     placeholder="e.g. Card payments still fail at the Banbury counter",
                     hint="This reopens the ticket; the support team sees your words."),
     ]
-    return _modal(ViewId.NOT_FIXED, f"Not fixed: {t.ref}", "Reopen", blocks, TicketRef(ref=t.ref).dump())
+    return modal(ViewId.NOT_FIXED, f"Not fixed: {t.ref}", "Reopen", blocks, TicketRef(ref=t.ref).dump())
 
 
 def waiting(t: TicketSummary) -> dict[str, Any]:
     """Put a ticket in "waiting on council": what support needs from them, which they read in their thread."""
     blocks: list[Block] = [
         kit.section(f"*{t.ref}* · {facts.title(t, 300)}\n{facts.council(t)}"),
-        _text_input(BlockId.NEEDED, "What do you need from the council?", NEEDED_MAX, multiline=True,
+        text_input(BlockId.NEEDED, "What do you need from the council?", NEEDED_MAX, multiline=True,
                     placeholder="e.g. a screenshot of the error and the time it happened",
                     hint="The council sees this in their thread. The time to resolve pauses until they reply."),
     ]
-    return _modal(ViewId.WAITING, "Waiting on council", "Ask", blocks, TicketRef(ref=t.ref).dump())
+    return modal(ViewId.WAITING, "Waiting on council", "Ask", blocks, TicketRef(ref=t.ref).dump())
 
 
 def _choices(choices: tuple[tuple[str, str, str], ...]) -> list[Option]:
@@ -133,7 +143,7 @@ def _category_options(categories: list[str]) -> list[Option]:
     return options[:SELECT_OPTIONS_MAX]
 
 
-def _text_input(block_id: str, label: str, max_length: int, *, initial: str = "", multiline: bool = False,
+def text_input(block_id: str, label: str, max_length: int, *, initial: str = "", multiline: bool = False,
                 optional: bool = False, placeholder: str | None = None,
                 hint: str | None = None) -> InputBlock:
     return InputBlock(
@@ -168,7 +178,7 @@ def _select(block_id: str, label: str, options: list[Option], *, optional: bool 
     )
 
 
-def _modal(callback_id: str, title: str, submit: str, blocks: list[Block], metadata: str) -> dict[str, Any]:
+def modal(callback_id: str, title: str, submit: str, blocks: list[Block], metadata: str) -> dict[str, Any]:
     view = View(
         type="modal",
         callback_id=str(callback_id),

@@ -30,6 +30,7 @@ from desk.slack.blocks import home
 from desk.slack.context import actor_for, author_team, guarded, roles_for
 from desk.slack.deps import Deps
 from desk.slack.ids import TICKET_REACTION
+from desk.slack.listeners import reactions
 from desk.slack.receipt import kept
 
 log = logging.getLogger("desk.slack")
@@ -121,6 +122,9 @@ def register(app: App, deps: Deps) -> None:
     @kept(deps.receipts, "reaction_added")
     def on_reaction(body: dict, client: WebClient, event: dict, **_: Any) -> None:
         item = event.get("item") or {}
+        if event.get("reaction") in reactions.NAMES:  # emoji actions: the support team's, on a ticket
+            reactions.on_state_reaction(deps, client, body, event)
+            return
         if event.get("reaction") != TICKET_REACTION or item.get("type") != "message":
             return
         channel, ts, author = item.get("channel"), item.get("ts"), event.get("item_user")
