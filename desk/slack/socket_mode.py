@@ -30,6 +30,7 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.socket_mode.builtin.client import SocketModeClient
+from slack_sdk.socket_mode.builtin.connection import Connection, ConnectionState
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web import WebClient
@@ -86,8 +87,33 @@ class _Client(SocketModeClient):
         self._failures, self._not_before = 0, 0.0
 
     def connect(self) -> None:
-        super().connect()
+        """slack_sdk's `connect`, except that the old connection is closed in the background: slack_sdk
+        closes it inline, and that close waits for the old socket's reader, i.e. for Slack to close the old
+        link, while every envelope behind the `disconnect` waits too, and its ack with it (past 3 s if
+        Slack takes that long). Here the new connection takes over at once; envelopes still arriving on the
+        old one are answered on the new one."""
+        old_session, old_state = self.current_session, self.current_session_state
+        if self.wss_uri is None:
+            self.wss_uri = self.issue_new_wss_url()
+        session = Connection(
+            url=self.wss_uri, logger=self.logger, ping_interval=self.ping_interval,
+            trace_enabled=self.trace_enabled, all_message_trace_enabled=self.all_message_trace_enabled,
+            ping_pong_trace_enabled=self.ping_pong_trace_enabled, receive_buffer_size=self.receive_buffer_size,
+            proxy=self.proxy, proxy_headers=self.proxy_headers, on_message_listener=self._on_message,
+            on_error_listener=self._on_error, on_close_listener=self._on_close, ssl_context=self.web_client.ssl)
+        session.connect()
+        self.current_session = session
+        self.current_session_state = ConnectionState()
+        self.auto_reconnect_enabled = self.default_auto_reconnect_enabled
+        if old_state is not None:
+            old_state.terminated = True
+        if old_session is not None:
+            threading.Thread(target=old_session.close, name="socket-mode-old-link", daemon=True).start()
+        if not self.current_app_monitor_started:
+            self.current_app_monitor_started = True
+            self.current_app_monitor.start()
         metrics.SOCKET_MODE_CONNECTIONS.labels(outcome="opened").inc()
+        self.logger.info(f"A new session has been established (session id: {self.session_id()})")
 
 
 def _envelope_id(message: str) -> str | None:

@@ -68,6 +68,7 @@ class Desk:
     engine: Engine
     clock: HandClock
     wiring: Wiring
+    runner: SocketModeRunner | None = None  # in Socket Mode: what holds the connection
 
     def settle(self, timeout: float = 10) -> None:
         """Wait for the work started after each ack (lazy listeners) to finish."""
@@ -124,7 +125,7 @@ def socket_desk(synced: Engine, stand_in: SlackStandIn, database_url: str) -> It
     assert [c.method for c in stand_in.calls] == ["auth.test", "apps.connections.open"]
     stand_in.reset()
     try:
-        yield Desk(SocketModeDriver(socket, hooks_url=stand_in.hooks_url), stand_in, synced, clock, wiring)
+        yield Desk(SocketModeDriver(socket, hooks_url=stand_in.hooks_url), stand_in, synced, clock, wiring, runner)
         assert socket.violations == []
     finally:
         runner.stop(timeout=5)
