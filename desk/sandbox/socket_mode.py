@@ -29,15 +29,35 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
 
 ACK_DEADLINE_SECONDS = 3.0  # Slack's: an envelope not acked within this is delivered again (or shown failed)
-EVENTS_API, SLASH_COMMANDS, INTERACTIVE = "events_api", "slash_commands", "interactive"
-REFRESH_REQUESTED, LINK_DISABLED, WARNING = "refresh_requested", "link_disabled", "warning"
 APP_ID = "A0DESKAPP1"
+
+
+class EnvelopeType(StrEnum):
+    """What Slack sends over Socket Mode that the app must ack."""
+
+    EVENTS_API = "events_api"
+    SLASH_COMMANDS = "slash_commands"
+    INTERACTIVE = "interactive"
+
+
+class DisconnectReason(StrEnum):
+    """A `disconnect` message's reason: Slack refreshing the link, the app's Socket Mode switched off, or
+    a warning some seconds before a refresh (the link stays open)."""
+
+    REFRESH_REQUESTED = "refresh_requested"
+    LINK_DISABLED = "link_disabled"
+    WARNING = "warning"
+
+
+EVENTS_API, SLASH_COMMANDS, INTERACTIVE = EnvelopeType
+REFRESH_REQUESTED, LINK_DISABLED, WARNING = DisconnectReason
 
 
 @dataclass(frozen=True)
@@ -45,7 +65,7 @@ class Envelope:
     """One envelope as sent: its id, type, payload, and on which connection and when."""
 
     envelope_id: str
-    type: str
+    type: EnvelopeType
     payload: dict[str, Any]
     connection: int
     sent_at: float  # time.monotonic()
@@ -54,7 +74,7 @@ class Envelope:
 
     def message(self) -> dict[str, Any]:
         accepts = self.type != EVENTS_API  # a slash command or interaction may be answered in its ack
-        return {"envelope_id": self.envelope_id, "type": self.type, "payload": self.payload,
+        return {"envelope_id": self.envelope_id, "type": str(self.type), "payload": self.payload,
                 "accepts_response_payload": accepts, "retry_attempt": self.retry_attempt,
                 "retry_reason": self.retry_reason}
 
@@ -178,10 +198,10 @@ class SocketModeStandIn:
                     raise AssertionError(f"no new Socket Mode connection after #{after} within {timeout} s")
                 self._lock.wait(left)
 
-    def disconnect(self, reason: str = REFRESH_REQUESTED, *, connection: int | None = None) -> int:
+    def disconnect(self, reason: DisconnectReason = REFRESH_REQUESTED, *, connection: int | None = None) -> int:
         """Slack's `disconnect` message on one connection (the newest by default), then the close; its number."""
         link = self._pick(connection, newest=True)
-        link.connection.send(json.dumps({"type": "disconnect", "reason": reason,
+        link.connection.send(json.dumps({"type": "disconnect", "reason": str(DisconnectReason(reason)),
                                          "debug_info": {"host": "applink-stand-in"}}))
         if reason != WARNING:
             threading.Timer(self.close_after_disconnect, self._close, args=(link,)).start()
@@ -282,11 +302,11 @@ class SocketModeStandIn:
 
     # --- sending --------------------------------------------------------------------------------------
 
-    def send(self, kind: str, payload: Mapping[str, Any], *, connection: int | None = None,
+    def send(self, kind: EnvelopeType | str, payload: Mapping[str, Any], *, connection: int | None = None,
              retry_attempt: int = 0, retry_reason: str = "") -> Envelope:
         """One envelope on one open connection (round robin, or the one named); it is recorded as sent."""
         link = self._pick(connection)
-        envelope = Envelope(str(uuid.uuid4()), kind, dict(payload), link.number, time.monotonic(),
+        envelope = Envelope(str(uuid.uuid4()), EnvelopeType(kind), dict(payload), link.number, time.monotonic(),
                             retry_attempt, retry_reason)
         with self._lock:
             self.envelopes[envelope.envelope_id] = envelope

@@ -227,3 +227,15 @@ def test_replicas_postgresql_shares_the_envelopes_sqlite_refuses_a_second(databa
         finally:
             processes.stop()
         assert socket.violations == [] and slack.violations == []
+
+
+def test_a_token_that_is_not_app_level_or_two_workers_are_refused_naming_why(database_url: str) -> None:
+    with SlackStandIn() as slack:
+        slack.enable_socket_mode()
+        env = socket_mode_env(database_url, slack, free_port())
+        bot_token = desk_cli({**env, "SLACK_APP_TOKEN": "xoxb-not-an-app-token"}, "serve", "--port", str(free_port()))
+        assert bot_token.returncode != 0 and "SLACK_APP_TOKEN must be an app-level token" in bot_token.stderr
+        two = desk_cli(env, "serve", "--workers", "2", "--port", str(free_port()))
+        assert two.returncode != 0 and "one worker per process" in two.stderr
+        no_secret = desk_cli(env, "serve", "--http", "--port", str(free_port()))
+        assert no_secret.returncode != 0 and "SLACK_SIGNING_SECRET" in no_secret.stderr
