@@ -180,3 +180,24 @@ def test_a_graceful_stop_acks_what_it_has_and_slack_redelivers_the_rest_once(soc
         successor.stop(timeout=5)
     assert sorted(t.description for t in tickets(desk)) == sorted(f"Message {n} during a deploy" for n in range(8))
     assert socket.violations == []
+
+
+def test_malformed_envelopes_are_not_acked_and_logged_and_lose_nothing_after_them(socket_desk: Desk, caplog) -> None:
+    """What Slack would never send (an event without its event, an interaction of no known type, a payload
+    that is not an object): no ack, a log line naming the envelope's type, nothing written, and the
+    connection keeps working."""
+    desk = socket_desk
+    socket = desk.slack.socket_mode
+    assert socket is not None
+    not_acked = envelopes("other", "not_acked") + envelopes("event", "not_acked")
+    bad = [socket.send_event({"type": "event_callback", "event_id": "Ev0BROKEN"}),
+           socket.send_interaction({"type": "no_such_thing", "trigger_id": "1.2.x"}),
+           socket.send_event({"type": "event_callback", "event_id": "Ev0BROKEN2", "event": "not an object"})]
+    eventually(lambda: envelopes("other", "not_acked") + envelopes("event", "not_acked") >= not_acked + len(bad),
+               "the malformed envelopes counted as not acked", timeout=5)
+    assert all(socket.ack_of(envelope) is None for envelope in bad)
+    assert any("not acked" in r.getMessage() for r in caplog.records if r.name == "desk.socket_mode")
+    good = desk.driver.send_event(a_message(desk, "After the junk: the parking permit page is down"))
+    assert good.status == 200
+    desk.settle()
+    assert [t.description for t in tickets(desk)] == ["After the junk: the parking permit page is down"]
