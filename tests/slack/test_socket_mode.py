@@ -201,3 +201,23 @@ def test_malformed_envelopes_are_not_acked_and_logged_and_lose_nothing_after_the
     assert good.status == 200
     desk.settle()
     assert [t.description for t in tickets(desk)] == ["After the junk: the parking permit page is down"]
+
+
+def test_while_slack_refuses_new_connections_desk_backs_off_then_reconnects(socket_desk: Desk) -> None:
+    """The socket drops and apps.connections.open fails three times (Slack unreachable for a while): the
+    attempts are spaced 1, 2, 4 s apart, not a tight loop, and the fourth connects."""
+    desk = socket_desk
+    socket = desk.slack.socket_mode
+    assert socket is not None
+    failed = metrics.PROCESS.get_sample_value("desk_socket_mode_connections_total", {"outcome": "failed"}) or 0.0
+    desk.slack.inject("apps.connections.open", times=3, error="internal_error")
+    dropped = socket.drop()
+    socket.wait_new_connection(dropped, timeout=20)
+    attempts = [c.at for c in desk.slack.calls_to("apps.connections.open")]
+    assert len(attempts) == 4
+    gaps = [later - earlier for earlier, later in zip(attempts, attempts[1:], strict=False)]
+    assert gaps[0] >= 0.9 and gaps[1] >= 1.9 and gaps[2] >= 3.9, gaps
+    assert metrics.PROCESS.get_sample_value("desk_socket_mode_connections_total", {"outcome": "failed"}) == failed + 3
+    assert desk.driver.send_event(a_message(desk, "After the outage: the waste calendar is wrong")).status == 200
+    desk.settle()
+    assert [t.description for t in tickets(desk)] == ["After the outage: the waste calendar is wrong"]
