@@ -239,3 +239,50 @@ def test_a_token_that_is_not_app_level_or_two_workers_are_refused_naming_why(dat
         assert two.returncode != 0 and "one worker per process" in two.stderr
         no_secret = desk_cli(env, "serve", "--http", "--port", str(free_port()))
         assert no_secret.returncode != 0 and "SLACK_SIGNING_SECRET" in no_secret.stderr
+
+
+def descriptions(database_url: str) -> list[str]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return sorted(connection.execute(text("SELECT description FROM ticket")).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_sigterm_mid_stream_finishes_what_it_acked_and_slack_redelivers_the_rest_once(
+        database_url: str, tmp_path: Path) -> None:
+    """A deploy: SIGTERM while envelopes are arriving. What was acked has its ticket by the time the process
+    exits (status 0); what was not is delivered again by Slack to the next process; nothing is doubled."""
+    with SlackStandIn() as slack:
+        slack.users = {u: {"id": u, "team_id": t, "name": u.lower(), "tz": "Europe/London"} for u, t in USERS.items()}
+        socket = slack.enable_socket_mode()
+        port = free_port()
+        processes = DeskProcesses(socket_mode_env(database_url, slack, port), tmp_path)
+        processes.start("first", "serve", "--host", "127.0.0.1", "--port", str(port))
+        processes.wait_healthy("first", port)
+        first = socket.wait_connections(1)[-1]
+        driver = SocketModeDriver(socket, hooks_url=slack.hooks_url)
+        texts = [f"Deploy-time request {n}: the council tax page is down" for n in range(12)]
+        sent = [socket.send_event(driver.message(t, user=ALICE, user_team=CHERWELL, channel=CHERWELL_CHANNEL),
+                                  connection=first) for t in texts[:6]]
+        for envelope in sent:
+            socket.wait_ack(envelope)
+        sent += [socket.send_event(driver.message(t, user=ALICE, user_team=CHERWELL, channel=CHERWELL_CHANNEL),
+                                   connection=first) for t in texts[6:]]
+        processes.stop()  # SIGTERM while the second half arrives: must exit 0
+        acked = [t for t, envelope in zip(texts, sent, strict=True) if socket.ack_of(envelope) is not None]
+        assert len(acked) >= 6
+        assert set(acked) <= set(descriptions(database_url))  # acked means done before the exit
+        processes.start("second", "serve", "--host", "127.0.0.1", "--port", str(port))
+        try:
+            processes.wait_healthy("second", port)
+            socket.wait_new_connection(first)
+            for envelope in sent:
+                if socket.ack_of(envelope) is None:
+                    assert socket.wait_ack(socket.redeliver(envelope)).after < 3
+            eventually(lambda: len(descriptions(database_url)) >= len(texts), "every request's ticket", timeout=20)
+        finally:
+            processes.stop()
+        assert descriptions(database_url) == sorted(texts)
+        assert socket.violations == [] and slack.violations == []
