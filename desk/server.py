@@ -10,6 +10,11 @@ there, and only there are `/healthz` and `/metrics` served (`DeskWsgi` tells the
 finishes the requests in flight (up to `graceful_timeout`); then, in the worker's `worker_exit` hook,
 desk finishes what those requests started after their ack (the listener executor) and, on SQLite, lets
 the in-process scheduler finish its current job. Only then does the process exit, with status 0.
+
+**Socket Mode** (`serve_socket_mode`) uses the same gunicorn front, one worker, on `$PORT` for everything
+that is not Slack's (`/healthz`, `/metrics`, the council API, report pages: `Wiring.wsgi_app`'s one routing
+table), and that worker also holds the Socket Mode connection (`desk.slack.socket_mode.SocketModeRunner`).
+On SIGTERM the connection takes no new envelope and acks those in hand before the same draining.
 """
 
 from __future__ import annotations
