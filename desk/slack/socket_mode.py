@@ -3,8 +3,8 @@
 Slack's Socket Mode: the app asks `apps.connections.open` (app-level token, `xapp-…`) for a WebSocket URL,
 connects, and receives envelopes (`events_api`, `slash_commands`, `interactive`), each to be acked with its
 `envelope_id` within 3 seconds. The transport is slack_sdk's `SocketModeClient` (reconnects on Slack's
-`disconnect` messages, `refresh_requested` and `link_disabled` alike, and on a dropped socket, which its
-monitor notices within `ping_interval`); desk adds what that client and Bolt's `SocketModeHandler` do not:
+`disconnect` messages, `refresh_requested` and `link_disabled` alike, and on a dropped socket: at once when
+its read fails, or when its pings (every `ping_interval`) go unanswered four times); desk adds what that client and Bolt's `SocketModeHandler` do not:
 
 - **No late ack.** Bolt's handler acks whenever the app answers, however late. Here each envelope is timed
   from when it arrived, and an answer ready after `ack_within` (2.5 s: Slack's 3 s less the way back) is not

@@ -145,14 +145,14 @@ def test_a_dropped_socket_is_noticed_and_replaced(socket_desk: Desk) -> None:
 
 def test_an_envelope_sent_between_the_disconnect_and_the_close_is_acked_in_time(socket_desk: Desk) -> None:
     """Slack keeps the old link open a while after `disconnect`; what it sends there meanwhile is answered
-    at once (slack_sdk alone would hold it until the old link closed, here 2 s, past Slack's 3 s in life)."""
+    at once (slack_sdk alone holds it until the old link closes, here after 3.5 s: a late ack, never sent)."""
     desk = socket_desk
     socket = desk.slack.socket_mode
     assert socket is not None
-    socket.close_after_disconnect = 2.0
+    socket.close_after_disconnect = 3.5
     old = socket.disconnect(REFRESH_REQUESTED)
     on_old = socket.send_event(a_message(desk, "Sent on the old link"), connection=old)
-    assert socket.wait_ack(on_old).after < 1.0
+    assert socket.wait_ack(on_old).after < 2.0
     socket.wait_new_connection(old)
     desk.settle()
     assert [t.description for t in tickets(desk)] == ["Sent on the old link"]
