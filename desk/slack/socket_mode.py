@@ -29,12 +29,14 @@ import time
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.builtin.client import SocketModeClient
 from slack_sdk.socket_mode.builtin.connection import Connection, ConnectionState
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web import WebClient
 
+from desk.errors import ConfigError
 from desk.observability import logs, metrics
 from desk.slack.checks import PAYLOAD_TYPES
 
@@ -43,6 +45,8 @@ log = logging.getLogger("desk.socket_mode")
 ACK_WITHIN = 2.5  # seconds from an envelope's arrival: Slack's 3 s, less the way there and back
 PING_INTERVAL = 2.0  # seconds: how often the client checks its connection (a dropped socket is noticed)
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0  # seconds between failed reconnections, doubling
+REFUSED_TOKEN = frozenset({"invalid_auth", "not_authed", "not_allowed_token_type", "account_inactive",
+                           "token_revoked", "missing_scope"})  # apps.connections.open: no point retrying
 
 
 class _Client(SocketModeClient):
@@ -156,9 +160,45 @@ class SocketModeRunner:
         self._idle = threading.Condition()
 
     def start(self) -> None:
-        """Open the first connection: `apps.connections.open`, then the WebSocket."""
-        self.client.connect()
+        """Open the first connection: `apps.connections.open`, then the WebSocket. A refused token is a
+        `ConfigError` at once; anything else (Slack or the network down at start) is retried in the
+        background with the same backoff as a reconnection, so desk starts and serves $PORT meanwhile."""
+        try:
+            self.client.connect()
+        except SlackApiError as err:
+            if err.response.get("error") in REFUSED_TOKEN:
+                raise ConfigError(f"SLACK_APP_TOKEN was refused by Slack ({err.response.get('error')}): "
+                                  "an app-level token (xapp-…) with connections:write is needed") from None
+            self._connect_later(err)
+            return
+        except Exception as err:  # refused, reset, timed out, a bad handshake
+            self._connect_later(err)
+            return
         log.info("Socket Mode: connected (session %s)", self.client.session_id())
+
+    def _connect_later(self, first: Exception) -> None:
+        metrics.SOCKET_MODE_CONNECTIONS.labels(outcome="failed").inc()
+        log.warning("Socket Mode: could not connect at start (%s: %s); trying again in the background",
+                    type(first).__name__, first)
+
+        def keep_trying() -> None:
+            delay = BACKOFF_FIRST
+            while not self.client.closed and not self.client.is_connected():
+                time.sleep(delay)
+                if self.client.closed:
+                    return
+                try:
+                    self.client.wss_uri = None  # a fresh URL each attempt: Slack's are single-use
+                    self.client.connect()
+                except Exception as err:
+                    metrics.SOCKET_MODE_CONNECTIONS.labels(outcome="failed").inc()
+                    delay = min(delay * 2, BACKOFF_MAX)
+                    log.warning("Socket Mode: could not connect (%s: %s); trying again in %.0f s",
+                                type(err).__name__, err, delay)
+                    continue
+                log.info("Socket Mode: connected (session %s)", self.client.session_id())
+
+        threading.Thread(target=keep_trying, name="socket-mode-connect", daemon=True).start()
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Refuse new envelopes, let those being dispatched send their acks, close; whether all finished."""

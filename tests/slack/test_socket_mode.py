@@ -9,11 +9,14 @@ Slack's redelivery; a slash command and a refused form carry their answer in the
 from __future__ import annotations
 
 import json
+import time
 
+import pytest
 from sqlmodel import Session, select
 
 from desk.db.engine import unit_of_work
 from desk.db.tables import TicketRow
+from desk.errors import ConfigError
 from desk.observability import metrics
 from desk.sandbox.socket_mode import LINK_DISABLED, REFRESH_REQUESTED
 from desk.slack.ids import Block, Input, View
@@ -221,3 +224,25 @@ def test_while_slack_refuses_new_connections_desk_backs_off_then_reconnects(sock
     assert desk.driver.send_event(a_message(desk, "After the outage: the waste calendar is wrong")).status == 200
     desk.settle()
     assert [t.description for t in tickets(desk)] == ["After the outage: the waste calendar is wrong"]
+
+
+def test_slack_unreachable_at_start_is_retried_in_the_background_a_refused_token_is_not(socket_desk: Desk) -> None:
+    desk = socket_desk
+    socket = desk.slack.socket_mode
+    assert socket is not None
+    before = socket.wait_connections(1)[-1]
+    desk.slack.inject("apps.connections.open", times=2, error="internal_error")
+    runner = SocketModeRunner(desk.wiring.slack_app(), APP_TOKEN)
+    started = time.monotonic()
+    runner.start()  # returns at once: desk starts and serves $PORT while it keeps trying
+    try:
+        assert time.monotonic() - started < 1.0
+        socket.wait_new_connection(before, timeout=15)
+        assert len(desk.slack.calls_to("apps.connections.open")) == 3
+    finally:
+        runner.stop(timeout=5)
+    desk.slack.inject("apps.connections.open", error="invalid_auth")
+    refused = SocketModeRunner(desk.wiring.slack_app(), APP_TOKEN)
+    with pytest.raises(ConfigError, match="SLACK_APP_TOKEN was refused by Slack"):
+        refused.start()
+    refused.stop(timeout=1)
