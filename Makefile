@@ -25,16 +25,17 @@ $(VENV)/.installed-dev: pyproject.toml requirements/dev.txt | $(BIN)/python
 	$(INSTALL_DESK)
 	touch $@ $(VENV)/.installed
 
-## make run: with SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET set, migrate the SQLite database, sync playbooks/ and
-## start the Slack app (Socket Mode with SLACK_APP_TOKEN, else HTTP on $PORT). Without them: `desk sandbox`,
-## the real desk against a local Slack with a web console on http://127.0.0.1:$PORT/ (its own sandbox.db).
+## make run: with SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) set, migrate the
+## SQLite database, sync playbooks/ and start the Slack app: Socket Mode with SLACK_APP_TOKEN (and /healthz, /metrics,
+## the council API and report pages on $PORT), else HTTP on $PORT. Without them: `desk sandbox`, the real desk
+## against a local Slack with a web console on http://127.0.0.1:$PORT/ (its own sandbox.db).
 run: $(VENV)/.installed
-	@if [ -n "$$SLACK_BOT_TOKEN" ] && [ -n "$$SLACK_SIGNING_SECRET" ]; then \
+	@if [ -n "$$SLACK_BOT_TOKEN" ] && { [ -n "$$SLACK_APP_TOKEN" ] || [ -n "$$SLACK_SIGNING_SECRET" ]; }; then \
 	  $(BIN)/desk db upgrade && $(BIN)/desk playbooks sync && $(BIN)/desk status || exit 1; \
-	  if [ -n "$$SLACK_APP_TOKEN" ]; then exec $(BIN)/desk serve; \
+	  if [ -n "$$SLACK_APP_TOKEN" ]; then exec $(BIN)/desk serve --port $${PORT:-3000}; \
 	  else exec $(BIN)/desk serve --http --port $${PORT:-3000}; fi; \
 	else \
-	  echo "No Slack credentials (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): starting the sandbox, a local Slack to try desk in."; \
+	  echo "No Slack credentials (SLACK_BOT_TOKEN with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET): starting the sandbox, a local Slack to try desk in."; \
 	  echo "To connect desk to your Slack instead, see docs/slack-setup.md."; \
 	  exec $(BIN)/desk sandbox --port $${PORT:-3000} $(SANDBOX_ARGS); \
 	fi

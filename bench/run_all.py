@@ -40,6 +40,7 @@ class Benchmark:
 
 BENCHMARKS = (
     Benchmark("ingress", "bench_ingress.py", "Slack requests acked under the production server"),
+    Benchmark("socket-mode", "bench_socket_mode.py", "ack latency: HTTP and Socket Mode side by side"),
     Benchmark("intake", "bench_intake.py", "tickets opened per second, SQLite and PostgreSQL"),
     Benchmark("sweep", "bench_sweep.py", "one sweep tick as open tickets grow", postgres=True,
               full=("--repeats", "5")),

@@ -124,12 +124,15 @@ def prepare_database(env: dict[str, str]) -> None:
 
 @contextmanager
 def serving(name: str, env: dict[str, str], log_dir: Path, *args: str) -> Iterator[Served]:
-    """Start one of SERVERS (or `worker`: `desk worker`, no port) and stop it afterwards."""
+    """Start one of SERVERS (or `worker`: `desk worker`, no port; `desk-socket`: `desk serve` in Socket Mode)
+    and stop it afterwards."""
     from tests.processes import free_port, wait_healthy
 
     port = free_port()
     if name == "desk":
         command = ["-m", "desk", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
+    elif name == "desk-socket":  # Socket Mode (SLACK_APP_TOKEN in env): Slack over the WebSocket, the rest on port
+        command = ["-m", "desk", "serve", "--host", "127.0.0.1", "--port", str(port)]
     elif name == "worker":
         command = ["-m", "desk", "worker"]
     elif name == "ceiling":  # gunicorn's options from here: the floor process imports nothing of desk

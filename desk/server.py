@@ -10,13 +10,19 @@ there, and only there are `/healthz` and `/metrics` served (`DeskWsgi` tells the
 finishes the requests in flight (up to `graceful_timeout`); then, in the worker's `worker_exit` hook,
 desk finishes what those requests started after their ack (the listener executor) and, on SQLite, lets
 the in-process scheduler finish its current job. Only then does the process exit, with status 0.
+
+**Socket Mode** (`serve_socket_mode`) uses the same gunicorn front, one worker, on `$PORT` for everything
+that is not Slack's (`/healthz`, `/metrics`, the council API, report pages: `Wiring.wsgi_app`'s one routing
+table), and that worker also holds the Socket Mode connection (`desk.slack.socket_mode.SocketModeRunner`).
+On SIGTERM the connection takes no new envelope and acks those in hand before the same draining.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
-import sys
+import time
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -121,24 +127,83 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int) -> dic
     }
 
 
-def serve_socket_mode(wiring: Wiring) -> None:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+def serve_socket_mode(wiring: Wiring, *, host: str, port: int, threads: int) -> None:
+    """Slack's requests over a Socket Mode connection (`desk.slack.socket_mode`), and on `port` everything
+    that is not Slack's (/healthz, /metrics, /api/v1/…, report pages), through the same routing table and
+    the same gunicorn front as HTTP mode. One gunicorn worker holds the one connection; on SQLite one such
+    process per database (a lock file says so when a second starts)."""
+    settings = wiring.settings
+    token = settings.slack_app_token
+    if token is None or not token.get_secret_value().startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN must be an app-level token (xapp-…) with the connections:write scope "
+                          "for Socket Mode")
+    if settings.ops_port is not None and settings.ops_port == port:
+        raise ConfigError(f"DESK_OPS_PORT ({settings.ops_port}) must differ from the HTTP port ({port})")
+    if wiring.engine.dialect.name == "sqlite":
+        _one_socket_mode_process(wiring)
+    app = wiring.slack_app()  # fails here, loudly, before forking: a missing setting, a bad bot token
+    wiring.wsgi_app(socket_mode=True, app=app)
+    options = gunicorn_options(host=host, port=port, workers=1, threads=threads)
+    if settings.ops_port is not None:
+        options["bind"] = [options["bind"], f"{host}:{settings.ops_port}"]
+    options["worker_class"] = worker_class(request_timeout=settings.request_timeout_seconds)
+    log.info("Socket Mode: serving /healthz, /metrics, the council API and report pages on %s:%s", host, port)
+    _SocketModeGunicorn(wiring, options).run()
 
-    token = wiring.settings.slack_app_token
-    assert token is not None
-    app = wiring.slack_app()
-    background = start_background_worker(wiring) if wiring.runs_worker_in_web else None
-    handler = SocketModeHandler(app, token.get_secret_value())
 
-    def stop(signum, _frame) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not interrupt the drain
-        log.info("signal %s: closing the Socket Mode connection", signum)
-        handler.close()
-        finish_work(wiring, background, timeout=GRACEFUL_TIMEOUT - DRAIN_MARGIN)
-        sys.exit(0)
+class _SocketModeGunicorn(_Gunicorn):
+    """The gunicorn worker also holds the Socket Mode connection: opened when the worker loads, closed
+    (after the envelopes being answered are acked) in `worker_exit`, before the work after each ack drains."""
 
-    signal.signal(signal.SIGTERM, stop)
-    handler.start()
+    runner = None
+
+    def load(self):
+        from desk.slack.socket_mode import SocketModeRunner
+
+        _dump_stacks_on_sigusr1()
+        app = self.wiring.slack_app()
+        token = self.wiring.settings.slack_app_token
+        assert token is not None
+        self.runner = SocketModeRunner(app, token.get_secret_value())
+        wsgi = self.wiring.wsgi_app(socket_mode=True, app=app)
+        if self.wiring.runs_worker_in_web:
+            self.background = start_background_worker(self.wiring)
+        self.runner.start()
+        return wsgi
+
+    def _worker_exit(self, _server, _worker) -> None:
+        budget = max(self.cfg.graceful_timeout - DRAIN_MARGIN, 1)
+        started = time.monotonic()
+        if self.runner is not None:
+            log.info("stopping: Socket Mode takes no new envelopes; acking those in hand")
+            self.runner.stop(timeout=budget / 2)
+        finish_work(self.wiring, self.background, timeout=max(budget - (time.monotonic() - started), 1))
+
+
+def _one_socket_mode_process(wiring: Wiring) -> None:
+    """On SQLite, one Socket Mode process per database: a second one is refused, naming why. The lock is
+    held (an open file with `flock`) for as long as this process lives, and released by the kernel when it
+    ends, however it ends."""
+    import fcntl
+
+    database = wiring.engine.url.database
+    if not database or database == ":memory:":
+        return
+    path = f"{database}.socket-mode.lock"
+    handle = open(path, "w")  # noqa: SIM115 (kept open on purpose: the lock lives with the process)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ConfigError(f"another `desk serve` in Socket Mode is already running on this SQLite database "
+                          f"({database}; lock {path}). On SQLite run one process per Slack app; for two or more, "
+                          "use PostgreSQL (docs/operations.md)") from None
+    handle.write(str(os.getpid()))
+    handle.flush()
+    _LOCKS.append(handle)
+
+
+_LOCKS: list = []  # the open lock files, kept referenced for the life of the process
 
 
 def start_background_worker(wiring: Wiring) -> Worker:

@@ -101,13 +101,19 @@ class Wiring:
             self.slack_app()
         return self.receipts.rework()
 
-    def wsgi_app(self):
+    def wsgi_app(self, *, socket_mode: bool = False, app=None):
+        """The web process's one routing table. Over HTTP, Slack's requests come in at /slack/events; in Socket
+        Mode (`app`: the Bolt app the Socket Mode connection dispatches to) that path answers 404 and the
+        rest (/healthz, /metrics, /api/v1/…, report pages) is served just the same."""
+        from desk.errors import ConfigError
         from desk.slack.web import DeskWsgi
 
         secret = self.settings.slack_signing_secret
-        app = self.slack_app()  # refuses missing credentials, naming the variable
-        assert secret is not None
-        return DeskWsgi(app, secret.get_secret_value(), self.health, self.metrics, pages=self.web_pages(),
+        app = app or self.slack_app()  # refuses missing credentials, naming the variable
+        if secret is None and not socket_mode:
+            raise ConfigError("SLACK_SIGNING_SECRET is not set: desk cannot verify requests from Slack over HTTP")
+        signing = None if socket_mode or secret is None else secret.get_secret_value()
+        return DeskWsgi(app, signing, self.health, self.metrics, pages=self.web_pages(),
                         api=self.council_api(), database=self.reachability.problem,
                         notices=self.listener_executor, ops_port=self.settings.ops_port,
                         body_deadline_seconds=self.settings.request_timeout_seconds)

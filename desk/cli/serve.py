@@ -16,12 +16,13 @@ from desk.wiring import Wiring
 def serve(
     http: Annotated[bool, typer.Option("--http", help="Serve POST /slack/events over HTTP (else Socket Mode).")]
     = False,
-    port: Annotated[int | None, typer.Option(help="HTTP port (default: $PORT or 3000).")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port, in both modes (default: $PORT or 3000).")] = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "0.0.0.0",
     workers: Annotated[int, typer.Option(help="Worker processes (keep 1 on SQLite).")] = 1,
     threads: Annotated[int, typer.Option(help="Threads per worker.")] = 8,
 ) -> None:
-    """Run the bot: Socket Mode when SLACK_APP_TOKEN is set and --http is not given."""
+    """Run the bot: Socket Mode when SLACK_APP_TOKEN is set and --http is not given (then --port serves
+    /healthz, /metrics, the council API and report pages; Slack's requests come over the WebSocket)."""
     wiring = Wiring.from_environ()
     settings = wiring.settings
     configure_logging(fmt=settings.log_format, level=settings.log_level, secrets=settings.secret_values)
@@ -33,6 +34,9 @@ def serve(
     elif wiring.settings.slack_app_token is not None:
         from desk.server import serve_socket_mode
 
-        serve_socket_mode(wiring)
+        if workers != 1:
+            raise ConfigError("Socket Mode runs one worker per process (one connection to Slack): for more, "
+                              "start more processes on PostgreSQL (docs/operations.md)")
+        serve_socket_mode(wiring, host=host, port=port or wiring.settings.port, threads=threads)
     else:
         raise ConfigError("set SLACK_APP_TOKEN (xapp-…) for Socket Mode, or run `desk serve --http`")

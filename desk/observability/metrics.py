@@ -40,6 +40,13 @@ REQUESTS = Counter("desk_requests", "Requests to POST /slack/events, by payload 
                    "(ok, unauthorized, malformed, error).", ["type", "outcome"], registry=PROCESS)
 ACK_SECONDS = Histogram("desk_ack_seconds", "Time to answer (ack) a signed, well-formed Slack request.",
                         ["type"], buckets=ACK_BUCKETS, registry=PROCESS)
+SOCKET_MODE = Counter("desk_socket_mode_envelopes", "Envelopes received over Socket Mode, by payload type and "
+                      "outcome: acked; not_acked (desk's answer was not a 200: Slack delivers an event again); "
+                      "late (ready after the ack deadline, so never acked); refused (arrived while stopping: "
+                      "not acked, Slack delivers it again).", ["type", "outcome"], registry=PROCESS)
+SOCKET_MODE_CONNECTIONS = Counter("desk_socket_mode_connections", "Socket Mode connections opened (the first "
+                                  "and each reconnection), by outcome (opened, failed).", ["outcome"],
+                                  registry=PROCESS)
 TICKETS_OPENED = Counter("desk_tickets_opened", "Tickets opened, by council.", ["council"], registry=PROCESS)
 SLA_STEPS = Counter("desk_sla_steps", "SLA escalation steps sent by the sweeper, by kind (warn, breach) and "
                     "metric (respond, resolve).", ["kind", "metric"], registry=PROCESS)

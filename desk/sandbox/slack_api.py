@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from desk.sandbox import checks, web_hooks, web_methods
 from desk.sandbox.api_reference import ApiReference, resolve_reference_dir
@@ -31,8 +31,12 @@ from desk.sandbox.ids import BOT_ID, BOT_USER_ID, INSTALLED_TEAM_ID, wall_time
 from desk.sandbox.rate_limits import RateLimits
 from desk.sandbox.workspace import SlackError, Workspace
 
+if TYPE_CHECKING:
+    from desk.sandbox.socket_mode import SocketModeStandIn
+
 RESPONSE_URL = "response_url"
 UPLOAD = "upload"
+SOCKET_MODE_OPEN = "apps.connections.open"
 VIOLATING_ERRORS = frozenset({"invalid_arguments", "invalid_name", "invalid_trigger_id"})
 
 
@@ -61,6 +65,7 @@ class SlackStandIn:
         # Slack's per-method limits (429 + Retry-After): off unless asked for, see rate_limits.py
         self.rate_limits: RateLimits | None = (
             RateLimits() if rate_limits is True else rate_limits if isinstance(rate_limits, RateLimits) else None)
+        self.socket_mode: SocketModeStandIn | None = None  # see `enable_socket_mode`
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
@@ -76,8 +81,19 @@ class SlackStandIn:
         self._thread.start()
         return self
 
+    def enable_socket_mode(self) -> SocketModeStandIn:
+        """Start the Socket Mode side (a WebSocket server): `apps.connections.open` with an app-level token
+        then answers with a URL to it. Stopped with the stand-in."""
+        from desk.sandbox.socket_mode import SocketModeStandIn
+
+        if self.socket_mode is None:
+            self.socket_mode = SocketModeStandIn().start()
+        return self.socket_mode
+
     def stop(self) -> None:
         """Stop serving and free the port; calls and violations stay readable."""
+        if self.socket_mode is not None:
+            self.socket_mode.stop()
         if self._server is None:
             return
         self._server.shutdown()
@@ -271,6 +287,8 @@ class SlackStandIn:
                 return Outcome.json(429, {"ok": False, "error": "ratelimited"}, refusal.header)
             if rejection is not None:
                 return Outcome.json(200, rejection.body())
+            if method == SOCKET_MODE_OPEN:
+                return self._open_socket_mode(token)
             try:
                 with self._state_lock:
                     return Outcome.json(200, web_methods.answer(self.workspace, method, args))
@@ -281,6 +299,14 @@ class SlackStandIn:
                 return Outcome.json(200, checks.Rejection(refused.error, refused.messages).body())
 
         return self._answer(method, args, token, normal_answer, violations)
+
+    def _open_socket_mode(self, token: str | None) -> Outcome:
+        """`apps.connections.open`: only an app-level token (xapp-…), only when Socket Mode is on."""
+        if not (token or "").startswith("xapp-"):
+            return Outcome.json(200, {"ok": False, "error": "invalid_auth"})  # Slack's answer to a bot token
+        if self.socket_mode is None:
+            return Outcome.json(200, {"ok": False, "error": "forbidden_team"})
+        return Outcome.json(200, {"ok": True, "url": self.socket_mode.open_url()})
 
     def answer_hook(self, path: str, body: object) -> Outcome:
         """`POST /hooks/...`: a response_url message, recorded as method "response_url"."""

@@ -78,12 +78,16 @@ def build_app(settings: Settings, deps: Deps, executor: ThreadPoolExecutor | Non
     """desk's Bolt app. `process_before_response=False` is Bolt's default mode (each ack runs on the
     listener executor and the request waits for it in a 10 ms polling loop): only for comparison in
     bench/bench_ingress.py; desk always runs with True."""
-    if settings.slack_signing_secret is None:
-        raise ConfigError("SLACK_SIGNING_SECRET is not set: desk cannot verify requests from Slack")
+    if settings.slack_signing_secret is None and settings.slack_app_token is None:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set: desk cannot verify requests from Slack "
+                          "(or set SLACK_APP_TOKEN for Socket Mode, which needs no signing secret)")
+    secret = settings.slack_signing_secret
     try:
         app = App(
             client=web_client(settings),
-            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            # Socket Mode's envelopes are not signed (the app-level token opened the connection): Bolt checks
+            # signatures of HTTP requests only, so without a signing secret only Socket Mode can work
+            signing_secret=secret.get_secret_value() if secret is not None else "",
             process_before_response=process_before_response,
             # auth.test once, at start-up: otherwise the first request pays for it before its ack
             token_verification_enabled=True,

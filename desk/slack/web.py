@@ -78,7 +78,7 @@ class DeskWsgi:
     """Routes each request: Slack's endpoint, the council API, signed pages, and the operations endpoints
     (`/healthz`, `/metrics`), which move to their own port when `ops_port` is set (DESK_OPS_PORT)."""
 
-    def __init__(self, app: App, signing_secret: str, health: Health,
+    def __init__(self, app: App, signing_secret: str | None, health: Health,
                  metrics_registry: CollectorRegistry | None = None, *,
                  pages: Mapping[str, WsgiApp] | None = None, api: WsgiApp | None = None,
                  database: DatabaseProblem | None = None, notices: Executor | None = None,
@@ -88,7 +88,7 @@ class DeskWsgi:
         self.client = app.client
         self.database = database
         self.notices = notices  # where "desk cannot reach its database" notices are sent, after the ack
-        self.secret = signing_secret.encode()
+        self.secret = signing_secret.encode() if signing_secret is not None else None  # None: Socket Mode
         self.wall = wall  # Slack's signature timestamps are wall time
         self.body_deadline_seconds = body_deadline_seconds
         self.health = health
@@ -110,6 +110,9 @@ class DeskWsgi:
             return self.api(environ, start_response)
         if path != EVENTS_PATH:
             return _reply(start_response, 404, {"ok": False, "error": "not_found"})
+        if self.secret is None:  # Socket Mode: Slack's requests arrive over the WebSocket, never here
+            return _reply(start_response, 404, {"ok": False, "error": "not_found",
+                                                "detail": "desk runs in Socket Mode: Slack does not POST here"})
         if method != "POST":
             return _reply(start_response, 405, {"ok": False, "error": "method_not_allowed"})
         return self._slack(environ, start_response)
@@ -166,6 +169,7 @@ class DeskWsgi:
         return result
 
     def _signed(self, environ: dict, body: bytes) -> bool:
+        assert self.secret is not None  # _slack is reached only over HTTP
         return signed(self.secret, body, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
                       environ.get("HTTP_X_SLACK_SIGNATURE", ""), now=self.wall())
 

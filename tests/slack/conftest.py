@@ -19,9 +19,12 @@ from sqlalchemy import Engine
 from desk.config import Settings
 from desk.sandbox.driver import SlackDriver
 from desk.sandbox.slack_api import SlackStandIn
+from desk.sandbox.socket_driver import SocketModeDriver
+from desk.slack.socket_mode import SocketModeRunner
 from desk.wiring import Wiring
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+APP_TOKEN = "xapp-1-A0DESKAPP1-1-stand-in"
 MONDAY = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a working Monday, GMT
 
 # people, by organisation (tests/fixtures/playbooks/councils.yaml)
@@ -60,11 +63,12 @@ class _Quiet(WSGIRequestHandler):
 
 @dataclass
 class Desk:
-    driver: SlackDriver
+    driver: SlackDriver  # a SocketModeDriver when the app runs in Socket Mode
     slack: SlackStandIn
     engine: Engine
     clock: HandClock
     wiring: Wiring
+    runner: SocketModeRunner | None = None  # in Socket Mode: what holds the connection
 
     def settle(self, timeout: float = 10) -> None:
         """Wait for the work started after each ack (lazy listeners) to finish."""
@@ -101,3 +105,34 @@ def desk(synced: Engine, stand_in: SlackStandIn, database_url: str) -> Iterator[
     finally:
         server.shutdown()
         wiring.listener_executor.shutdown(wait=True)
+
+
+@pytest.fixture
+def socket_desk(synced: Engine, stand_in: SlackStandIn, database_url: str) -> Iterator[Desk]:
+    """The same app in Socket Mode: no HTTP at all, a `SocketModeRunner` connected to the stand-in's
+    WebSocket, driven by `SocketModeDriver` (the same builders and sending methods as the HTTP driver)."""
+    socket = stand_in.enable_socket_mode()
+    settings = Settings.from_environ({
+        "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_APP_TOKEN": APP_TOKEN,
+        "DESK_DATABASE_URL": database_url, "DESK_SLACK_API_URL": stand_in.api_url,
+    })
+    clock = HandClock(MONDAY)
+    wiring = Wiring(settings, clock=clock)
+    wiring.__dict__["engine"] = synced
+    runner = SocketModeRunner(wiring.slack_app(), APP_TOKEN, ping_interval=0.5)
+    runner.start()
+    socket.wait_connections(1)
+    assert [c.method for c in stand_in.calls] == ["auth.test", "apps.connections.open"]
+    stand_in.reset()
+    try:
+        yield Desk(SocketModeDriver(socket, hooks_url=stand_in.hooks_url), stand_in, synced, clock, wiring, runner)
+        assert socket.violations == []
+    finally:
+        runner.stop(timeout=5)
+        wiring.listener_executor.shutdown(wait=True)
+
+
+@pytest.fixture(params=["http", "socket_mode"])
+def either_desk(request: pytest.FixtureRequest) -> Desk:
+    """The app over HTTP, then over Socket Mode: a scenario using it runs, and must pass, in both."""
+    return request.getfixturevalue("desk" if request.param == "http" else "socket_desk")

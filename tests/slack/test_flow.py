@@ -1,4 +1,5 @@
-"""The life of a request through signed HTTP requests to the running app: message → ticket → thread
+"""The life of a request through the running app, over signed HTTP requests and over Socket Mode (the same
+scenario and assertions, `either_desk`): message → ticket → thread
 confirmation + triage card; claim → public reply → waiting on council → council reply → resolve → rating."""
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def post_request(desk: Desk, text: str = "We cannot take card payments at the Ba
     return body
 
 
-def test_a_council_message_becomes_a_ticket_with_a_thread_reply_and_a_triage_card(desk: Desk) -> None:
+def test_a_council_message_becomes_a_ticket_with_a_thread_reply_and_a_triage_card(either_desk: Desk) -> None:
+    desk = either_desk
     body = post_request(desk)
     ts = body["event"]["ts"]
     found, events = ticket(desk, "CHW-1")
@@ -54,7 +56,8 @@ def test_a_council_message_becomes_a_ticket_with_a_thread_reply_and_a_triage_car
     assert found.card_ts == card.response["ts"] and found.confirmation_ts == confirmation.response["ts"]
 
 
-def test_the_whole_conversation(desk: Desk) -> None:
+def test_the_whole_conversation(either_desk: Desk) -> None:
+    desk = either_desk
     body = post_request(desk)
     thread_ts = body["event"]["ts"]
     driver, ref_value = desk.driver, TicketRef(ref="CHW-1").dump()

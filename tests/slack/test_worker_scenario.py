@@ -9,7 +9,8 @@ from datetime import timedelta
 from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, MONDAY, Desk
 
 
-def test_p1_unanswered_escalates_repeats_and_the_digest_arrives(desk: Desk) -> None:
+def test_p1_unanswered_escalates_repeats_and_the_digest_arrives(either_desk: Desk) -> None:
+    desk = either_desk
     worker = desk.wiring.worker(channel_pace=0)
     desk.clock.at = MONDAY + timedelta(days=7, hours=1)  # Monday 12 January, 10:00
     opened_at = desk.clock.at
