@@ -5,7 +5,7 @@ document tsvector)` with a GIN index. desk/db/search_index.py reads and writes t
 not SQLModel tables.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-03 02:00:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ from alembic import op
 from desk.db import search_index
 
 revision = '0013'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
