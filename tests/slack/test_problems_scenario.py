@@ -115,8 +115,14 @@ def test_three_councils_one_problem_two_updates_resolved_together(desk: Desk) ->
                 assert other_ref not in everything and COUNCILS[other][4] not in everything
         assert "GOV.UK Pay timeouts" not in everything, "the working title stays with the support team"
 
-    # Nothing left for the worker: every post went out at once, and none twice.
-    assert desk.wiring.worker(channel_pace=0).dispatcher.drain().sent == 0
+    # Nothing left for the worker but the ✅ each resolved ticket's card and council message get
+    # (desk/services/state_reactions.py): every post went out at once, and none twice.
+    before = len(desk.slack.calls_to("reactions.add"))
+    assert desk.wiring.worker(channel_pace=0).dispatcher.drain().sent == len(raised)
+    added = [(c.args["channel"], c.args["timestamp"], c.args["name"]) for c in desk.slack.calls_to("reactions.add")]
+    ticks = [((TRIAGE, card_ts(desk, ref)), (COUNCILS[council][2], thread_ts))
+             for council, (ref, thread_ts) in raised.items()]
+    assert sorted(added[before:]) == sorted((*at, "white_check_mark") for both in ticks for at in both)
 
     # The audit chains hold: the problem's own (opened, linked ×3, updated ×2, resolved) and each council's,
     # where its own ticket's link to the problem is recorded.
