@@ -172,3 +172,35 @@ def test_the_console_can_be_used_from_the_keyboard_and_names_every_control(sandb
     reply.focus()
     outline = reply.evaluate("el => getComputedStyle(el).outlineStyle + ' ' + getComputedStyle(el).outlineWidth")
     assert outline.startswith("solid") and not outline.endswith(" 0px"), f"focus is not visible: {outline}"
+
+
+def test_the_support_team_acts_with_reactions_and_a_council_member_is_offered_only_ticket(sandbox, page) -> None:
+    api = SandboxApi(sandbox.url)
+    member, engineer = api.someone("council", "cherwell"), api.someone("engineer")
+    page.goto(f"{sandbox.url}/?as={member['id']}")
+    page.get_by_role("heading", name="# cherwell-support").wait_for(timeout=WAIT)
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill(PAPERCUT)
+    composer.press("Enter")
+    page.get_by_text("Thanks, this is CHW-1").wait_for(timeout=WAIT)
+    request = page.locator("article.message", has_text=PAPERCUT).first
+    assert request.get_by_role("button", name="Add :ticket:").count() == 1
+    assert request.get_by_role("button", name="Add :eyes:").count() == 0, "a council member's 👀 does nothing"
+
+    act_as(page, engineer["name"])
+    page.get_by_role("heading", name="# desk-triage").wait_for(timeout=WAIT)
+    card = page.locator("article.message", has_text="CHW-1").first
+    card.get_by_role("button", name="Add :eyes:").click()  # 👀 claims
+    card.get_by_role("button", name="Take over").wait_for(timeout=WAIT)
+    card.get_by_text(engineer["name"].split()[0]).first.wait_for(timeout=WAIT)
+
+    go_to(page, "cherwell-support")
+    request = page.locator("article.message", has_text=PAPERCUT).first
+    request.get_by_role("button", name="Add :white_check_mark:").click()  # ✅ on the council's message resolves
+    page.locator("article.message", has_text="is resolved").first.wait_for(timeout=WAIT)
+    page.get_by_role("navigation", name="Conversations").get_by_role("button", name="desk-triage").click()
+    page.get_by_role("heading", name="# desk-triage").wait_for(timeout=WAIT)
+    page.locator("article.message", has_text="CHW-1").first.get_by_role(
+        "button", name="Edit resolution note").wait_for(timeout=WAIT)
+    page.screenshot(path=shots_dir() / "sandbox-reactions.png")
+    assert api.state()["violations"] == []

@@ -41,6 +41,11 @@
     return { engineer: "engineer", duty_lead: "duty lead", service_manager: "service manager",
              stranger: "not a partner", council: "council" }[p.role] || p.role;
   }
+  // The reactions a person is offered on a message: everyone has :ticket: (open a request from it); the
+  // support team also has desk's emoji actions (👀 claims, ✅ resolves, 🚨 raises to the top priority).
+  function reactionsFor(p) {
+    return p.council || p.role === "stranger" ? ["ticket"] : ["ticket", "eyes", "white_check_mark", "rotating_light"];
+  }
   function fillPicker() {
     const groups = new Map();
     for (const p of ui.people) {
@@ -141,7 +146,7 @@
     const reactions = m.reactions.length ? `<p class="reactions">${m.reactions.map((r) => `<span class="reaction">${BlockKit.mrkdwn(`:${r}:`)} <span class="visually-hidden">${esc(r)}</span></span>`).join("")}</p>` : "";
     const tools = m.ephemeral ? "" : `<div class="message-tools" role="group" aria-label="Actions on this message">
         ${inThread ? "" : `<button type="button" data-tool="reply" data-ts="${esc(m.ts)}">Reply in thread</button>`}
-        <button type="button" data-tool="react" data-ts="${esc(m.ts)}">Add :ticket:</button>
+        ${reactionsFor(ui.me).map((name) => `<button type="button" data-tool="react" data-name="${name}" data-ts="${esc(m.ts)}">Add :${name}:</button>`).join("")}
         ${ui.shortcuts.filter((s) => s.type === "message").map((s) => `<button type="button" data-tool="shortcut" data-callback="${esc(s.callback_id)}" data-ts="${esc(m.ts)}">${esc(s.name)}</button>`).join("")}
       </div>`;
     return `<article class="message${m.ephemeral ? " ephemeral" : ""}${inThread ? " reply" : ""}" data-ts="${esc(m.ts)}" aria-label="${esc(who)}, ${esc(when(m.at))}">
@@ -188,7 +193,10 @@
   async function tool(button) {
     const ts = button.dataset.ts;
     if (button.dataset.tool === "reply") { setThread(ts); $("composer-text").focus(); return; }
-    if (button.dataset.tool === "react") await act("Adding :ticket:", () => api("POST", "react", { as: ui.me.id, channel: ui.where.id, ts, name: "ticket" }));
+    if (button.dataset.tool === "react") {
+      const name = button.dataset.name || "ticket";
+      await act(`Adding :${name}:`, () => api("POST", "react", { as: ui.me.id, channel: ui.where.id, ts, name }));
+    }
     if (button.dataset.tool === "shortcut") {
       const answer = await act("Using the shortcut", () => api("POST", "shortcut", { as: ui.me.id, channel: ui.where.id, ts, callback_id: button.dataset.callback }));
       if (answer && answer.view) showModal(answer.view);
