@@ -76,16 +76,20 @@ def go_to(page, channel: str) -> None:
     page.get_by_role("heading", name=f"# {channel}").wait_for(timeout=WAIT)
 
 
-def test_a_request_in_the_console_from_first_message_to_the_digest(sandbox, page) -> None:
-    api = SandboxApi(sandbox.url)
-    member, engineer = api.someone("council", "cherwell"), api.someone("engineer")
-    page.goto(f"{sandbox.url}/?as={member['id']}")
+def post_request(page, url: str, member: dict) -> None:
+    """`member` opens the console in their council's channel and posts the paper-cut request (CHW-1)."""
+    page.goto(f"{url}/?as={member['id']}")
     page.get_by_role("heading", name="# cherwell-support").wait_for(timeout=WAIT)
-
     composer = page.get_by_role("textbox", name="Message")
     composer.fill(PAPERCUT)
     composer.press("Enter")
     page.get_by_text("Thanks, this is CHW-1").wait_for(timeout=WAIT)
+
+
+def test_a_request_in_the_console_from_first_message_to_the_digest(sandbox, page) -> None:
+    api = SandboxApi(sandbox.url)
+    member, engineer = api.someone("council", "cherwell"), api.someone("engineer")
+    post_request(page, sandbox.url, member)
     page.screenshot(path=shots_dir() / "sandbox-council-thread.png")
 
     act_as(page, engineer["name"])
@@ -177,12 +181,7 @@ def test_the_console_can_be_used_from_the_keyboard_and_names_every_control(sandb
 def test_the_support_team_acts_with_reactions_and_a_council_member_is_offered_only_ticket(sandbox, page) -> None:
     api = SandboxApi(sandbox.url)
     member, engineer = api.someone("council", "cherwell"), api.someone("engineer")
-    page.goto(f"{sandbox.url}/?as={member['id']}")
-    page.get_by_role("heading", name="# cherwell-support").wait_for(timeout=WAIT)
-    composer = page.get_by_role("textbox", name="Message")
-    composer.fill(PAPERCUT)
-    composer.press("Enter")
-    page.get_by_text("Thanks, this is CHW-1").wait_for(timeout=WAIT)
+    post_request(page, sandbox.url, member)
     request = page.locator("article.message", has_text=PAPERCUT).first
     assert request.get_by_role("button", name="Add :ticket:").count() == 1
     assert request.get_by_role("button", name="Add :eyes:").count() == 0, "a council member's 👀 does nothing"
