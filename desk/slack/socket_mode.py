@@ -44,6 +44,7 @@ log = logging.getLogger("desk.socket_mode")
 
 ACK_WITHIN = 2.5  # seconds from an envelope's arrival: Slack's 3 s, less the way there and back
 PING_INTERVAL = 2.0  # seconds: how often the client checks its connection (a dropped socket is noticed)
+RECEIVE_BUFFER = 64 * 1024  # bytes per read: an envelope (often several KB) in one read, not slack_sdk's 1 KB
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0  # seconds between failed reconnections, doubling
 REFUSED_TOKEN = frozenset({"invalid_auth", "not_authed", "not_allowed_token_type", "account_inactive",
                            "token_revoked", "missing_scope"})  # apps.connections.open: no point retrying
@@ -153,7 +154,8 @@ class SocketModeRunner:
         self.app = app
         self.ack_within = ack_within
         self.client = _Client(app_token=app_token, web_client=web_client or app.client, logger=log,
-                              ping_interval=ping_interval, concurrency=concurrency)
+                              ping_interval=ping_interval, concurrency=concurrency,
+                              receive_buffer_size=RECEIVE_BUFFER)
         self.client.socket_mode_request_listeners.append(self._on_request)
         self.accepting = True
         self._in_flight = 0
