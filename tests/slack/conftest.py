@@ -119,7 +119,9 @@ def socket_desk(synced: Engine, stand_in: SlackStandIn, database_url: str) -> It
     clock = HandClock(MONDAY)
     wiring = Wiring(settings, clock=clock)
     wiring.__dict__["engine"] = synced
-    runner = SocketModeRunner(wiring.slack_app(), APP_TOKEN, ping_interval=0.5)
+    # Checks every second (production: 2 s), so a dropped socket is noticed soon; slack_sdk's client gives up
+    # on a link after 4 unanswered checks, and under a loaded CI a shorter interval dropped healthy links.
+    runner = SocketModeRunner(wiring.slack_app(), APP_TOKEN, ping_interval=1.0)
     runner.start()
     socket.wait_connections(1)
     assert [c.method for c in stand_in.calls] == ["auth.test", "apps.connections.open"]
