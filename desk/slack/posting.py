@@ -24,12 +24,12 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.db.outage import patiently
-from desk.db.tables import OutboxRow
+from desk.db.tables import OutboxRow, TicketRow
 from desk.observability import logs
 from desk.services import council_notices, intake, problems, saved_replies, search
 from desk.services.problem_views import KnownProblem
@@ -53,16 +53,16 @@ def summary(deps: Deps, ref: str) -> TicketSummary:
         return summarize(session, queries.get_ticket(session, ref), deps.clock.now())
 
 
-def similar_to(deps: Deps, ref: str) -> list[search.SimilarTicket]:
-    """The triage card's "Similar tickets" (earlier tickets of its council or category)."""
-    with unit_of_work(deps.engine) as session:
-        return search.similar(session, queries.get_ticket(session, ref))
+def _card_extras(session: Session, ticket: TicketRow) -> tuple[list[search.SimilarTicket], list[tuple[str, str]]]:
+    """What a triage card shows besides the ticket: "Similar tickets" (earlier tickets of its council or
+    category) and the (reply id, title) of the saved replies its "Reply with…" menu offers."""
+    choices = [(choice.reply_id, choice.title) for choice in saved_replies.list_current(session)]
+    return search.similar(session, ticket), choices
 
 
-def reply_choices(deps: Deps) -> list[tuple[str, str]]:
-    """(reply id, title) of the saved replies a card offers."""
+def card_extras(deps: Deps, ref: str) -> tuple[list[search.SimilarTicket], list[tuple[str, str]]]:
     with unit_of_work(deps.engine) as session:
-        return [(choice.reply_id, choice.title) for choice in saved_replies.list_current(session)]
+        return _card_extras(session, queries.get_ticket(session, ref))
 
 
 def announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | None) -> None:
@@ -123,9 +123,8 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     except SLACK_FAILURES as err:  # the support team still gets its card; the council's part is retried
         council_failure = err
     if triage and card_at[1] is None:
-        similar = patiently(lambda: similar_to(deps, ref), what=f"finding tickets like {ref}")
-        card = cards.triage_card(t, deps.clock.now(), assignable(client, deps), known, similar,
-                                 reply_choices(deps))
+        similar, choices = patiently(lambda: card_extras(deps, ref), what=f"finding tickets like {ref}")
+        card = cards.triage_card(t, deps.clock.now(), assignable(client, deps), known, similar, choices)
         posted = client.chat_postMessage(channel=triage, text=card.text, blocks=card.blocks,
                                          unfurl_links=False, unfurl_media=False)
         card_at = (posted["channel"], posted["ts"])
@@ -186,14 +185,16 @@ def _problem_lists_it(deps: Deps, ref: str) -> None:
 
 
 def _refresh_card(client: WebClient, deps: Deps, ref: str) -> str | None:
-    with unit_of_work(deps.engine) as session:
+    now = deps.clock.now()
+    with unit_of_work(deps.engine) as session:  # one read for all the card shows
         ticket = queries.get_ticket(session, ref)
         where = (ticket.card_channel, ticket.card_ts)
+        if where[0] is None or where[1] is None:
+            return None
+        t = summarize(session, ticket, now)
         linked = problems.known_problem_for(session, ticket)
-    if where[0] is None or where[1] is None:
-        return None
-    card = cards.triage_card(summary(deps, ref), deps.clock.now(), assignable(client, deps), linked,
-                             similar_to(deps, ref), reply_choices(deps))
+        similar, choices = _card_extras(session, ticket)
+    card = cards.triage_card(t, now, assignable(client, deps), linked, similar, choices)
     client.chat_update(channel=where[0], ts=where[1], text=card.text, blocks=card.blocks)
     return where[1]
 
