@@ -1,7 +1,8 @@
-"""Playbook and registry parsing: the model it builds, and one test per kind of problem it names.
+"""Playbook parsing: the model it builds, and one test per kind of problem it names.
 
-Fixtures are YAML text inline (the DESIGN.md examples), edited per test with `edited`, so each test shows
-exactly which line it breaks and the whole `file: key: problem` line it expects.
+Fixtures are YAML text inline (the DESIGN.md examples, tests/domain/playbook_texts.py), edited per test
+with `edited`, so each test shows exactly which line it breaks and the whole `file: key: problem` line it
+expects. The registry's checks are in test_registry_schema.py, a directory's in test_playbook_directory.py.
 """
 
 from __future__ import annotations
@@ -9,92 +10,17 @@ from __future__ import annotations
 import re
 import textwrap
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from desk.domain.playbook import ClockKind, Metric, PlaybookSet, Window
-from desk.domain.playbook_schema import canonical_definition, parse_documents, parse_playbook
+from desk.domain.playbook import ClockKind, Metric, Window
+from desk.domain.playbook_schema import canonical_definition, parse_playbook
 from desk.errors import PlaybookInvalid
-from desk.services.playbook_files import load_directory, read_directory
-
-SHIPPED = Path(__file__).resolve().parents[2] / "playbooks"
-
-PLAYBOOK = textwrap.dedent("""\
-    id: standard
-    name: Standard support
-    calendar:
-      timezone: Europe/London
-      division: england-and-wales
-      hours:
-        mon-thu: ["09:00-12:30", "13:30-17:00"]
-        fri: ["09:00-16:30"]
-      closures: [2026-12-24, "2026-12-29"]
-    priorities:
-      P1: {name: Critical, respond: 30m, resolve: 4h, clock: 24x7}
-      P2: {name: High, respond: 1h, resolve: 8h}
-      P3: {name: Medium, respond: 4h, resolve: 24h}
-      P4: {name: Low, respond: 8h, resolve: 80h}
-    matrix:
-      high:   {high: P1, medium: P2, low: P3}
-      medium: {high: P2, medium: P3, low: P4}
-      low:    {high: P3, medium: P4, low: P4}
-    rules:
-      - name: cannot-take-payments
-        match: "(?i)(cannot|can't|unable to) take (card )?payments"
-        set: {category: payments, impact: high, urgency: high}
-    pause_on: [waiting_on_council]
-    escalations:
-      - {metric: respond, at: 75, notify: [triage]}
-      - {metric: respond, at: 100, notify: [duty_lead]}
-      - {metric: resolve, at: 75, notify: [assignee]}
-      - {metric: resolve, at: 100, notify: [service_manager], repeat_every: 2h}
-    """)
-
-COUNCILS = textwrap.dedent("""\
-    councils:
-      - id: cherwell
-        name: Cherwell District Council
-        ref_prefix: CHW
-        playbook: standard
-        division: england-and-wales
-        slack: {teams: [T0CHW00001], channels: [C0CHW00001]}
-        digest: {channel: C0CHW00001, day: mon, time: "09:00"}
-      - id: fife
-        name: Fife Council
-        ref_prefix: FIFE
-        playbook: standard
-        division: scotland
-        slack: {teams: [T0FIF00001], channels: [C0FIF00001]}
-    support:
-      team: T0SUP00001
-      triage_channel: C0TRI00001
-      engineers: [S0ENG00001]
-      duty_lead: U0DUT00001
-      service_managers: [U0MGR00001]
-    """)
-
-
-def edited(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, f"fixture does not contain {old!r} exactly once"
-    return text.replace(old, new)
-
-
-def playbook_problems(text: str) -> list[str]:
-    with pytest.raises(PlaybookInvalid) as raised:
-        parse_playbook("standard.yaml", text)
-    return [str(problem) for problem in raised.value.problems]
-
-
-def directory_problems(documents: dict[str, str]) -> list[str]:
-    with pytest.raises(PlaybookInvalid) as raised:
-        parse_documents(documents)
-    return [str(problem) for problem in raised.value.problems]
-
-
-def registry_problems(councils: str) -> list[str]:
-    return directory_problems({"standard.yaml": PLAYBOOK, "councils.yaml": councils})
-
+from tests.domain.playbook_texts import (
+    PLAYBOOK,
+    edited,
+    playbook_problems,
+)
 
 # --- the model ---------------------------------------------------------------------------------------
 
@@ -387,204 +313,6 @@ def test_defaults_and_close_after_days_are_checked() -> None:
     ]
 
 
-# --- the registry --------------------------------------------------------------------------------------
-
-
-def test_a_council_must_name_a_playbook_of_the_directory() -> None:
-    councils = edited(COUNCILS, "playbook: standard\n    division: scotland", "playbook: gold\n    division: scotland")
-    documents = {"standard.yaml": PLAYBOOK, "enhanced.yaml": edited(PLAYBOOK, "id: standard", "id: enhanced")}
-    assert directory_problems({**documents, "councils.yaml": councils}) == [
-        'councils.yaml: councils[1].playbook: no playbook "gold" (known: enhanced, standard)'
-    ]
-
-
-def test_council_fields_are_checked() -> None:
-    councils = edited(COUNCILS, "id: fife", "id: Fife")
-    councils = edited(councils, "ref_prefix: FIFE", "ref_prefix: fife1")
-    councils = edited(councils, "division: scotland", "division: alba")
-    councils = edited(councils, "{teams: [T0FIF00001], channels: [C0FIF00001]}", "{teams: [], channels: [U0FIF00001]}")
-    councils = edited(councils, '{channel: C0CHW00001, day: mon, time: "09:00"}', "{channel: C0CHW00001, day: monday, time: 10:30}")
-    assert registry_problems(councils) == [
-        'councils.yaml: councils[0].digest.day: "monday" is not one of mon, tue, wed, thu, fri, sat, sun (did you mean "mon"?)',
-        'councils.yaml: councils[0].digest.time: 630 is not a time of day: use "HH:MM", e.g. "09:00" (YAML reads an unquoted 10:30 as a number: quote it)',
-        'councils.yaml: councils[1].division: "alba" is not one of england-and-wales, scotland, northern-ireland',
-        'councils.yaml: councils[1].id: "Fife" is not a council id (a-z, 0-9 and -)',
-        'councils.yaml: councils[1].ref_prefix: "fife1" is not 2 to 6 capitals, e.g. CHW',
-        'councils.yaml: councils[1].slack.channels[0]: "U0FIF00001" is not a Slack channel id (C… or G…)',
-        "councils.yaml: councils[1].slack.teams: must not be empty",
-    ]
-
-
-def test_ids_prefixes_teams_and_channels_belong_to_one_council() -> None:
-    councils = edited(COUNCILS, "id: fife", "id: cherwell")
-    councils = edited(councils, "ref_prefix: FIFE", "ref_prefix: CHW")
-    councils = edited(councils, "{teams: [T0FIF00001], channels: [C0FIF00001]}", "{teams: [T0CHW00001], channels: [C0CHW00001, C0TRI00001]}")
-    assert registry_problems(councils) == [
-        "councils.yaml: councils[1].id: council id cherwell is already used by councils[0] (cherwell)",
-        "councils.yaml: councils[1].ref_prefix: ref prefix CHW is already used by councils[0] (cherwell)",
-        "councils.yaml: councils[1].slack.channels[0]: channel C0CHW00001 is already used by councils[0] (cherwell)",
-        "councils.yaml: councils[1].slack.channels[1]: channel C0TRI00001 is already used by support.triage_channel",
-        "councils.yaml: councils[1].slack.teams[0]: team T0CHW00001 is already used by councils[0] (cherwell)",
-    ]
-
-
-def test_a_digest_may_not_go_to_another_councils_channel() -> None:
-    councils = edited(COUNCILS, "division: scotland\n", "division: scotland\n    digest: {channel: C0CHW00001, day: fri, time: '16:00'}\n")
-    assert registry_problems(councils) == [
-        "councils.yaml: councils[1].digest.channel: C0CHW00001 belongs to councils[0] (cherwell): "
-        "a digest must not go to another council's channel"
-    ]
-
-
-def test_the_registry_needs_councils_and_a_complete_support_block() -> None:
-    assert registry_problems("councils: []\nsupport: {team: T0SUP00001}\n") == [
-        "councils.yaml: councils: must not be empty",
-        "councils.yaml: support.duty_lead: missing",
-        "councils.yaml: support.engineers: missing",
-        "councils.yaml: support.service_managers: missing",
-        "councils.yaml: support.triage_channel: missing",
-    ]
-    assert registry_problems("councels: []\n") == [
-        "councils.yaml: councels: unknown key (did you mean \"councils\"?)",
-        "councils.yaml: councils: missing",
-        "councils.yaml: support: missing",
-    ]
-
-
-def test_support_ids_must_look_like_slack_ids() -> None:
-    councils = edited(COUNCILS, "team: T0SUP00001", "team: C0SUP00001")
-    councils = edited(councils, "engineers: [S0ENG00001]", "engineers: [S0ENG00001, alice]")
-    councils = edited(councils, "duty_lead: U0DUT00001", "duty_lead: '@bob'")
-    assert registry_problems(councils) == [
-        'councils.yaml: support.duty_lead: "@bob" is not a Slack user or user-group id (U…, W… or S…)',
-        'councils.yaml: support.engineers[1]: "alice" is not a Slack user or user-group id (U…, W… or S…)',
-        'councils.yaml: support.team: "C0SUP00001" is not a Slack team or organisation id (T… or E…)',
-    ]
-
-
-# --- the directory -------------------------------------------------------------------------------------
-
-
-def test_two_files_may_not_declare_one_playbook_id() -> None:
-    problems = directory_problems({"a.yaml": PLAYBOOK, "b.yaml": PLAYBOOK, "councils.yaml": COUNCILS})
-    assert problems == ['b.yaml: id: playbook "standard" is already declared by a.yaml']
-
-
-def test_a_directory_needs_a_playbook_and_a_registry() -> None:
-    assert directory_problems({"councils.yaml": COUNCILS}) == [
-        'councils.yaml: councils[0].playbook: no playbook "standard" (known: none)',
-        'councils.yaml: councils[1].playbook: no playbook "standard" (known: none)',
-        "playbooks: no playbook: add one, e.g. standard.yaml",
-    ]
-    assert directory_problems({"standard.yaml": PLAYBOOK}) == [
-        "councils.yaml: missing: the directory needs the councils registry"
-    ]
-    assert directory_problems({"standard.yaml": PLAYBOOK, "councils.yaml": COUNCILS, "councils.yml": COUNCILS}) == [
-        "councils.yml: the registry is given twice: keep councils.yaml only"
-    ]
-
-
-def test_a_broken_directory_reports_every_problem_of_every_file() -> None:
-    documents = {
-        "standard.yaml": edited(PLAYBOOK, "respond: 1h,", "respond: 1x,"),
-        "enhanced.yaml": edited(edited(PLAYBOOK, "id: standard", "id: enhanced"), "Europe/London", "Mars/Olympus"),
-        "broken.yml": "id: [unclosed\n",
-        "councils.yaml": edited(COUNCILS, "ref_prefix: FIFE", "ref_prefix: CHW"),
-    }
-    assert directory_problems(documents) == [
-        "broken.yml: YAML syntax error at line 2, column 1: expected ',' or ']', but got '<stream end>'",
-        "councils.yaml: councils[1].ref_prefix: ref prefix CHW is already used by councils[0] (cherwell)",
-        'enhanced.yaml: calendar.timezone: "Mars/Olympus" is not a known time zone',
-        'standard.yaml: priorities.P2.respond: "1x" is not a duration (use e.g. 30m, 4h, 1h30m)',
-    ]
-
-
-def test_a_good_directory_keeps_each_playbooks_source() -> None:
-    enhanced = edited(PLAYBOOK, "id: standard", "id: enhanced")
-    loaded = parse_documents({"standard.yaml": PLAYBOOK, "other.yml": enhanced, "councils.yaml": COUNCILS})
-    assert loaded.sources == {"standard": PLAYBOOK, "enhanced": enhanced}
-    assert [council.id for council in loaded.registry.councils] == ["cherwell", "fife"]
-    assert loaded.council("fife").digest is None and loaded.council("cherwell").digest.time == 9 * 3600
-
-
-def test_read_directory_reads_yaml_and_yml_sorted_and_skips_the_rest(tmp_path: Path) -> None:
-    for name, text in {"b.yml": "b", "a.yaml": "a", "notes.txt": "x", ".#a.yaml": "lock"}.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    (tmp_path / "old.yaml").mkdir()
-    assert list(read_directory(tmp_path).items()) == [("a.yaml", "a"), ("b.yml", "b")]
-
-
-def test_a_file_that_is_not_utf8_is_a_problem(tmp_path: Path) -> None:
-    (tmp_path / "standard.yaml").write_bytes(b"name: \xff\n")
-    with pytest.raises(PlaybookInvalid) as raised:
-        read_directory(tmp_path)
-    assert str(raised.value) == "standard.yaml: is not UTF-8 text (invalid start byte at byte 6)"
-
-
-def test_a_missing_directory_or_registry_is_a_problem(tmp_path: Path) -> None:
-    with pytest.raises(PlaybookInvalid) as raised:
-        load_directory(tmp_path / "nowhere")
-    assert str(raised.value) == f"{tmp_path / 'nowhere'}: no such directory"
-    (tmp_path / "standard.yaml").write_text(PLAYBOOK, encoding="utf-8")
-    with pytest.raises(PlaybookInvalid) as raised:
-        load_directory(tmp_path)
-    assert str(raised.value) == "councils.yaml: missing: the directory needs the councils registry"
-
-
-@pytest.fixture(scope="module")
-def shipped() -> PlaybookSet:
-    return load_directory(SHIPPED)
-
-
-def test_the_shipped_playbooks_load_and_cover_every_division(shipped: PlaybookSet) -> None:
-    loaded = shipped
-
-    assert set(loaded.playbooks) == {"standard", "enhanced"}
-    standard, enhanced = loaded.playbooks["standard"], loaded.playbooks["enhanced"]
-    assert {target.clock for target in standard.priorities.values()} == {ClockKind.BUSINESS}
-    assert enhanced.priorities["P1"].clock is ClockKind.ALWAYS
-    for code, target in enhanced.priorities.items():
-        assert target.respond_within < standard.priorities[code].respond_within
-        assert target.resolve_within < standard.priorities[code].resolve_within
-    assert {date(2026, 12, 24), date(2026, 12, 29), date(2026, 12, 31)} <= standard.calendar.closures
-    divisions = {loaded.playbooks[c.playbook].calendar.with_division(c.division).division
-                 for c in loaded.registry.councils}
-    assert divisions == {"england-and-wales", "scotland", "northern-ireland"}
-
-
-@pytest.mark.parametrize(
-    ("request_text", "rule"),
-    [
-        ("We can't take card payments at the contact centre", "cannot-take-payments"),
-        ("Payments are failing on the website", "cannot-take-payments"),
-        ("GOV.UK Pay is down\nresidents get a 503 error", "govuk-pay-outage"),
-        ("Direct debit run failed overnight", "direct-debit-run-failed"),
-        ("BACS file rejected by the bank", "direct-debit-run-failed"),
-        ("Resident charged twice for council tax", "duplicate-charge"),
-        ("Daily reconciliation does not balance with the bank", "reconciliation-mismatch"),
-        ("Refund stuck in pending", "refund-problem"),
-        ("Payment not showing on the account", "payment-not-showing"),
-        ("Password expired for a cashier", "locked-out"),
-        ("Please set up a new user for our income team", "user-admin"),
-        ("Report request: card payments by fund for March", "report-request"),
-        ("Card number e-mailed to the team inbox", "card-data-exposed"),
-        ("The cashing screen is very slow", "slow-system"),
-        ("A question about the colour of receipts", None),
-    ],
-)
-def test_the_shipped_rules_triage_typical_requests(
-    shipped: PlaybookSet, request_text: str, rule: str | None
-) -> None:
-    playbook = shipped.playbooks["standard"]
-    matched = next((r.name for r in playbook.rules if r.match.search(request_text)), None)
-    assert matched == rule
-
-
-def test_the_shipped_playbooks_share_their_triage_rules(shipped: PlaybookSet) -> None:
-    standard, enhanced = shipped.playbooks["standard"].rules, shipped.playbooks["enhanced"].rules
-    assert [(r.name, r.match.pattern) for r in standard] == [(r.name, r.match.pattern) for r in enhanced]
-
-
 # --- canonical definition ------------------------------------------------------------------------------
 
 
@@ -609,13 +337,3 @@ def test_canonical_definition_refuses_what_is_not_a_document() -> None:
         canonical_definition("")
     with pytest.raises(PlaybookInvalid, match="given twice"):
         canonical_definition("id: a\nid: b\n")
-
-
-def test_the_support_workspace_is_no_councils_team() -> None:
-    """A council listing `support.team` would turn every engineer into that council's member (issue 12)."""
-    councils = edited(COUNCILS, "{teams: [T0FIF00001], channels: [C0FIF00001]}",
-                      "{teams: [T0FIF00001, T0SUP00001], channels: [C0FIF00001]}")
-    assert registry_problems(councils) == [
-        "councils.yaml: councils[1].slack.teams[1]: T0SUP00001 is the support team's own workspace "
-        "(support.team): a council listing it would make every engineer that council's member",
-    ]

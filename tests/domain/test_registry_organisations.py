@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from desk.domain.playbook_schema import parse_documents
-from tests.domain.test_playbook_schema import COUNCILS, PLAYBOOK, edited, registry_problems
+from tests.domain.playbook_texts import COUNCILS, PLAYBOOK, edited, registry_problems
 
 CHERWELL_TEAMS = "{teams: [T0CHW00001], channels: [C0CHW00001]}"
 FIFE_TEAMS = "{teams: [T0FIF00001], channels: [C0FIF00001]}"

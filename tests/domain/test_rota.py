@@ -14,7 +14,7 @@ from desk.domain.calendar import business_calendar
 from desk.domain.playbook_schema import parse_documents
 from desk.domain.rota import Duty, Rota, duty_at, next_in_turn
 from desk.domain.rota_schema import rota_from_json, rota_to_json
-from tests.domain.test_playbook_schema import COUNCILS, PLAYBOOK, edited, registry_problems
+from tests.domain.playbook_texts import COUNCILS, PLAYBOOK, edited, registry_problems
 
 ANN, BEN, CAT, DAN = "U0ANN00001", "U0BEN00001", "U0CAT00001", "U0DAN00001"
 SUPPORT = "  engineers: [S0ENG00001]\n"
