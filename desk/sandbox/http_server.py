@@ -79,6 +79,8 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         section, _, rest = url.path.lstrip("/").partition("/")
         body = self._read_body()
+        if body is None:
+            return
         stand_in = self.server.stand_in
         if section == "api":
             args, is_json, problem = _decode_args(body, self.headers.get("Content-Type", ""), url.query)
@@ -95,9 +97,20 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(Outcome.text(404, "not_found"))
 
-    def _read_body(self) -> bytes:
+    def _read_body(self) -> bytes | None:
+        """The whole body, or None when the client went away before sending all it announced.
+
+        http.client sends the headers and the body in two writes, so a client killed between them leaves a
+        request with its Content-Length and no body. Slack never acts on half a request: nothing is answered
+        or recorded (acting on it would record arguments the client never sent).
+        """
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            log.debug("slack stand-in: %s sent %d of %d bytes, then went away", self.path, len(body), length)
+            self.close_connection = True
+            return None
+        return body
 
     def _token(self, args: dict[str, Any]) -> str | None:
         """Bearer header first (slack_sdk's way), else a `token` argument (taken out of the args)."""

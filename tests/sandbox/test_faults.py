@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 
@@ -154,3 +155,19 @@ def test_a_window_that_cannot_work_is_refused(faults: list[Fault], seconds: floa
                                               problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         FaultQueue().add_window(methods, faults, seconds=seconds)
+
+
+def test_a_request_cut_off_before_its_body_is_not_acted_on(stand_in: SlackStandIn) -> None:
+    """A client killed between its headers and its body (http.client writes them apart) sent half a request:
+    the stand-in answers nothing and records nothing, as Slack would; it does not see a call missing its
+    arguments."""
+    host, port = stand_in.api_url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as cut:
+        cut.sendall(b"POST /api/users.info HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer xoxb-test\r\n"
+                    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 12\r\n\r\nuser=U")
+        cut.shutdown(socket.SHUT_WR)
+        assert cut.recv(100) == b""  # closed without an answer
+
+    assert stand_in.violations == []
+    assert stand_in.calls_to("users.info") == []
+    assert WebClient(token="xoxb-test", base_url=stand_in.api_url).auth_test()["ok"]  # still serving
