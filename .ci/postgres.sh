@@ -5,7 +5,12 @@ set -euo pipefail
 [ "${1:-}" = run ] || { echo "usage: $0 run CMD..." >&2; exit 2; }
 shift
 
+# DESK_CI_PG_PORT, else the first free port from 55432 (another run on this machine may hold 55432)
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 PORT=${DESK_CI_PG_PORT:-55432}
+if [ -z "${DESK_CI_PG_PORT:-}" ]; then
+  while listening "$PORT"; do PORT=$((PORT + 1)); done
+fi
 DATA=$(mktemp -d /tmp/desk-ci-pg.XXXXXX)
 
 bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
@@ -24,7 +29,8 @@ as_postgres() {
 
 chown postgres "$DATA" 2>/dev/null || true
 as_postgres "'$BIN/initdb' -D '$DATA/data' -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null"
-as_postgres "'$BIN/pg_ctl' -D '$DATA/data' -l '$DATA/log' -w -o \"-c listen_addresses=127.0.0.1 -p $PORT -k '$DATA' -c fsync=off -c max_connections=200\" start >/dev/null"
+as_postgres "'$BIN/pg_ctl' -D '$DATA/data' -l '$DATA/log' -w -o \"-c listen_addresses=127.0.0.1 -p $PORT -k '$DATA' -c fsync=off -c max_connections=200\" start >/dev/null" || {
+  echo "PostgreSQL did not start on 127.0.0.1:$PORT; its log:" >&2; tail -n 20 "$DATA/log" >&2; rm -rf "$DATA"; exit 1; }
 stop() { as_postgres "'$BIN/pg_ctl' -D '$DATA/data' -m fast stop >/dev/null" || true; rm -rf "$DATA"; }
 trap stop EXIT
 
