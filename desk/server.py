@@ -19,19 +19,24 @@ On SIGTERM the connection takes no new envelope and acks those in hand before th
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
+import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
 
 from desk.errors import ConfigError
 from desk.http_worker import worker_class
-from desk.scheduling.worker import Worker
-from desk.wiring import Wiring
+
+if TYPE_CHECKING:  # the lean master (`desk.web_master`) imports none of these: its worker builds the wiring
+    from desk.config import Settings
+    from desk.scheduling.worker import Worker
+    from desk.wiring import Wiring
 
 log = logging.getLogger("desk.server")
 
@@ -40,8 +45,10 @@ DRAIN_MARGIN = 2  # of which this much is kept back: exiting cleanly must fit in
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, wiring: Wiring, options: dict[str, Any]):
-        self.wiring = wiring
+    """`wiring` None (the lean master): each worker builds its own from the environment when it loads."""
+
+    def __init__(self, wiring: Wiring | None, options: dict[str, Any]):
+        self.wiring: Wiring = wiring  # type: ignore[assignment]  (set in load() when None)
         self.options = {**options, "logger_class": _Logger, "worker_exit": self._worker_exit}
         self.background: Worker | None = None  # the worker's jobs, when they run in this process
         super().__init__()
@@ -52,6 +59,10 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         _dump_stacks_on_sigusr1()
+        if self.wiring is None:
+            from desk.wiring import Wiring
+
+            self.wiring = Wiring.from_environ()  # the environment `serve_http` checked before the handover
         app = self.wiring.wsgi_app()
         if self.wiring.runs_worker_in_web:
             self.background = start_background_worker(self.wiring)
@@ -96,7 +107,12 @@ def _dump_stacks_on_sigusr1() -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
-def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: int) -> None:
+def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: int,
+               lean_master: bool = False) -> None:
+    """With `lean_master` (`desk serve --http`), once the app has been built here (every setting checked, the
+    bot token tried) this process becomes `desk.web_master` (same pid, a fresh interpreter): gunicorn's
+    master then holds gunicorn and desk's settings only, not the whole app it would otherwise carry, and
+    share with its workers, for the life of the process."""
     settings = wiring.settings
     if settings.ops_port is not None and settings.ops_port == port:
         raise ConfigError(f"DESK_OPS_PORT ({settings.ops_port}) must differ from the HTTP port ({port}): "
@@ -108,7 +124,31 @@ def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: i
     options["worker_class"] = worker_class(request_timeout=settings.request_timeout_seconds)
     log.info("serving Slack on %s:%s%s", host, port,
              f", /healthz and /metrics on {host}:{settings.ops_port}" if settings.ops_port else "")
+    if lean_master:
+        wiring.engine.dispose()
+        _become_lean_master(settings, {key: value for key, value in options.items() if key != "worker_class"})
     _Gunicorn(wiring, options).run()
+
+
+def _become_lean_master(settings: Settings, options: dict[str, Any]) -> None:
+    """Replace this process's image with `desk.web_master` (the pid, environment and open standard streams
+    stay; signals reach the same process). Handed over: gunicorn's options and the log settings in the
+    arguments; the secrets the log redactor hides through a pipe, never in the arguments."""
+    read, write = os.pipe()
+    os.write(write, json.dumps(settings.secret_values).encode())  # a few hundred bytes: the pipe holds them
+    os.close(write)
+    os.set_inheritable(read, True)
+    handover = {"options": options, "log_format": settings.log_format, "log_level": settings.log_level,
+                "request_timeout": settings.request_timeout_seconds, "secrets_fd": read}
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "desk.web_master", json.dumps(handover)])
+
+
+def run_lean_master(options: dict[str, Any], *, request_timeout: float) -> None:
+    """Gunicorn's master without desk's app: each worker builds the wiring when it boots (and fails to boot,
+    loudly, on what `serve_http` already checked before the handover)."""
+    _Gunicorn(None, {**options, "worker_class": worker_class(request_timeout=request_timeout)}).run()
 
 
 def gunicorn_options(*, host: str, port: int, workers: int, threads: int) -> dict[str, Any]:

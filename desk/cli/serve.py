@@ -30,7 +30,8 @@ def serve(
     if http:
         from desk.server import serve_http
 
-        serve_http(wiring, host=host, port=port or wiring.settings.port, workers=workers, threads=threads)
+        serve_http(wiring, host=host, port=port or wiring.settings.port, workers=workers, threads=threads,
+                   lean_master=True)
     elif wiring.settings.slack_app_token is not None:
         from desk.server import serve_socket_mode
 
