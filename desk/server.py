@@ -11,6 +11,12 @@ finishes the requests in flight (up to `graceful_timeout`); then, in the worker'
 desk finishes what those requests started after their ack (the listener executor) and, on SQLite, lets
 the in-process scheduler finish its current job. Only then does the process exit, with status 0.
 
+**Memory.** `desk serve --http` builds the app once in its own process to check everything, then replaces
+that process (`exec`, same pid) with `desk.web_master`: gunicorn's master there imports gunicorn and desk's
+log handler, not the app, and each worker builds the app when it boots. A master that had built the app
+would carry it for the life of the process, and its forked worker would count it again (issue 16:
+bench/bench_memory.py). Socket Mode keeps its master as it is (it holds the SQLite lock file).
+
 **Socket Mode** (`serve_socket_mode`) uses the same gunicorn front, one worker, on `$PORT` for everything
 that is not Slack's (`/healthz`, `/metrics`, the council API, report pages: `Wiring.wsgi_app`'s one routing
 table), and that worker also holds the Socket Mode connection (`desk.slack.socket_mode.SocketModeRunner`).
@@ -111,8 +117,9 @@ def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: i
                lean_master: bool = False) -> None:
     """With `lean_master` (`desk serve --http`), once the app has been built here (every setting checked, the
     bot token tried) this process becomes `desk.web_master` (same pid, a fresh interpreter): gunicorn's
-    master then holds gunicorn and desk's settings only, not the whole app it would otherwise carry, and
-    share with its workers, for the life of the process."""
+    master then holds gunicorn and desk's log handler only, not the whole app it would otherwise carry, and
+    share with its workers, for the life of the process. Without it (tests, bench/servers.py's variants)
+    gunicorn runs here, on `wiring` itself."""
     settings = wiring.settings
     if settings.ops_port is not None and settings.ops_port == port:
         raise ConfigError(f"DESK_OPS_PORT ({settings.ops_port}) must differ from the HTTP port ({port}): "

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from desk.cli.output import JsonOption, duration, local, print_json, require_schema
-from desk.cli.progress import meter
+from desk.cli.progress import meter, shown
 from desk.db import queries
 from desk.db.engine import read_only
 from desk.domain.playbook import PlaybookSet, council_calendar
@@ -118,7 +118,7 @@ def recompute_command(
         if unknown:
             raise NotFound(f"no council {', '.join(map(repr, unknown))} in the database (known: "
                            f"{', '.join(sorted(known))})")
-    moved = recompute_with_progress(wiring, council or None, shown=not as_json)
+    moved = recompute_with_progress(wiring, council or None, as_json=as_json)
     if as_json:
         print_json(moved.as_dict())
         return
@@ -128,10 +128,11 @@ def recompute_command(
              else ""))
 
 
-def recompute_with_progress(wiring: Wiring, councils: list[str] | None, *, shown: bool):
+def recompute_with_progress(wiring: Wiring, councils: list[str] | None, *, as_json: bool):
     """`sla_recompute.recompute`, with a bar on a terminal (`desk sla recompute`, `desk playbooks sync`)."""
-    total = sla_recompute.running_clocks(wiring.engine, councils=councils) if shown else None
-    with meter("recomputing SLA deadlines", unit="clocks", total=total, enabled=shown) as done:
+    drawn = shown(enabled=not as_json)
+    total = sla_recompute.running_clocks(wiring.engine, councils=councils) if drawn else None
+    with meter("recomputing SLA deadlines", unit="clocks", total=total, enabled=drawn) as done:
         return sla_recompute.recompute(wiring.engine, councils=councils,
                                        progress=lambda report: done(report.clocks))
 

@@ -28,15 +28,16 @@ NOT_IN_THE_WEB_PROCESS = ("alembic", "mako", "pygments", "PIL", "jinja2", "typer
 NOT_IN_THE_LEAN_MASTER = (*NOT_IN_THE_WEB_PROCESS, "pydantic", "sqlalchemy", "slack_bolt", "holidays",
                           "apscheduler", "desk.config", "desk.wiring", "desk.services", "desk.slack.app")
 
-# What the gunicorn worker does when it boots (`desk.server._Gunicorn.load`), then the modules loaded.
+# What the gunicorn worker does when it boots (`desk.server._Gunicorn.load`): the app (all of it on
+# PostgreSQL, where the web process runs no jobs), then on SQLite the worker's jobs; the modules after each.
 WORKER_BOOT = """
 import json, sys
-from apscheduler.schedulers.background import BackgroundScheduler
 from desk.wiring import Wiring
 wiring = Wiring.from_environ()
 wiring.wsgi_app()
-if wiring.runs_worker_in_web:
-    wiring.worker().schedule(BackgroundScheduler(timezone="UTC"))  # scheduled, not started: no job runs
+print(json.dumps(sorted(sys.modules)))
+from apscheduler.schedulers.background import BackgroundScheduler
+wiring.worker().schedule(BackgroundScheduler(timezone="UTC"))  # scheduled, not started: no job runs
 print(json.dumps(sorted(sys.modules)))
 """
 
@@ -61,11 +62,12 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
         slack.stop()
 
 
-def loaded(code: str, env: dict[str, str]) -> list[str]:
+def loaded(code: str, env: dict[str, str]) -> list[list[str]]:
+    """The module lists `code` printed, one a line."""
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.splitlines()[-1])
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("[")]
 
 
 def imported(modules: list[str], packages: tuple[str, ...]) -> list[str]:
@@ -73,12 +75,13 @@ def imported(modules: list[str], packages: tuple[str, ...]) -> list[str]:
 
 
 def test_the_web_worker_boots_without_what_it_does_not_serve(env: dict[str, str]) -> None:
-    modules = loaded(WORKER_BOOT, env)
-    assert "desk.slack.web" in modules and "desk.scheduling.worker" in modules  # the probe did boot the app
-    assert imported(modules, NOT_IN_THE_WEB_PROCESS) == []
+    app, with_jobs = loaded(WORKER_BOOT, env)
+    assert "desk.slack.web" in app and "desk.scheduling.worker" in with_jobs  # the probe did boot both
+    assert imported(app, NOT_IN_THE_WEB_PROCESS + ("apscheduler", "desk.scheduling")) == []
+    assert imported(with_jobs, NOT_IN_THE_WEB_PROCESS) == []
 
 
 def test_the_lean_master_holds_gunicorn_and_the_log_handler_only(env: dict[str, str]) -> None:
-    modules = loaded(LEAN_MASTER, env)
+    [modules] = loaded(LEAN_MASTER, env)
     assert "gunicorn.app.base" in modules
     assert imported(modules, NOT_IN_THE_LEAN_MASTER) == []
