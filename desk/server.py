@@ -15,7 +15,8 @@ the in-process scheduler finish its current job. Only then does the process exit
 that process (`exec`, same pid) with `desk.web_master`: gunicorn's master there imports gunicorn and desk's
 log handler, not the app, and each worker builds the app when it boots. A master that had built the app
 would carry it for the life of the process, and its forked worker would count it again (issue 16:
-bench/bench_memory.py). Socket Mode keeps its master as it is (it holds the SQLite lock file).
+bench/bench_memory.py). `desk serve` in Socket Mode does the same; its SQLite lock file stays open across
+the exec.
 
 **Socket Mode** (`serve_socket_mode`) uses the same gunicorn front, one worker, on `$PORT` for everything
 that is not Slack's (`/healthz`, `/metrics`, the council API, report pages: `Wiring.wsgi_app`'s one routing
@@ -40,7 +41,6 @@ from desk.errors import ConfigError
 from desk.http_worker import worker_class
 
 if TYPE_CHECKING:  # the lean master (`desk.web_master`) imports none of these: its worker builds the wiring
-    from desk.config import Settings
     from desk.scheduling.worker import Worker
     from desk.wiring import Wiring
 
@@ -65,14 +65,18 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         _dump_stacks_on_sigusr1()
-        if self.wiring is None:
-            from desk.wiring import Wiring
-
-            self.wiring = Wiring.from_environ()  # the environment `serve_http` checked before the handover
+        self._build_wiring()
         app = self.wiring.wsgi_app()
         if self.wiring.runs_worker_in_web:
             self.background = start_background_worker(self.wiring)
         return app
+
+    def _build_wiring(self) -> None:
+        """Under the lean master, the worker's own wiring, from the environment checked before the handover."""
+        if self.wiring is None:
+            from desk.wiring import Wiring
+
+            self.wiring = Wiring.from_environ()
 
     def _worker_exit(self, _server, _worker) -> None:
         """Gunicorn's hook, in the worker, once its in-flight requests are answered."""
@@ -132,30 +136,34 @@ def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: i
     log.info("serving Slack on %s:%s%s", host, port,
              f", /healthz and /metrics on {host}:{settings.ops_port}" if settings.ops_port else "")
     if lean_master:
-        wiring.engine.dispose()
-        _become_lean_master(settings, {key: value for key, value in options.items() if key != "worker_class"})
+        _become_lean_master(wiring, {key: value for key, value in options.items() if key != "worker_class"})
     _Gunicorn(wiring, options).run()
 
 
-def _become_lean_master(settings: Settings, options: dict[str, Any]) -> None:
-    """Replace this process's image with `desk.web_master` (the pid, environment and open standard streams
-    stay; signals reach the same process). Handed over: gunicorn's options and the log settings in the
-    arguments; the secrets the log redactor hides through a pipe, never in the arguments."""
+def _become_lean_master(wiring: Wiring, options: dict[str, Any], *, socket_mode: bool = False) -> None:
+    """Replace this process's image with `desk.web_master` (the pid, environment, open standard streams and
+    the Socket Mode lock stay; signals reach the same process). Handed over: gunicorn's options and the log
+    settings in the arguments; the secrets the log redactor hides through a pipe, never in the arguments."""
+    settings = wiring.settings
+    wiring.engine.dispose()
+    for handle in _LOCKS:  # held by the open file: kept open across the exec, the lock stays this process's
+        os.set_inheritable(handle.fileno(), True)
     read, write = os.pipe()
     os.write(write, json.dumps(settings.secret_values).encode())  # a few hundred bytes: the pipe holds them
     os.close(write)
     os.set_inheritable(read, True)
     handover = {"options": options, "log_format": settings.log_format, "log_level": settings.log_level,
-                "request_timeout": settings.request_timeout_seconds, "secrets_fd": read}
+                "request_timeout": settings.request_timeout_seconds, "secrets_fd": read, "socket_mode": socket_mode}
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     os.execv(sys.executable, [sys.executable, "-m", "desk.web_master", json.dumps(handover)])
 
 
-def run_lean_master(options: dict[str, Any], *, request_timeout: float) -> None:
+def run_lean_master(options: dict[str, Any], *, request_timeout: float, socket_mode: bool = False) -> None:
     """Gunicorn's master without desk's app: each worker builds the wiring when it boots (and fails to boot,
-    loudly, on what `serve_http` already checked before the handover)."""
-    _Gunicorn(None, {**options, "worker_class": worker_class(request_timeout=request_timeout)}).run()
+    loudly, on what `serve_http` or `serve_socket_mode` already checked before the handover)."""
+    server = _SocketModeGunicorn if socket_mode else _Gunicorn
+    server(None, {**options, "worker_class": worker_class(request_timeout=request_timeout)}).run()
 
 
 def gunicorn_options(*, host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
@@ -174,11 +182,11 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int) -> dic
     }
 
 
-def serve_socket_mode(wiring: Wiring, *, host: str, port: int, threads: int) -> None:
+def serve_socket_mode(wiring: Wiring, *, host: str, port: int, threads: int, lean_master: bool = False) -> None:
     """Slack's requests over a Socket Mode connection (`desk.slack.socket_mode`), and on `port` everything
     that is not Slack's (/healthz, /metrics, /api/v1/…, report pages), through the same routing table and
     the same gunicorn front as HTTP mode. One gunicorn worker holds the one connection; on SQLite one such
-    process per database (a lock file says so when a second starts)."""
+    process per database (a lock file says so when a second starts). `lean_master` as for `serve_http`."""
     settings = wiring.settings
     token = settings.slack_app_token
     if token is None or not token.get_secret_value().startswith("xapp-"):
@@ -195,6 +203,9 @@ def serve_socket_mode(wiring: Wiring, *, host: str, port: int, threads: int) -> 
         options["bind"] = [options["bind"], f"{host}:{settings.ops_port}"]
     options["worker_class"] = worker_class(request_timeout=settings.request_timeout_seconds)
     log.info("Socket Mode: serving /healthz, /metrics, the council API and report pages on %s:%s", host, port)
+    if lean_master:
+        _become_lean_master(wiring, {key: value for key, value in options.items() if key != "worker_class"},
+                            socket_mode=True)
     _SocketModeGunicorn(wiring, options).run()
 
 
@@ -208,6 +219,7 @@ class _SocketModeGunicorn(_Gunicorn):
         from desk.slack.socket_mode import SocketModeRunner
 
         _dump_stacks_on_sigusr1()
+        self._build_wiring()
         app = self.wiring.slack_app()
         token = self.wiring.settings.slack_app_token
         assert token is not None

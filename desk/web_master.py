@@ -1,7 +1,7 @@
-"""`python -m desk.web_master HANDOVER`: gunicorn's master for `desk serve --http`, in a fresh interpreter.
+"""`python -m desk.web_master HANDOVER`: gunicorn's master for `desk serve`, in a fresh interpreter.
 
-`desk serve --http` checks everything first (settings, schema, the Slack app built once), then replaces
-itself with this module (`desk.server.serve_http`, `lean_master`): same pid, same environment. Here only
+`desk serve` (HTTP or Socket Mode) checks everything first (settings, schema, the Slack app built once),
+then replaces itself with this module (`desk.server`, `lean_master`): same pid, same environment. Here only
 gunicorn, desk's log handler and its worker class are imported (not even desk's settings: the log settings
 come in the handover, the secrets to redact through a pipe); each worker imports and builds the app when
 it boots. What the CLI and the check needed (typer, pydantic, Alembic, the whole app) is then neither
@@ -23,7 +23,8 @@ def main(argv: list[str]) -> None:
     with os.fdopen(handover["secrets_fd"]) as pipe:
         secrets = json.load(pipe)
     configure_logging(fmt=handover["log_format"], level=handover["log_level"], secrets=secrets)
-    run_lean_master(handover["options"], request_timeout=handover["request_timeout"])
+    run_lean_master(handover["options"], request_timeout=handover["request_timeout"],
+                    socket_mode=handover["socket_mode"])
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ def serve(
         if workers != 1:
             raise ConfigError("Socket Mode runs one worker per process (one connection to Slack): for more, "
                               "start more processes on PostgreSQL (docs/operations.md)")
-        serve_socket_mode(wiring, host=host, port=port or wiring.settings.port, threads=threads)
+        serve_socket_mode(wiring, host=host, port=port or wiring.settings.port, threads=threads,
+                          lean_master=True)
     else:
         raise ConfigError("set SLACK_APP_TOKEN (xapp-…) for Socket Mode, or run `desk serve --http`")
