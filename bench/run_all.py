@@ -10,6 +10,10 @@ progress on stderr; this runner passes stderr through, collects stdout and its e
 non-zero status means a correctness check failed (a wrong count, a duplicate, a disagreement with the
 baseline), and makes this runner exit 1 too. `make bench` runs under `.ci/postgres.sh run`, so
 `DESK_TEST_DATABASE_URL` names a throwaway PostgreSQL and the benchmarks that compare databases use it.
+
+The page starts with issue 16's targets: every line a benchmark prints in the form
+`- target: <what>: met (<measured> against <goal>)` (or `not met (...)`), collected in the run's order. A
+benchmark that failed, or printed no such line, shows as such in that table, never as met.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -85,6 +90,49 @@ def run(benchmark: Benchmark, quick: bool, database: str | None) -> Outcome:
     return Outcome(benchmark, shown, done.returncode, seconds, done.stdout.strip())
 
 
+TARGET = re.compile(r"^- target: (?P<what>.+): (?P<verdict>met|not met) \((?P<measured>.+?) against (?P<goal>.+)\)\s*$")
+
+
+@dataclass(frozen=True)
+class Target:
+    what: str
+    met: bool
+    measured: str
+    goal: str
+
+
+def targets(markdown: str) -> list[Target]:
+    """The `- target: ...` lines of one benchmark's output, in order."""
+    found = []
+    for line in markdown.splitlines():
+        if match := TARGET.match(line.strip()):
+            found.append(Target(match["what"].strip(), match["verdict"] == "met", match["measured"].strip(),
+                                match["goal"].strip()))
+    return found
+
+
+def target_rows(outcomes: list[Outcome]) -> list[str]:
+    """The "Targets (issue 16)" table: one row per target line, in the run's order. A run that failed marks its
+    targets as failed whatever they say; a run without target lines gets a row saying so."""
+    lines = ["| benchmark | target | measured | goal | result |", "|---|---|---|---|---|"]
+    for o in outcomes:
+        name = f"[{anchor(o)}](#{anchor(o)})"
+        failed = f"**FAILED (exit {o.status})**" if o.status != 0 else ""
+        found = targets(o.markdown)
+        if not found:
+            lines.append(f"| {name} | (no target lines) | — | — | {failed or '—'} |")
+        for t in found:
+            verdict = failed or ("met" if t.met else "**not met**")
+            lines.append(f"| {name} | {t.what} | {t.measured} | {t.goal} | {verdict} |")
+    return lines
+
+
+def target_summary(outcomes: list[Outcome]) -> str:
+    found = [(o, t) for o in outcomes for t in targets(o.markdown)]
+    met = sum(1 for o, t in found if t.met and o.status == 0)
+    return f"{met} of {len(found)} targets met."
+
+
 def page(outcomes: list[Outcome], command: str, total: float) -> str:
     cores = os.cpu_count()
     lines = [
@@ -97,6 +145,16 @@ def page(outcomes: list[Outcome], command: str, total: float) -> str:
         f"Latest run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, `{command}`, {total / 60:.1f} minutes in all, on "
         f"{cores} cores ({platform.machine()}), Python {platform.python_version()}. Load generators, servers "
         "and databases share those cores.",
+        "",
+        "## Targets (issue 16)",
+        "",
+        "Each line below is a `- target:` line printed by the benchmark, decided from that run's own figures.",
+        "",
+        *target_rows(outcomes),
+        "",
+        target_summary(outcomes),
+        "",
+        "## Benchmarks",
         "",
         "| benchmark | what | command | s | checks |",
         "|---|---|---|---:|---|",
@@ -139,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.write} ({total / 60:.1f} minutes)", file=sys.stderr)
     else:
         print(text)
+    print(target_summary(outcomes), file=sys.stderr)
     failed = [o.command for o in outcomes if o.status != 0]
     for command in failed:
         print(f"FAILED: {command}", file=sys.stderr)

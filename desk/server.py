@@ -11,6 +11,13 @@ finishes the requests in flight (up to `graceful_timeout`); then, in the worker'
 desk finishes what those requests started after their ack (the listener executor) and, on SQLite, lets
 the in-process scheduler finish its current job. Only then does the process exit, with status 0.
 
+**Memory.** `desk serve --http` builds the app once in its own process to check everything, then replaces
+that process (`exec`, same pid) with `desk.web_master`: gunicorn's master there imports gunicorn and desk's
+log handler, not the app, and each worker builds the app when it boots. A master that had built the app
+would carry it for the life of the process, and its forked worker would count it again (issue 16:
+bench/bench_memory.py). `desk serve` in Socket Mode does the same; its SQLite lock file stays open across
+the exec.
+
 **Socket Mode** (`serve_socket_mode`) uses the same gunicorn front, one worker, on `$PORT` for everything
 that is not Slack's (`/healthz`, `/metrics`, the council API, report pages: `Wiring.wsgi_app`'s one routing
 table), and that worker also holds the Socket Mode connection (`desk.slack.socket_mode.SocketModeRunner`).
@@ -19,19 +26,23 @@ On SIGTERM the connection takes no new envelope and acks those in hand before th
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
+import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
 
 from desk.errors import ConfigError
 from desk.http_worker import worker_class
-from desk.scheduling.worker import Worker
-from desk.wiring import Wiring
+
+if TYPE_CHECKING:  # the lean master (`desk.web_master`) imports none of these: its worker builds the wiring
+    from desk.scheduling.worker import Worker
+    from desk.wiring import Wiring
 
 log = logging.getLogger("desk.server")
 
@@ -40,8 +51,10 @@ DRAIN_MARGIN = 2  # of which this much is kept back: exiting cleanly must fit in
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, wiring: Wiring, options: dict[str, Any]):
-        self.wiring = wiring
+    """`wiring` None (the lean master): each worker builds its own from the environment when it loads."""
+
+    def __init__(self, wiring: Wiring | None, options: dict[str, Any]):
+        self.wiring: Wiring = wiring  # type: ignore[assignment]  (set in load() when None)
         self.options = {**options, "logger_class": _Logger, "worker_exit": self._worker_exit}
         self.background: Worker | None = None  # the worker's jobs, when they run in this process
         super().__init__()
@@ -52,10 +65,18 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         _dump_stacks_on_sigusr1()
+        self._build_wiring()
         app = self.wiring.wsgi_app()
         if self.wiring.runs_worker_in_web:
             self.background = start_background_worker(self.wiring)
         return app
+
+    def _build_wiring(self) -> None:
+        """Under the lean master, the worker's own wiring, from the environment checked before the handover."""
+        if self.wiring is None:
+            from desk.wiring import Wiring
+
+            self.wiring = Wiring.from_environ()
 
     def _worker_exit(self, _server, _worker) -> None:
         """Gunicorn's hook, in the worker, once its in-flight requests are answered."""
@@ -96,7 +117,13 @@ def _dump_stacks_on_sigusr1() -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
-def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: int) -> None:
+def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: int,
+               lean_master: bool = False) -> None:
+    """With `lean_master` (`desk serve --http`), once the app has been built here (every setting checked, the
+    bot token tried) this process becomes `desk.web_master` (same pid, a fresh interpreter): gunicorn's
+    master then holds gunicorn and desk's log handler only, not the whole app it would otherwise carry, and
+    share with its workers, for the life of the process. Without it (tests, bench/servers.py's variants)
+    gunicorn runs here, on `wiring` itself."""
     settings = wiring.settings
     if settings.ops_port is not None and settings.ops_port == port:
         raise ConfigError(f"DESK_OPS_PORT ({settings.ops_port}) must differ from the HTTP port ({port}): "
@@ -108,7 +135,35 @@ def serve_http(wiring: Wiring, *, host: str, port: int, workers: int, threads: i
     options["worker_class"] = worker_class(request_timeout=settings.request_timeout_seconds)
     log.info("serving Slack on %s:%s%s", host, port,
              f", /healthz and /metrics on {host}:{settings.ops_port}" if settings.ops_port else "")
+    if lean_master:
+        _become_lean_master(wiring, {key: value for key, value in options.items() if key != "worker_class"})
     _Gunicorn(wiring, options).run()
+
+
+def _become_lean_master(wiring: Wiring, options: dict[str, Any], *, socket_mode: bool = False) -> None:
+    """Replace this process's image with `desk.web_master` (the pid, environment, open standard streams and
+    the Socket Mode lock stay; signals reach the same process). Handed over: gunicorn's options and the log
+    settings in the arguments; the secrets the log redactor hides through a pipe, never in the arguments."""
+    settings = wiring.settings
+    wiring.engine.dispose()
+    for handle in _LOCKS:  # held by the open file: kept open across the exec, the lock stays this process's
+        os.set_inheritable(handle.fileno(), True)
+    read, write = os.pipe()
+    os.write(write, json.dumps(settings.secret_values).encode())  # a few hundred bytes: the pipe holds them
+    os.close(write)
+    os.set_inheritable(read, True)
+    handover = {"options": options, "log_format": settings.log_format, "log_level": settings.log_level,
+                "request_timeout": settings.request_timeout_seconds, "secrets_fd": read, "socket_mode": socket_mode}
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "desk.web_master", json.dumps(handover)])
+
+
+def run_lean_master(options: dict[str, Any], *, request_timeout: float, socket_mode: bool = False) -> None:
+    """Gunicorn's master without desk's app: each worker builds the wiring when it boots (and fails to boot,
+    loudly, on what `serve_http` or `serve_socket_mode` already checked before the handover)."""
+    server = _SocketModeGunicorn if socket_mode else _Gunicorn
+    server(None, {**options, "worker_class": worker_class(request_timeout=request_timeout)}).run()
 
 
 def gunicorn_options(*, host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
@@ -127,11 +182,11 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int) -> dic
     }
 
 
-def serve_socket_mode(wiring: Wiring, *, host: str, port: int, threads: int) -> None:
+def serve_socket_mode(wiring: Wiring, *, host: str, port: int, threads: int, lean_master: bool = False) -> None:
     """Slack's requests over a Socket Mode connection (`desk.slack.socket_mode`), and on `port` everything
     that is not Slack's (/healthz, /metrics, /api/v1/…, report pages), through the same routing table and
     the same gunicorn front as HTTP mode. One gunicorn worker holds the one connection; on SQLite one such
-    process per database (a lock file says so when a second starts)."""
+    process per database (a lock file says so when a second starts). `lean_master` as for `serve_http`."""
     settings = wiring.settings
     token = settings.slack_app_token
     if token is None or not token.get_secret_value().startswith("xapp-"):
@@ -148,6 +203,9 @@ def serve_socket_mode(wiring: Wiring, *, host: str, port: int, threads: int) -> 
         options["bind"] = [options["bind"], f"{host}:{settings.ops_port}"]
     options["worker_class"] = worker_class(request_timeout=settings.request_timeout_seconds)
     log.info("Socket Mode: serving /healthz, /metrics, the council API and report pages on %s:%s", host, port)
+    if lean_master:
+        _become_lean_master(wiring, {key: value for key, value in options.items() if key != "worker_class"},
+                            socket_mode=True)
     _SocketModeGunicorn(wiring, options).run()
 
 
@@ -161,6 +219,7 @@ class _SocketModeGunicorn(_Gunicorn):
         from desk.slack.socket_mode import SocketModeRunner
 
         _dump_stacks_on_sigusr1()
+        self._build_wiring()
         app = self.wiring.slack_app()
         token = self.wiring.settings.slack_app_token
         assert token is not None

@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 
 from desk.cli.output import JsonOption, print_json, require_schema
+from desk.cli.progress import meter, shown
+from desk.cli.sla import recompute_with_progress
 from desk.db import migrate, queries
 from desk.db.engine import unit_of_work
-from desk.services import audit, playbooks, problem_audit, saved_replies, sla_recompute
+from desk.services import audit, playbooks, problem_audit, saved_replies
 from desk.services.playbook_files import load_directory
 from desk.wiring import Wiring
 
@@ -53,7 +55,7 @@ def playbooks_sync(directory: DirArgument = None, as_json: JsonOption = False) -
         report = playbooks.sync(session, loaded, at=wiring.clock.now())
     # A council on another division has other bank holidays: its open tickets' deadlines move now,
     # not whenever the sweeper next looks at them (a stale instant that is too late fires late).
-    moved = sla_recompute.recompute(wiring.engine, councils=report.divisions_changed)
+    moved = recompute_with_progress(wiring, report.divisions_changed, as_json=as_json)
     if as_json:
         print_json({**report.as_dict(), "recomputed": moved.as_dict()})
         return
@@ -86,7 +88,10 @@ def audit_verify(
     wiring = Wiring.from_environ()
     require_schema(wiring)
     with unit_of_work(wiring.engine) as session:
-        reports = audit.verify_all(session, council)
+        drawn = shown(enabled=not as_json)
+        total = audit.events_to_verify(session, council) if drawn else None
+        with meter("verifying the event chains", unit="events", total=total, enabled=drawn) as done:
+            reports = audit.verify_all(session, council, progress=done.advance)
         if council is None:
             reports.append(problem_audit.verify(session))
     if as_json:

@@ -16,6 +16,8 @@ from typing import Annotated
 import typer
 
 from desk.cli.output import JsonOption, local, print_json, require_schema
+from desk.cli.progress import shown, track
+from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.db.tables import ApiTokenRow
 from desk.errors import InvalidInput
@@ -64,7 +66,10 @@ def export_council(
     wiring = Wiring.from_environ()
     require_schema(wiring)
     with unit_of_work(wiring.engine) as session:
-        records = council_data.export_records(session, council, wiring.clock.now())
+        drawn = shown(streams_to_stdout=out is None)
+        records = track(council_data.export_records(session, council, wiring.clock.now()), "exporting tickets",
+                        unit="tickets", enabled=drawn, counts=lambda record: record["record"] == "ticket",
+                        total=queries.get_council(session, council).next_number - 1 if drawn else None)
         if format == "csv":
             assert out is not None
             counts = export.write_csv(records, out)
@@ -86,7 +91,11 @@ def audit_export_council(
     wiring = Wiring.from_environ()
     require_schema(wiring)
     with unit_of_work(wiring.engine) as session:
-        lines = _write_lines(audit_export.export_chain(session, council, wiring.clock.now()), out)
+        drawn = shown(streams_to_stdout=out is None)
+        chain = track(audit_export.export_chain(session, council, wiring.clock.now()), "exporting the event chain",
+                      unit="events", enabled=drawn, counts=lambda line: "seq" in line,
+                      total=queries.get_council(session, council).last_seq if drawn else None)
+        lines = _write_lines(chain, out)
     if out:
         print(f"{council}: {lines - 1} events -> {out}", file=sys.stderr)
 

@@ -17,6 +17,7 @@ import typer
 from sqlmodel import Session
 
 from desk.cli.output import require_schema
+from desk.cli.progress import meter
 from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.errors import InvalidInput, NotFound
@@ -53,9 +54,10 @@ def sla(
     now = wiring.clock.now()
     if Period.of(start, end).starts_at > now:
         raise InvalidInput(f"--from {start.isoformat()} is in the future: there is nothing to report yet")
-    with unit_of_work(wiring.engine) as session:
+    with (unit_of_work(wiring.engine) as session,
+          meter("replaying tickets", unit="tickets", streams_to_stdout=out is None) as done):
         report = reports.build_report(session, start=start, end=end, council_id=_council(session, council),
-                                      now=now)
+                                      now=now, progress=done)
     text = render(report, fmt, now)
     if out is None:
         sys.stdout.write(text)

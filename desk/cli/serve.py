@@ -30,13 +30,15 @@ def serve(
     if http:
         from desk.server import serve_http
 
-        serve_http(wiring, host=host, port=port or wiring.settings.port, workers=workers, threads=threads)
+        serve_http(wiring, host=host, port=port or wiring.settings.port, workers=workers, threads=threads,
+                   lean_master=True)
     elif wiring.settings.slack_app_token is not None:
         from desk.server import serve_socket_mode
 
         if workers != 1:
             raise ConfigError("Socket Mode runs one worker per process (one connection to Slack): for more, "
                               "start more processes on PostgreSQL (docs/operations.md)")
-        serve_socket_mode(wiring, host=host, port=port or wiring.settings.port, threads=threads)
+        serve_socket_mode(wiring, host=host, port=port or wiring.settings.port, threads=threads,
+                          lean_master=True)
     else:
         raise ConfigError("set SLACK_APP_TOKEN (xapp-…) for Socket Mode, or run `desk serve --http`")

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from desk.cli.output import JsonOption, duration, local, print_json, require_schema
+from desk.cli.progress import meter, shown
 from desk.db import queries
 from desk.db.engine import read_only
 from desk.domain.playbook import PlaybookSet, council_calendar
@@ -117,7 +118,7 @@ def recompute_command(
         if unknown:
             raise NotFound(f"no council {', '.join(map(repr, unknown))} in the database (known: "
                            f"{', '.join(sorted(known))})")
-    moved = sla_recompute.recompute(wiring.engine, councils=council or None)
+    moved = recompute_with_progress(wiring, council or None, as_json=as_json)
     if as_json:
         print_json(moved.as_dict())
         return
@@ -125,6 +126,15 @@ def recompute_command(
           f"({moved.earlier} earlier, {moved.later} later)"
           + (f"; {moved.lost_races} changed meanwhile by other work, left as it wrote them" if moved.lost_races
              else ""))
+
+
+def recompute_with_progress(wiring: Wiring, councils: list[str] | None, *, as_json: bool):
+    """`sla_recompute.recompute`, with a bar on a terminal (`desk sla recompute`, `desk playbooks sync`)."""
+    drawn = shown(enabled=not as_json)
+    total = sla_recompute.running_clocks(wiring.engine, councils=councils) if drawn else None
+    with meter("recomputing SLA deadlines", unit="clocks", total=total, enabled=drawn) as done:
+        return sla_recompute.recompute(wiring.engine, councils=councils,
+                                       progress=lambda report: done(report.clocks))
 
 
 def _councils(wiring: Wiring) -> list:

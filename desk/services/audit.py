@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,11 +64,15 @@ class ChainReport:
         return self.broken_at is None
 
 
-def verify(session: Session, council_id: str) -> ChainReport:
+Progress = Callable[[int], None]  # told how many more events were checked (a command draws a bar from it)
+PROGRESS_EVERY = 1000  # events between two progress calls
+
+
+def verify(session: Session, council_id: str, progress: Progress | None = None) -> ChainReport:
     council = queries.get_council(session, council_id)
     rows = queries.list_council_events(session, council_id)
     events = [chained(row) for row in rows]
-    broken = first_break(events)
+    broken = first_break(_counted(events, progress) if progress else events)
     if broken is not None:
         return ChainReport(council_id, len(rows), *broken)
     last_seq = rows[-1].seq if rows else 0
@@ -88,6 +93,26 @@ def chained(row: TicketEventRow) -> ChainedEvent:
                         row.prev_hash, row.hash, row.hash_version, row.text_salt)
 
 
-def verify_all(session: Session, council_id: str | None = None) -> list[ChainReport]:
+def verify_all(session: Session, council_id: str | None = None,
+               progress: Progress | None = None) -> list[ChainReport]:
     ids = [council_id] if council_id else [c.id for c in queries.list_councils(session)]
-    return [verify(session, cid) for cid in ids]
+    return [verify(session, cid, progress) for cid in ids]
+
+
+def events_to_verify(session: Session, council_id: str | None = None) -> int:
+    """How many events `verify_all` checks: each chain's length as its council's head records it."""
+    councils = [queries.get_council(session, council_id)] if council_id else queries.list_councils(session)
+    return sum(c.last_seq for c in councils)
+
+
+def _counted(events: Iterable[ChainedEvent], progress: Progress) -> Iterator[ChainedEvent]:
+    """`events` as they are checked, telling `progress` every PROGRESS_EVERY and at the end."""
+    pending = 0
+    for event in events:
+        yield event
+        pending += 1
+        if pending == PROGRESS_EVERY:
+            progress(pending)
+            pending = 0
+    if pending:
+        progress(pending)

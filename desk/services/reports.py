@@ -12,7 +12,7 @@ Each replayed ticket becomes one `TicketFacts` row; the figures are computed fro
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
@@ -83,9 +83,13 @@ class SlaReport:
         return self.as_of == self.period.last_instant
 
 
+Progress = Callable[[int, int], None]  # (tickets replayed, tickets to replay so far): a command draws a bar
+
+
 def build_report(session: Session, *, start: date, end: date, council_id: str | None,
-                 now: datetime) -> SlaReport:
+                 now: datetime, progress: Progress | None = None) -> SlaReport:
     """The SLA report for UK days `start`..`end` (inclusive); with `council_id`, that council's only.
+    `progress` hears how many tickets are replayed of those found so far (councils are read one by one).
 
     Raises InvalidInput for a period that ends before it starts or has not started, NotFound for an
     unknown council.
@@ -103,8 +107,9 @@ def build_report(session: Session, *, start: date, end: date, council_id: str | 
     sections: list[CouncilReport] = []
     every: list[TicketFacts] = []
     found: list[ReportBreach] = []
+    counted = _Counted(progress)
     for council in chosen:
-        replayed = _replayed(session, council, period, as_of)
+        replayed = _replayed(session, council, period, as_of, counted)
         linked = problems_of_tickets(session, [t.id for t, _, _ in replayed if t.id is not None], as_of)
         facts = [replace(facts_of(ticket, result, rating), problem=linked.get(ticket.id or 0))
                  for ticket, result, rating in replayed]
@@ -135,8 +140,30 @@ def _council_report(session: Session, council: CouncilRow, facts: list[TicketFac
     return CouncilReport(council.id, council.name, whole, rows)
 
 
-def _replayed(session: Session, council: CouncilRow, period: Period,
-              as_of: datetime) -> list[tuple[TicketRow, Replay, TicketRatingRow | None]]:
+class _Counted:
+    """Tickets replayed across the councils, told to `progress` every so often."""
+
+    EVERY = 100
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress, self.done, self.total = progress, 0, 0
+
+    def found(self, count: int) -> None:
+        self.total += count
+        self.tell()
+
+    def replayed(self) -> None:
+        self.done += 1
+        if self.done % self.EVERY == 0 or self.done == self.total:
+            self.tell()
+
+    def tell(self) -> None:
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+def _replayed(session: Session, council: CouncilRow, period: Period, as_of: datetime,
+              counted: _Counted) -> list[tuple[TicketRow, Replay, TicketRatingRow | None]]:
     """The council's tickets that can count in the period, replayed as of `as_of`, in ref order.
 
     Candidates: opened by `as_of` and open at some moment of the period (a clock row still running, or
@@ -166,6 +193,7 @@ def _replayed(session: Session, council: CouncilRow, period: Period,
     latest = {rating.ticket_id: rating for rating in ratings}
     policies: dict[int, SlaPolicy] = {}
     out = []
+    counted.found(len(tickets))
     for ticket in tickets:
         assert ticket.id is not None
         if ticket.playbook_version_id not in policies:
@@ -173,6 +201,7 @@ def _replayed(session: Session, council: CouncilRow, period: Period,
         policy = policies[ticket.playbook_version_id]
         result = replay(policy, sla_state.replay_events(history[ticket.id]), as_of)
         out.append((ticket, result, latest.get(ticket.id)))
+        counted.replayed()
     return out
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, and_, bindparam, select, update
+from sqlalchemy import Engine, and_, bindparam, func, select, update
 
 from desk.db.engine import unit_of_work
 from desk.db.tables import CouncilRow, SlaClockRow, TicketRow
@@ -80,6 +80,17 @@ def recompute(engine: Engine, *, councils: list[str] | None = None, chunk: int =
                 report.lost_races += len(changes) - written
         if progress is not None:
             progress(report)
+
+
+def running_clocks(engine: Engine, *, councils: list[str] | None = None) -> int:
+    """How many clocks `recompute` will look at (a command shows its progress against it)."""
+    if councils == []:
+        return 0
+    query = select(func.count()).select_from(CLOCKS).where(CLOCKS.c.running_since.is_not(None))
+    if councils is not None:
+        query = query.join(TICKETS, TICKETS.c.id == CLOCKS.c.ticket_id).where(TICKETS.c.council_id.in_(councils))
+    with engine.connect() as connection:
+        return connection.execute(query).scalar_one()
 
 
 def _chunk_query(councils: list[str] | None, after: int, chunk: int):

@@ -7,15 +7,19 @@ Each post is recorded on the outbox row as Slack accepts it, so a retry never po
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_sdk.models.blocks import SectionBlock
 
 from desk.db.engine import unit_of_work
-from desk.rendering.digests import RenderedDigest, render_council, render_managers
 from desk.services import digests, dispatch
 from desk.services.ports import DeliveryFailed, OutboxItem
 from desk.services.tenancy import support_definition
 from desk.slack.blocks import Message
 from desk.slack.blocks.kit import dicts, mrkdwn
+
+if TYPE_CHECKING:  # rendering (Jinja2, Pillow) is imported when a digest is delivered, not by the web process
+    from desk.rendering.digests import RenderedDigest
 
 
 def _message(rendered: RenderedDigest) -> Message:
@@ -41,6 +45,8 @@ def _post_with_chart(notifier, item: OutboxItem, channel: str, rendered: Rendere
 
 
 def deliver_council(notifier, item: OutboxItem) -> str:
+    from desk.rendering.digests import render_council
+
     with unit_of_work(notifier.deps.engine) as session:
         rendered = render_council(digests.council_digest(session, council_id=item.payload["council"],
                                                          week=item.payload["week"]))
@@ -50,6 +56,8 @@ def deliver_council(notifier, item: OutboxItem) -> str:
 
 
 def deliver_managers(notifier, item: OutboxItem) -> str | None:
+    from desk.rendering.digests import render_managers
+
     with unit_of_work(notifier.deps.engine) as session:
         rendered = render_managers(digests.managers_digest(session, week=item.payload["week"]))
         managers = list(support_definition(session).get("service_managers") or [])

@@ -23,7 +23,6 @@ from desk.clock import Clock
 from desk.db import queries
 from desk.db.engine import read_only
 from desk.errors import NotFound
-from desk.rendering.reports import notice_html, to_html
 from desk.services.report_links import InvalidLink, verify
 from desk.services.reports import build_report
 
@@ -55,6 +54,8 @@ class ReportPage:
         self.engine, self.clock, self.link_secret = engine, clock, link_secret
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        from desk.rendering.reports import notice_html, to_html  # Jinja2: imported by the first page served
+
         if environ.get("REQUEST_METHOD", "GET") != "GET":
             return _page(start_response, 405, notice_html(
                 "Method not allowed", "Only GET is supported here.",

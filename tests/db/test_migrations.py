@@ -66,3 +66,19 @@ def test_search_index_is_dropped_and_rebuilt_by_its_migration(engine: Engine) ->
     assert "ticket_search" not in inspect(engine).get_table_names()
     migrate.upgrade(engine)
     assert "ticket_search" in inspect(engine).get_table_names()
+
+
+def test_head_and_current_read_without_alembic_agree_with_alembic(engine: Engine, tmp_path) -> None:
+    """`migrate.head` reads the migration files and `migrate.current` the version table, so that the web
+    process's health checks need not import Alembic: both must say what Alembic says."""
+    from alembic.script import ScriptDirectory
+
+    from desk.db.engine import make_engine
+
+    assert migrate.head() == ScriptDirectory.from_config(migrate._config()).get_current_head()
+    empty = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    for database in (engine, empty):
+        with database.connect() as connection:
+            assert migrate.current(database) == MigrationContext.configure(connection).get_current_revision()
+    assert migrate.current(empty) is None and not migrate.is_current(empty)
+    empty.dispose()

@@ -26,7 +26,6 @@ from desk.domain.identity import OrgIdentity
 from desk.domain.report_periods import DayRange, looks_like_period, parse_period
 from desk.domain.roles import Power, Roles, may
 from desk.errors import ConfigError, InvalidInput, PermissionDenied, RoleUnknown
-from desk.rendering.reports import to_csv
 from desk.services import tenancy
 from desk.services.reports import build_report
 from desk.slack.blocks import reports as report_blocks
@@ -67,6 +66,8 @@ def post_report(body: dict, client: WebClient, respond: Any, deps: Deps, words: 
                         report_council=council_id)
     conversation, ts = post(client, where, message)
     scope = council_id or "all-councils"
+    from desk.rendering.reports import to_csv  # Jinja2 and the charts: imported by the first report asked for
+
     client.files_upload_v2(channel=conversation, content=to_csv(report), thread_ts=ts,
                            filename=f"sla-report-{scope}-{period.start}-{period.end}.csv",
                            title=f"SLA report, {scope}, {period.label} (CSV)")

@@ -19,7 +19,6 @@ from desk.db.outage import patiently
 from desk.domain.roles import Power, require
 from desk.domain.saved_replies import Placeholder
 from desk.errors import InvalidInput
-from desk.rendering.saved_replies import fill
 from desk.services import intake, saved_replies
 from desk.services.read_models import summarize
 from desk.slack import posting
@@ -77,6 +76,8 @@ def register(app: App, deps: Deps) -> None:
             requester = display_name(client, requester, deps.names)
         values = {**facts.values, Placeholder.REQUESTER: requester,
                   Placeholder.ENGINEER: display_name(client, actor.user, deps.names)}
+        from desk.rendering.saved_replies import fill  # Jinja2's sandbox: imported by the first reply filled
+
         filled = fill(reply, values)
         context = SavedReplyContext(ref=t.ref, reply_id=reply.id, version=version)
         client.views_open(trigger_id=body["trigger_id"], view=blocks.reply_modal(t, context, reply.title, filled.text))
