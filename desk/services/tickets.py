@@ -116,14 +116,13 @@ def open_ticket(
     version = queries.find_current_playbook_version(session, council.playbook_id)
     if version is None or version.id is None:
         raise NotFound(f"playbook {council.playbook_id!r} is not synced (run `desk playbooks sync`)")
-    playbook = sla_state.playbook_for(session, version.id)
+    playbook = sla_state.playbook_of(session, version)
     try:
         decision = triage(playbook, title, description, category=category, impact=impact,
                           urgency=urgency, priority=priority)
     except ValueError as err:
         raise InvalidInput(str(err)) from None
     number = council.next_number
-    council.next_number += 1
     ticket = TicketRow(
         council_id=council.id, number=number, ref=f"{council.ref_prefix}-{number}", title=title,
         description=description, requester=requester, status=str(Status.NEW), priority=decision.priority,
@@ -131,17 +130,20 @@ def open_ticket(
         triage_rule=decision.rule, playbook_version_id=version.id, opened_at=at, updated_at=at,
         slack_channel=slack_channel, slack_ts=slack_ts, follow_up_of=follow_up_of)
     session.add(ticket)
-    session.flush()
-    policy = sla_state.policy_for(session, ticket, council)
+    session.flush()  # the ticket's id, for its event and clocks
+    # Numbered under the council's lock, like the chain head below: both go in one UPDATE of the council.
+    council.next_number = number + 1
+    policy = sla_state.policy_of(session, version.id, council.division)
     sla = TicketSla.open(policy, decision.priority, at)
-    context = _Context(session, council, ticket, sla)
     target = policy.target(decision.priority)
-    context.record("opened", actor, at, **_opened_data(ticket, decision, version.version,
-                                                        target.respond_within, target.resolve_within))
-    saved = context.save(at)
-    search.index_ticket(session, saved)
+    audit.append_event(session, council=council, ticket=ticket, type="opened", actor=actor, at=at,
+                       data=_opened_data(ticket, decision, version.version, target.respond_within,
+                                         target.resolve_within))
+    sla_state.insert_new(session, ticket, sla)
+    session.flush()
+    search.index_new_ticket(session, ticket)
     metrics.TICKETS_OPENED.labels(council=council.id).inc()
-    return saved
+    return ticket
 
 
 def _opened_data(ticket: TicketRow, decision: TriageDecision, version: int, respond: int, resolve: int) -> dict:
