@@ -63,8 +63,7 @@ def open_request(
     council_id = council_for(actor)
     if channel and not ts and not tenancy.is_council_channel(session, channel, council_id):
         channel = None  # a form opened elsewhere (a DM, App Home): desk starts the thread in the council's channel
-    if channel and ts and (existing := queries.find_ticket_by_message(session, channel, ts)) is not None:
-        raise InvalidInput(f"that message is already {existing.ref}")
+    # one ticket per message: `tickets.open_ticket` refuses a message that has one ("that message is already …")
     candidates = problems.intake_rules(session)  # before the council's lock: the order problems keep
     ticket = tickets.open_ticket(
         session, council_id=council_id, title=title or title_from(text), description=text, at=at,
