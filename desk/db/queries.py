@@ -150,6 +150,14 @@ def find_support_config(session: Session) -> SupportConfigRow | None:
     return session.get(SupportConfigRow, 1)
 
 
+_SUPPORT_DEFINITION = select(SupportConfigRow.definition).where(SupportConfigRow.id == 1)
+
+
+def find_support_definition(session: Session) -> dict | None:
+    """The registry's `support:` block alone (no row object: intake reads it on every ticket)."""
+    return session.exec(_SUPPORT_DEFINITION).first()
+
+
 def find_rating(session: Session, ticket_id: int, cycle: int) -> TicketRatingRow | None:
     return session.exec(
         select(TicketRatingRow).where(TicketRatingRow.ticket_id == ticket_id, TicketRatingRow.cycle == cycle)

@@ -23,13 +23,15 @@ from desk.services import problems, rota, sla_state, tenancy, threads, tickets
 TITLE_WORDS = 120
 
 
+_RECORD_DELIVERY = {name: dialect.insert(SlackDeliveryRow.__table__).on_conflict_do_nothing()
+                    .returning(SlackDeliveryRow.__table__.c.key)
+                    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}  # built once
+
+
 def first_time(session: Session, key: str, kind: str, at: datetime) -> bool:
     """Record a delivery; False if it was recorded before (a redelivery or a second submission)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (insert(SlackDeliveryRow).values(key=key, kind=kind, received_at=at)
-                 .on_conflict_do_nothing().returning(SlackDeliveryRow.key))
-    return session.execute(statement).first() is not None
+    statement = _RECORD_DELIVERY[session.get_bind().dialect.name]
+    return session.execute(statement, {"key": key, "kind": kind, "received_at": at}).first() is not None
 
 
 title_from = tickets.title_from

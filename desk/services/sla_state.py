@@ -89,11 +89,14 @@ def save(session: Session, ticket: TicketRow, sla: TicketSla) -> None:
         session.add(row)
 
 
+_INSERT_CLOCKS = insert(SlaClockRow.__table__)
+
+
 def insert_new(session: Session, ticket: TicketRow, sla: TicketSla) -> None:
     """A new ticket's runs, in one INSERT: no rows exist to update, and nothing reads them back as objects
     in this unit of work (`load` reads them from the database)."""
     assert ticket.id is not None
-    session.execute(insert(SlaClockRow.__table__), [_clock_values(ticket.id, sla, run) for run in sla.runs])
+    session.execute(_INSERT_CLOCKS, [_clock_values(ticket.id, sla, run) for run in sla.runs])
 
 
 def _clock_values(ticket_id: int, sla: TicketSla, run: MetricRun) -> dict:

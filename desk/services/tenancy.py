@@ -23,8 +23,7 @@ _SUPPORT, _DIRECTORY = "desk.support_definition", "desk.directory"
 def support_definition(session: Session) -> dict:
     """The registry's `support:` block (team, triage channel, engineers, duty lead, service managers)."""
     if _SUPPORT not in session.info:
-        support = queries.find_support_config(session)
-        session.info[_SUPPORT] = dict(support.definition) if support else {}
+        session.info[_SUPPORT] = dict(queries.find_support_definition(session) or {})
     return dict(session.info[_SUPPORT])
 
 

@@ -136,9 +136,9 @@ def open_ticket(
     policy = sla_state.policy_of(session, version.id, council.division)
     sla = TicketSla.open(policy, decision.priority, at)
     target = policy.target(decision.priority)
-    audit.append_event(session, council=council, ticket=ticket, type="opened", actor=actor, at=at,
-                       data=_opened_data(ticket, decision, version.version, target.respond_within,
-                                         target.resolve_within))
+    audit.append_opened_event(session, council=council, ticket=ticket, actor=actor, at=at,
+                              data=_opened_data(ticket, decision, version.version, target.respond_within,
+                                                target.resolve_within))
     sla_state.insert_new(session, ticket, sla)
     session.flush()
     search.index_new_ticket(session, ticket)
