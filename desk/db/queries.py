@@ -24,10 +24,13 @@ from desk.errors import NotFound
 
 
 def get_council(session: Session, council_id: str, *, lock: bool = False) -> CouncilRow:
-    """The council row; `lock` takes it FOR UPDATE, which serialises refs and the event chain."""
+    """The council row; `lock` takes it FOR UPDATE, which serialises refs and the event chain. Without
+    `lock`, a row this session holds already is returned as it is (a query would not refresh it either)."""
+    if not lock and (held := session.get(CouncilRow, council_id)) is not None:
+        return held
     query = select(CouncilRow).where(CouncilRow.id == council_id)
-    if lock:
-        query = query.with_for_update()
+    if lock:  # and re-read: a row loaded earlier in this unit of work (the directory) may be stale by now
+        query = query.with_for_update().execution_options(populate_existing=True)
     council = session.exec(query).first()
     if council is None:
         raise NotFound(f"no council {council_id!r} (is it in councils.yaml, and synced?)")
@@ -145,6 +148,14 @@ def list_sla_clocks(session: Session, ticket_id: int) -> Sequence[SlaClockRow]:
 
 def find_support_config(session: Session) -> SupportConfigRow | None:
     return session.get(SupportConfigRow, 1)
+
+
+_SUPPORT_DEFINITION = select(SupportConfigRow.definition).where(SupportConfigRow.id == 1)
+
+
+def find_support_definition(session: Session) -> dict | None:
+    """The registry's `support:` block alone (no row object: intake reads it on every ticket)."""
+    return session.exec(_SUPPORT_DEFINITION).first()
 
 
 def find_rating(session: Session, ticket_id: int, cycle: int) -> TicketRatingRow | None:

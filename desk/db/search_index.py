@@ -44,8 +44,9 @@ def _dialect(session: Session | Connection) -> str:
     return session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
 
 
-def write(session: Session, ticket_id: int, doc: Document) -> None:
-    """Put (or replace) one ticket's document."""
+def write(session: Session, ticket_id: int, doc: Document, *, new: bool = False) -> None:
+    """Put (or replace) one ticket's document; `new`: a ticket opened in this transaction, which has none
+    to replace (tickets are never deleted, so its id was never indexed before)."""
     if _dialect(session) == "postgresql":
         session.execute(text(
             f"INSERT INTO {SEARCH_TABLE} (ticket_id, document) VALUES (:id, "
@@ -54,7 +55,8 @@ def write(session: Session, ticket_id: int, doc: Document) -> None:
             "ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document"),
             {"id": ticket_id, "title": doc.title, "description": doc.description, "replies": doc.replies})
         return
-    session.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = :id"), {"id": ticket_id})
+    if not new:
+        session.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = :id"), {"id": ticket_id})
     session.execute(text(f"INSERT INTO {SEARCH_TABLE} (rowid, title, description, replies) "
                          "VALUES (:id, :title, :description, :replies)"),
                     {"id": ticket_id, "title": doc.title, "description": doc.description, "replies": doc.replies})

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from desk.db import queries
@@ -39,17 +40,36 @@ def append_council_event(session: Session, *, council: CouncilRow, type: str, ac
 
 def _append(session: Session, council: CouncilRow, ticket_id: int | None, ticket_ref: str, type: str,
             actor: str, at: datetime, data: dict) -> TicketEventRow:
+    row = TicketEventRow(**_link(council, ticket_id, ticket_ref, type, actor, at, data))
+    session.add(row)
+    session.add(council)
+    return row
+
+
+def append_opened_event(session: Session, *, council: CouncilRow, ticket: TicketRow, actor: str, at: datetime,
+                        data: dict) -> None:
+    """`append_event` for the `opened` event of a ticket opened in this unit of work: the same link in the
+    chain, written with one INSERT and no object (nothing reads it back before the commit)."""
+    assert ticket.id is not None, "insert the ticket first"
+    session.execute(_INSERT_EVENT, _link(council, ticket.id, ticket.ref, "opened", actor, at, data))
+    session.add(council)
+
+
+_INSERT_EVENT = insert(TicketEventRow.__table__)
+
+
+def _link(council: CouncilRow, ticket_id: int | None, ticket_ref: str, type: str, actor: str, at: datetime,
+          data: dict) -> dict:
+    """The next event's column values, its hash linked to the council's head, which moves to it."""
     seq = council.last_seq + 1
     salt = secrets.token_hex(16)  # seals this event's words (domain/audit.py), erased if they are redacted
     digest = event_hash(council_id=council.id, seq=seq, ticket_ref=ticket_ref, type=type, actor=actor,
                         at=at, data=data, prev_hash=council.last_hash, version=CURRENT_VERSION, salt=salt)
-    row = TicketEventRow(council_id=council.id, seq=seq, ticket_id=ticket_id, ticket_ref=ticket_ref,
-                         type=type, actor=actor, at=at, data=data, prev_hash=council.last_hash, hash=digest,
-                         hash_version=CURRENT_VERSION, text_salt=salt)
-    session.add(row)
+    values = {"council_id": council.id, "seq": seq, "ticket_id": ticket_id, "ticket_ref": ticket_ref,
+              "type": type, "actor": actor, "at": at, "data": data, "prev_hash": council.last_hash,
+              "hash": digest, "hash_version": CURRENT_VERSION, "text_salt": salt}
     council.last_seq, council.last_hash = seq, digest
-    session.add(council)
-    return row
+    return values
 
 
 @dataclass(frozen=True)

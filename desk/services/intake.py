@@ -23,13 +23,15 @@ from desk.services import problems, rota, sla_state, tenancy, threads, tickets
 TITLE_WORDS = 120
 
 
+_RECORD_DELIVERY = {name: dialect.insert(SlackDeliveryRow.__table__).on_conflict_do_nothing()
+                    .returning(SlackDeliveryRow.__table__.c.key)
+                    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}  # built once
+
+
 def first_time(session: Session, key: str, kind: str, at: datetime) -> bool:
     """Record a delivery; False if it was recorded before (a redelivery or a second submission)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (insert(SlackDeliveryRow).values(key=key, kind=kind, received_at=at)
-                 .on_conflict_do_nothing().returning(SlackDeliveryRow.key))
-    return session.execute(statement).first() is not None
+    statement = _RECORD_DELIVERY[session.get_bind().dialect.name]
+    return session.execute(statement, {"key": key, "kind": kind, "received_at": at}).first() is not None
 
 
 title_from = tickets.title_from
@@ -63,8 +65,7 @@ def open_request(
     council_id = council_for(actor)
     if channel and not ts and not tenancy.is_council_channel(session, channel, council_id):
         channel = None  # a form opened elsewhere (a DM, App Home): desk starts the thread in the council's channel
-    if channel and ts and (existing := queries.find_ticket_by_message(session, channel, ts)) is not None:
-        raise InvalidInput(f"that message is already {existing.ref}")
+    # one ticket per message: `tickets.open_ticket` refuses a message that has one ("that message is already …")
     candidates = problems.intake_rules(session)  # before the council's lock: the order problems keep
     ticket = tickets.open_ticket(
         session, council_id=council_id, title=title or title_from(text), description=text, at=at,

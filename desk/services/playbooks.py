@@ -20,7 +20,7 @@ from desk.db.tables import CouncilRow, PlaybookVersionRow, SupportConfigRow
 from desk.domain.playbook import WEEKDAYS, Council, PlaybookSet
 from desk.domain.playbook_schema import canonical_definition
 from desk.domain.rota_schema import rota_to_json
-from desk.services import api_tokens, audit, saved_replies
+from desk.services import api_tokens, audit, saved_replies, tenancy
 
 SYNC_ACTOR = "desk playbooks sync"  # who acts when the registry changes a council
 
@@ -63,6 +63,7 @@ def sync(session: Session, playbooks: PlaybookSet, *, at: datetime) -> SyncRepor
     _sync_support(session, playbooks, at)
     report.replies = saved_replies.sync(session, playbooks.replies, at=at)
     session.flush()
+    tenancy.forget(session)
     return report
 
 

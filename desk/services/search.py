@@ -72,6 +72,13 @@ def index_ticket(session: Session, ticket: TicketRow) -> None:
     search_index.write(session, ticket.id, document(ticket.title, ticket.description, replies, late))
 
 
+def index_new_ticket(session: Session, ticket: TicketRow) -> None:
+    """`index_ticket` for a ticket opened in this transaction: it has no replies or edits yet, and no
+    document to replace."""
+    assert ticket.id is not None, "flush the ticket before indexing it"
+    search_index.write(session, ticket.id, document(ticket.title, ticket.description, [], None), new=True)
+
+
 def forget_words(session: Session, tickets: list[TicketRow]) -> None:
     """Words of these tickets were removed (retention, an erasure): re-index them from what is left, and
     merge the index so the removed words are gone from it, not only unreachable."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from desk.db import queries
-from desk.db.tables import CouncilRow, SlaClockRow, TicketEventRow, TicketRow
+from desk.db.tables import CouncilRow, PlaybookVersionRow, SlaClockRow, TicketEventRow, TicketRow
 from desk.domain.playbook import ClockKind, Metric, Playbook
 from desk.domain.playbook_schema import parse_playbook
 from desk.domain.sla import MetricRun, SlaPolicy, TicketSla
@@ -23,8 +24,14 @@ _PLAYBOOKS: dict[tuple[int, str], Playbook] = {}
 _POLICIES: dict[tuple[int, str, str | None], SlaPolicy] = {}
 
 
+_HASHES = "desk.playbook_version_hashes"  # session.info: version id -> content hash, read once per session
+
+
 def _version(session: Session, version_id: int) -> tuple[tuple[int, str], Playbook]:
-    key = (version_id, queries.get_playbook_version_hash(session, version_id))
+    known = session.info.setdefault(_HASHES, {})
+    if version_id not in known:  # a version's row never changes: one read per unit of work is enough
+        known[version_id] = queries.get_playbook_version_hash(session, version_id)
+    key = (version_id, known[version_id])
     if key not in _PLAYBOOKS:
         row = queries.get_playbook_version(session, version_id)
         _PLAYBOOKS[key] = parse_playbook(f"playbook version {version_id}", row.source)
@@ -33,6 +40,13 @@ def _version(session: Session, version_id: int) -> tuple[tuple[int, str], Playbo
 
 def playbook_for(session: Session, version_id: int) -> Playbook:
     return _version(session, version_id)[1]
+
+
+def playbook_of(session: Session, version: PlaybookVersionRow) -> Playbook:
+    """The playbook of a version row just read: its content hash is on the row, so nothing more is read."""
+    assert version.id is not None
+    session.info.setdefault(_HASHES, {})[version.id] = version.content_hash
+    return playbook_for(session, version.id)
 
 
 def policy_for(session: Session, ticket: TicketRow, council: CouncilRow | None = None) -> SlaPolicy:
@@ -73,6 +87,23 @@ def save(session: Session, ticket: TicketRow, sla: TicketSla) -> None:
         row.fired = {str(index): repeat for index, repeat in run.fired.items()}
         row.next_step_at = sla.next_step_at_for(run)
         session.add(row)
+
+
+_INSERT_CLOCKS = insert(SlaClockRow.__table__)
+
+
+def insert_new(session: Session, ticket: TicketRow, sla: TicketSla) -> None:
+    """A new ticket's runs, in one INSERT: no rows exist to update, and nothing reads them back as objects
+    in this unit of work (`load` reads them from the database)."""
+    assert ticket.id is not None
+    session.execute(_INSERT_CLOCKS, [_clock_values(ticket.id, sla, run) for run in sla.runs])
+
+
+def _clock_values(ticket_id: int, sla: TicketSla, run: MetricRun) -> dict:
+    return {"ticket_id": ticket_id, "metric": str(run.metric), "cycle": run.cycle, "target_seconds": run.target,
+            "clock": str(run.clock), **{name: getattr(run, name) for name in _RUN_FIELDS},
+            "fired": {str(index): repeat for index, repeat in run.fired.items()},
+            "next_step_at": sla.next_step_at_for(run)}
 
 
 def to_run(row: SlaClockRow) -> MetricRun:

@@ -7,23 +7,45 @@ import logging
 from sqlmodel import Session
 
 from desk.db import queries
+from desk.db.tables import CouncilRow
 from desk.domain.identity import OrgIdentity, Standing, place
 from desk.domain.tenancy import Actor, Directory, resolve
 
 log = logging.getLogger("desk.tenancy")
 
 
+# The registry as one unit of work read it (session.info): intake asks who is acting, whether the channel is
+# the council's and (routing) for the rota, and each read the same rows. `playbooks.sync`, the one writer,
+# calls `forget` so the session that changed the registry reads it afresh.
+_SUPPORT, _DIRECTORY = "desk.support_definition", "desk.directory"
+
+
 def support_definition(session: Session) -> dict:
     """The registry's `support:` block (team, triage channel, engineers, duty lead, service managers)."""
-    support = queries.find_support_config(session)
-    return dict(support.definition) if support else {}
+    if _SUPPORT not in session.info:
+        session.info[_SUPPORT] = dict(queries.find_support_definition(session) or {})
+    return dict(session.info[_SUPPORT])
 
 
 def directory(session: Session) -> Directory:
+    if _DIRECTORY not in session.info:
+        councils = list(queries.list_councils(session))
+        # the rows are kept with it: while they are, `queries.get_council` finds them without a query
+        session.info[_DIRECTORY] = (_directory_of(session, councils), councils)
+    return session.info[_DIRECTORY][0]
+
+
+def forget(session: Session) -> None:
+    """The registry changed in this unit of work: read it again next time."""
+    session.info.pop(_SUPPORT, None)
+    session.info.pop(_DIRECTORY, None)
+
+
+def _directory_of(session: Session, councils: list[CouncilRow]) -> Directory:
     by_team: dict[str, str] = {}
     by_channel: dict[str, str] = {}
     names: dict[str, str] = {}
-    for council in queries.list_councils(session):
+    for council in councils:
         if not council.active:
             continue
         names[council.id] = council.name

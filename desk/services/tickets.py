@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from desk.db import queries
+from desk.db import new_tickets, queries
 from desk.db.tables import CouncilRow, TicketEventRow, TicketRatingRow, TicketRow
 from desk.domain import lifecycle
 from desk.domain.calendar import business_calendar
@@ -112,36 +112,38 @@ def open_ticket(
     title = _require_text(title, "a title")
     if len(title) > TITLE_MAX:
         title = title[: TITLE_MAX - 1] + "…"
-    council = queries.get_council(session, council_id, lock=True)
-    version = queries.find_current_playbook_version(session, council.playbook_id)
+    council, version = new_tickets.lock_council(session, council_id)
     if version is None or version.id is None:
         raise NotFound(f"playbook {council.playbook_id!r} is not synced (run `desk playbooks sync`)")
-    playbook = sla_state.playbook_for(session, version.id)
+    playbook = sla_state.playbook_of(session, version)
     try:
         decision = triage(playbook, title, description, category=category, impact=impact,
                           urgency=urgency, priority=priority)
     except ValueError as err:
         raise InvalidInput(str(err)) from None
     number = council.next_number
-    council.next_number += 1
     ticket = TicketRow(
         council_id=council.id, number=number, ref=f"{council.ref_prefix}-{number}", title=title,
         description=description, requester=requester, status=str(Status.NEW), priority=decision.priority,
         category=decision.category, impact=decision.impact, urgency=decision.urgency,
         triage_rule=decision.rule, playbook_version_id=version.id, opened_at=at, updated_at=at,
         slack_channel=slack_channel, slack_ts=slack_ts, follow_up_of=follow_up_of)
-    session.add(ticket)
-    session.flush()
-    policy = sla_state.policy_for(session, ticket, council)
+    if not new_tickets.insert_ticket(session, ticket):  # its id, for its event and clocks
+        existing = queries.find_ticket_by_message(session, slack_channel or "", slack_ts or "")
+        raise InvalidInput(f"that message is already {existing.ref if existing else 'a ticket'}")
+    # Numbered under the council's lock, like the chain head below: both go in one UPDATE of the council.
+    council.next_number = number + 1
+    policy = sla_state.policy_of(session, version.id, council.division)
     sla = TicketSla.open(policy, decision.priority, at)
-    context = _Context(session, council, ticket, sla)
     target = policy.target(decision.priority)
-    context.record("opened", actor, at, **_opened_data(ticket, decision, version.version,
-                                                        target.respond_within, target.resolve_within))
-    saved = context.save(at)
-    search.index_ticket(session, saved)
+    audit.append_opened_event(session, council=council, ticket=ticket, actor=actor, at=at,
+                              data=_opened_data(ticket, decision, version.version, target.respond_within,
+                                                target.resolve_within))
+    sla_state.insert_new(session, ticket, sla)
+    session.flush()
+    search.index_new_ticket(session, ticket)
     metrics.TICKETS_OPENED.labels(council=council.id).inc()
-    return saved
+    return ticket
 
 
 def _opened_data(ticket: TicketRow, decision: TriageDecision, version: int, respond: int, resolve: int) -> dict:

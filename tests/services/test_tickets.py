@@ -152,3 +152,24 @@ def test_a_naive_instant_is_refused_and_nothing_is_written(synced: Engine) -> No
             open_one(session, at=datetime(2026, 1, 5, 9, 0))
     with unit_of_work(synced) as session:
         assert queries.list_tickets(session) == []
+
+
+def test_a_message_that_has_a_ticket_is_refused_naming_it_and_nothing_is_numbered(synced: Engine) -> None:
+    with unit_of_work(synced) as session:
+        first = open_one(session, slack_channel="C0CHERWELL", slack_ts="1767603600.000100")
+    with pytest.raises(InvalidInput, match=f"that message is already {first.ref}"):
+        with unit_of_work(synced) as session:
+            open_one(session, slack_channel="C0CHERWELL", slack_ts="1767603600.000100")
+    with unit_of_work(synced) as session:
+        assert open_one(session, slack_channel="C0CHERWELL", slack_ts="1767603600.000200").ref == "CHW-2"
+        assert [e.ticket_ref for e in queries.list_council_events(session, "cherwell")] == ["CHW-1", "CHW-2"]
+
+
+def test_a_refused_message_leaves_the_unit_of_work_usable(session: Session) -> None:
+    """The refusal writes nothing, so a caller that carries on (another message) numbers as before."""
+    first = open_one(session, slack_channel="C0CHERWELL", slack_ts="1767603600.000100")
+    with pytest.raises(InvalidInput):
+        open_one(session, slack_channel="C0CHERWELL", slack_ts="1767603600.000100")
+    assert open_one(session).ref == "CHW-2"
+    assert queries.get_council(session, "cherwell", lock=True).next_number == 3
+    assert first.id is not None and len(queries.list_sla_clocks(session, first.id)) == 2
