@@ -50,11 +50,12 @@ _job_engine: Engine | None = None  # a pickled job holds only this module's func
 
 
 def escalate_ticket(ticket_id: int) -> int:
-    """The naive job: one ticket's escalation (the sweeper's own per-ticket step) in its own transaction."""
+    """The naive job: one ticket's escalation (the sweeper's own step, for a batch of one ticket) in its
+    own transaction."""
     assert _job_engine is not None
     with unit_of_work(_job_engine) as session:
         outcome = escalation._sweep_ticket(session, ticket_id, NOW)
-    return outcome[0] if outcome else 0
+    return outcome.written if outcome else 0
 
 
 @dataclass

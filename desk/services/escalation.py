@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from desk.db.tables import CouncilRow, OutboxRow, SlaClockRow, TicketRow
 from desk.domain.calendar import business_calendar
 from desk.domain.playbook import ClockKind
-from desk.domain.sla import Coalesced, Firing
+from desk.domain.sla import Coalesced, Firing, TicketSla
 from desk.observability import logs, metrics
 from desk.services import audit, rota, sla_state
 from desk.services.tenancy import support_definition
@@ -54,40 +54,63 @@ def steps_due(session: Session, *, now: datetime) -> int:
 
 
 def sweep(session: Session, *, now: datetime, batch: int = BATCH) -> SweepReport:
-    """One pass over what is due by `now`. Failures are isolated per ticket (a savepoint each)."""
+    """One pass over what is due by `now`, its tickets worked together (see `_escalate`). Failures are
+    isolated per ticket: if the batch fails, it is rolled back and worked again ticket by ticket, a
+    savepoint each, so one broken ticket costs only itself."""
     rows = _claim(session, now, batch)
     report = SweepReport(claimed=len(rows))
-    for ticket_id in dict.fromkeys(rows):  # a ticket due on both metrics once, in due order
-        ticket = session.get(TicketRow, ticket_id)
-        with logs.bind(ticket=ticket.ref if ticket else str(ticket_id)):
+    ticket_ids = list(dict.fromkeys(rows))  # a ticket due on both metrics once, in due order
+    if not ticket_ids:
+        return report
+    nested = session.begin_nested()
+    try:
+        outcomes = _escalate(session, ticket_ids, now)
+        nested.commit()
+    except Exception:
+        nested.rollback()
+        log.warning("sweep of %s ticket(s) failed as a batch; working them one by one", len(ticket_ids),
+                    exc_info=True)
+        for ticket_id in ticket_ids:
             _sweep_one(session, ticket_id, now, report)
+    else:
+        for ticket_id in ticket_ids:
+            _record(report, ticket_id, outcomes.get(ticket_id))
     session.flush()
     return report
 
 
 def _sweep_one(session: Session, ticket_id: int, now: datetime, report: SweepReport) -> None:
-    nested = session.begin_nested()
-    try:
-        outcome = _sweep_ticket(session, ticket_id, now)
-    except Exception:
-        nested.rollback()
-        log.exception("sweep failed for ticket %s; it will be retried", ticket_id)
-        report.skipped.append(str(ticket_id))
-        return
-    nested.commit()
+    ticket = session.get(TicketRow, ticket_id)
+    with logs.bind(ticket=ticket.ref if ticket else str(ticket_id)):
+        nested = session.begin_nested()
+        try:
+            outcome = _sweep_ticket(session, ticket_id, now)
+            nested.commit()
+        except Exception:
+            nested.rollback()
+            log.exception("sweep failed for ticket %s; it will be retried", ticket_id)
+            report.skipped.append(str(ticket_id))
+            return
+    _record(report, ticket_id, outcome)
+
+
+def _record(report: SweepReport, ticket_id: int, outcome: Outcome | None) -> None:
+    """Count a ticket's outcome, and say what it sent (under its ref) once its transaction holds it."""
     if outcome is None:
         report.skipped.append(str(ticket_id))
         return
-    written, coalesced = outcome
     report.tickets += 1
-    report.sent += written
-    if coalesced is not None:
-        report.superseded += len(coalesced.superseded)
-        firing = coalesced.sent
-        metrics.SLA_STEPS.labels(kind=firing.kind, metric=str(firing.metric)).inc()
-        metrics.SLA_STEPS_SUPERSEDED.inc(len(coalesced.superseded))
+    report.sent += outcome.written
+    coalesced = outcome.coalesced
+    if coalesced is None:
+        return
+    report.superseded += len(coalesced.superseded)
+    firing = coalesced.sent
+    metrics.SLA_STEPS.labels(kind=firing.kind, metric=str(firing.metric)).inc()
+    metrics.SLA_STEPS_SUPERSEDED.inc(len(coalesced.superseded))
+    with logs.bind(ticket=outcome.ref):
         log.info("%s %s at %s%% (cycle %s): %s notification(s), %s superseded", firing.metric, firing.kind,
-                 firing.step.at_percent, firing.cycle, written, len(coalesced.superseded))
+                 firing.step.at_percent, firing.cycle, outcome.written, len(coalesced.superseded))
 
 
 def _claim(session: Session, now: datetime, batch: int) -> list[int]:
@@ -101,49 +124,96 @@ def _claim(session: Session, now: datetime, batch: int) -> list[int]:
     ).all())
 
 
-def _sweep_ticket(session: Session, ticket_id: int, now: datetime) -> tuple[int, Coalesced | None] | None:
-    ticket = session.get(TicketRow, ticket_id)
-    if ticket is None:
-        return None
-    council = session.exec(
-        select(CouncilRow).where(CouncilRow.id == ticket.council_id).with_for_update(skip_locked=True)
-    ).first()
-    if council is None:
-        return None  # someone is changing this council's tickets right now: next sweep
-    session.refresh(ticket)
-    policy = sla_state.policy_for(session, ticket, council)
-    sla = sla_state.load(session, ticket, policy)
-    coalesced = sla.take_due(now)
-    written = 0
-    if coalesced is not None:
-        written = _write(session, ticket, coalesced, now)
-        audit.append_event(session, council=council, ticket=ticket, type="escalated", actor="desk", at=now,
-                           data=_event_data(coalesced))
-    sla_state.save(session, ticket, sla)
-    return written, coalesced
+def _sweep_ticket(session: Session, ticket_id: int, now: datetime) -> Outcome | None:
+    """One ticket on its own: the batch's work for a batch of one."""
+    return _escalate(session, [ticket_id], now).get(ticket_id)
 
 
-def _write(session: Session, ticket: TicketRow, coalesced: Coalesced, now: datetime) -> int:
-    firing = coalesced.sent
-    support = support_definition(session)
-    held_until = _hold(session, ticket, firing, now)
-    written = 0
+def _escalate(session: Session, ticket_ids: list[int], now: datetime) -> dict[int, Outcome]:
+    """Take the due steps of these tickets, together: their council rows locked (without waiting), the
+    tickets, their clocks and the outbox keys already written each read in one query, then every write
+    flushed at once. A ticket whose council row is busy (someone is changing it) or that is gone has no
+    outcome: it is left for the next sweep. Each council's chain head is read once and carried from one
+    event to the next, in due order, as one ticket at a time would."""
+    council_of = dict(session.exec(
+        select(TicketRow.id, TicketRow.council_id).where(col(TicketRow.id).in_(ticket_ids))).all())
+    councils = {council.id: council for council in session.exec(
+        select(CouncilRow).where(col(CouncilRow.id).in_(set(council_of.values())))
+        .with_for_update(skip_locked=True)).all()}
+    held = [ticket_id for ticket_id in ticket_ids if council_of.get(ticket_id) in councils]
+    if not held:
+        return {}
+    tickets = {ticket.id: ticket for ticket in session.exec(  # read again now the councils are held
+        select(TicketRow).where(col(TicketRow.id).in_(held)).execution_options(populate_existing=True)).all()}
+    clocks: dict[int, list[SlaClockRow]] = {ticket_id: [] for ticket_id in held}
+    for row in session.exec(select(SlaClockRow).where(col(SlaClockRow.ticket_id).in_(held))
+                            .order_by(col(SlaClockRow.metric).desc(), SlaClockRow.cycle)).all():
+        clocks[row.ticket_id].append(row)
+    batch = _Batch(session, now)
+    taken: dict[int, tuple[TicketSla, Coalesced | None]] = {}
+    for ticket_id in held:
+        ticket = tickets[ticket_id]
+        policy = sla_state.policy_of(session, ticket.playbook_version_id, councils[ticket.council_id].division)
+        sla = TicketSla(policy, ticket.priority, ticket.status, [sla_state.to_run(r) for r in clocks[ticket_id]])
+        taken[ticket_id] = sla, sla.take_due(now)
+    planned = {ticket_id: _plan(batch, tickets[ticket_id], coalesced)
+               for ticket_id, (_, coalesced) in taken.items() if coalesced is not None}
+    keys = [row.idempotency_key for rows in planned.values() for row in rows]
+    written = set(session.exec(select(OutboxRow.idempotency_key)
+                               .where(col(OutboxRow.idempotency_key).in_(keys))).all()) if keys else set()
+    outcomes = {}
+    for ticket_id, (sla, coalesced) in taken.items():
+        ticket = tickets[ticket_id]
+        fresh = [row for row in planned.get(ticket_id, []) if row.idempotency_key not in written]
+        session.add_all(fresh)
+        if coalesced is not None:
+            audit.append_event(session, council=councils[ticket.council_id], ticket=ticket, type="escalated",
+                               actor="desk", at=now, data=_event_data(coalesced))
+        sla_state.save(session, ticket, sla, {(row.metric, row.cycle): row for row in clocks[ticket_id]})
+        outcomes[ticket_id] = Outcome(ticket.ref, len(fresh), coalesced)
+    session.flush()
+    return outcomes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ref: str
+    written: int  # outbox rows
+    coalesced: Coalesced | None  # the step taken (None: nothing was due after all)
+
+
+class _Batch:
+    """What every ticket of a batch shares, read once: the support block, playbooks, duty leads."""
+
+    def __init__(self, session: Session, now: datetime):
+        self.session, self.now = session, now
+        self.support = support_definition(session)
+        self._leads: dict[datetime, str | None] = {}
+
+    def duty_lead(self, at: datetime) -> str | None:
+        if at not in self._leads:
+            self._leads[at] = rota.duty_lead(self.session, at=at)
+        return self._leads[at]
+
+
+def _plan(batch: _Batch, ticket: TicketRow, coalesced: Coalesced) -> list[OutboxRow]:
+    """The outbox rows a step asks for: one per recipient, each under its unique key."""
+    firing, now = coalesced.sent, batch.now
+    held_until = _hold(batch.session, ticket, firing, now)
     lead = None
     if "duty_lead" in firing.step.notify:  # whoever is on duty when the message reaches a person
-        lead = rota.duty_lead(session, at=held_until or now)
+        lead = batch.duty_lead(held_until or now)
+    rows: dict[str, OutboxRow] = {}
     for role in firing.step.notify:
-        for recipient in _recipients(role, ticket, support, lead):
+        for recipient in _recipients(role, ticket, batch.support, lead):
             key = (f"esc:{ticket.id}:{firing.metric}:{firing.cycle}:{firing.step.index}:{firing.repeat}:"
                    f"{role}:{recipient}")
-            if session.exec(select(OutboxRow.id).where(OutboxRow.idempotency_key == key)).first():
-                continue
             available = held_until if role in PEOPLE and held_until else now
-            session.add(OutboxRow(
+            rows.setdefault(key, OutboxRow(
                 idempotency_key=key, kind="escalation", council_id=ticket.council_id, ticket_id=ticket.id,
                 target=recipient, created_at=now, available_at=available,
                 payload={"ref": ticket.ref, "role": role, **_firing_data(firing)}))
-            written += 1
-    return written
+    return list(rows.values())
 
 
 def _recipients(role: str, ticket: TicketRow, support: dict, lead: str | None) -> list[str]:

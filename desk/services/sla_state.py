@@ -24,7 +24,11 @@ _POLICIES: dict[tuple[int, str, str | None], SlaPolicy] = {}
 
 
 def _version(session: Session, version_id: int) -> tuple[tuple[int, str], Playbook]:
-    key = (version_id, queries.get_playbook_version_hash(session, version_id))
+    # A version's hash is read once per session (a unit of work): it cannot change under it.
+    hashes = session.info.setdefault("playbook_hashes", {})
+    if version_id not in hashes:
+        hashes[version_id] = queries.get_playbook_version_hash(session, version_id)
+    key = (version_id, hashes[version_id])
     if key not in _PLAYBOOKS:
         row = queries.get_playbook_version(session, version_id)
         _PLAYBOOKS[key] = parse_playbook(f"playbook version {version_id}", row.source)
@@ -57,10 +61,13 @@ def load(session: Session, ticket: TicketRow, policy: SlaPolicy) -> TicketSla:
     return TicketSla(policy, ticket.priority, ticket.status, [to_run(row) for row in rows])
 
 
-def save(session: Session, ticket: TicketRow, sla: TicketSla) -> None:
-    """Write every run back, with the instant its next step fires (the sweeper's index)."""
+def save(session: Session, ticket: TicketRow, sla: TicketSla,
+         existing: dict[tuple[str, int], SlaClockRow] | None = None) -> None:
+    """Write every run back, with the instant its next step fires (the sweeper's index). `existing`: the
+    ticket's clock rows by (metric, cycle), when the caller read them (the sweeper reads a batch's at once)."""
     assert ticket.id is not None
-    existing = session.info.get("sla_rows", {}).get(ticket.id)  # the rows `load` read in this unit of work
+    if existing is None:
+        existing = session.info.get("sla_rows", {}).get(ticket.id)  # the rows `load` read in this unit of work
     if existing is None:
         existing = {(row.metric, row.cycle): row for row in queries.list_sla_clocks(session, ticket.id)}
     for run in sla.runs:
