@@ -38,17 +38,26 @@ def append_council_event(session: Session, *, council: CouncilRow, type: str, ac
 
 def _append(session: Session, council: CouncilRow, ticket_id: int | None, ticket_ref: str, type: str,
             actor: str, at: datetime, data: dict) -> TicketEventRow:
+    row = TicketEventRow(**chained_values(council, ticket_id, ticket_ref, type, actor, at, data))
+    session.add(row)
+    session.add(council)
+    return row
+
+
+def chained_values(council: CouncilRow, ticket_id: int | None, ticket_ref: str, type: str, actor: str,
+                   at: datetime, data: dict) -> dict:
+    """The next event on the council's chain, as column values, and the council's head moved onto it (not
+    yet added to a session): for a caller inserting many events at once. The caller holds the council row's
+    lock and writes the values in the order they were made."""
     seq = council.last_seq + 1
     salt = secrets.token_hex(16)  # seals this event's words (domain/audit.py), erased if they are redacted
     digest = event_hash(council_id=council.id, seq=seq, ticket_ref=ticket_ref, type=type, actor=actor,
                         at=at, data=data, prev_hash=council.last_hash, version=CURRENT_VERSION, salt=salt)
-    row = TicketEventRow(council_id=council.id, seq=seq, ticket_id=ticket_id, ticket_ref=ticket_ref,
-                         type=type, actor=actor, at=at, data=data, prev_hash=council.last_hash, hash=digest,
-                         hash_version=CURRENT_VERSION, text_salt=salt)
-    session.add(row)
+    values = {"council_id": council.id, "seq": seq, "ticket_id": ticket_id, "ticket_ref": ticket_ref,
+              "type": type, "actor": actor, "at": at, "data": data, "prev_hash": council.last_hash,
+              "hash": digest, "hash_version": CURRENT_VERSION, "text_salt": salt}
     council.last_seq, council.last_hash = seq, digest
-    session.add(council)
-    return row
+    return values
 
 
 @dataclass(frozen=True)

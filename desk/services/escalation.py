@@ -16,10 +16,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
-from desk.db.tables import CouncilRow, OutboxRow, SlaClockRow, TicketRow
+from desk.db.tables import CouncilRow, OutboxRow, SlaClockRow, TicketEventRow, TicketRow
 from desk.domain.calendar import business_calendar
 from desk.domain.playbook import ClockKind
 from desk.domain.sla import Coalesced, Firing, TicketSla
@@ -158,19 +158,24 @@ def _escalate(session: Session, ticket_ids: list[int], now: datetime) -> dict[in
         taken[ticket_id] = sla, sla.take_due(now)
     planned = {ticket_id: _plan(batch, tickets[ticket_id], coalesced)
                for ticket_id, (_, coalesced) in taken.items() if coalesced is not None}
-    keys = [row.idempotency_key for rows in planned.values() for row in rows]
+    keys = [row["idempotency_key"] for rows in planned.values() for row in rows]
     written = set(session.exec(select(OutboxRow.idempotency_key)
                                .where(col(OutboxRow.idempotency_key).in_(keys))).all()) if keys else set()
-    outcomes = {}
+    outcomes, outbox, events = {}, [], []
     for ticket_id, (sla, coalesced) in taken.items():
         ticket = tickets[ticket_id]
-        fresh = [row for row in planned.get(ticket_id, []) if row.idempotency_key not in written]
-        session.add_all(fresh)
+        fresh = [row for row in planned.get(ticket_id, []) if row["idempotency_key"] not in written]
+        outbox += fresh
         if coalesced is not None:
-            audit.append_event(session, council=councils[ticket.council_id], ticket=ticket, type="escalated",
-                               actor="desk", at=now, data=_event_data(coalesced))
+            council = councils[ticket.council_id]
+            events.append(audit.chained_values(council, ticket.id, ticket.ref, "escalated", "desk", now,
+                                               _event_data(coalesced)))
+            session.add(council)
         sla_state.save(session, ticket, sla, {(row.metric, row.cycle): row for row in clocks[ticket_id]})
         outcomes[ticket_id] = Outcome(ticket.ref, len(fresh), coalesced)
+    for table, rows in ((OutboxRow, outbox), (TicketEventRow, events)):
+        if rows:  # one executemany each (no ORM objects: nothing here reads them back)
+            session.execute(insert(table), rows)
     session.flush()
     return outcomes
 
@@ -196,23 +201,24 @@ class _Batch:
         return self._leads[at]
 
 
-def _plan(batch: _Batch, ticket: TicketRow, coalesced: Coalesced) -> list[OutboxRow]:
-    """The outbox rows a step asks for: one per recipient, each under its unique key."""
+def _plan(batch: _Batch, ticket: TicketRow, coalesced: Coalesced) -> list[dict]:
+    """The outbox rows (column values) a step asks for: one per recipient, each under its unique key."""
     firing, now = coalesced.sent, batch.now
     held_until = _hold(batch.session, ticket, firing, now)
     lead = None
     if "duty_lead" in firing.step.notify:  # whoever is on duty when the message reaches a person
         lead = batch.duty_lead(held_until or now)
-    rows: dict[str, OutboxRow] = {}
+    rows: dict[str, dict] = {}
     for role in firing.step.notify:
         for recipient in _recipients(role, ticket, batch.support, lead):
             key = (f"esc:{ticket.id}:{firing.metric}:{firing.cycle}:{firing.step.index}:{firing.repeat}:"
                    f"{role}:{recipient}")
             available = held_until if role in PEOPLE and held_until else now
-            rows.setdefault(key, OutboxRow(
-                idempotency_key=key, kind="escalation", council_id=ticket.council_id, ticket_id=ticket.id,
-                target=recipient, created_at=now, available_at=available,
-                payload={"ref": ticket.ref, "role": role, **_firing_data(firing)}))
+            rows.setdefault(key, {
+                "idempotency_key": key, "kind": "escalation", "council_id": ticket.council_id,
+                "ticket_id": ticket.id, "target": recipient, "created_at": now, "available_at": available,
+                "payload": {"ref": ticket.ref, "role": role, **_firing_data(firing)}, "status": "pending",
+                "attempts": 0, "claimed_until": None, "sent_at": None, "slack_ts": None, "last_error": None})
     return list(rows.values())
 
 
