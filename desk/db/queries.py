@@ -6,7 +6,7 @@ not an afterthought.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -89,8 +89,18 @@ def find_ticket_by_message(session: Session, channel: str, ts: str) -> TicketRow
 
 def list_follow_ups(session: Session, ticket_id: int) -> Sequence[TicketRow]:
     """Tickets opened as follow-ups of this one, oldest first."""
-    return session.exec(select(TicketRow).where(TicketRow.follow_up_of == ticket_id)
+    return list_follow_ups_of(session, [ticket_id])
+
+
+def list_follow_ups_of(session: Session, ticket_ids: Sequence[int]) -> Sequence[TicketRow]:
+    """Tickets opened as follow-ups of any of these, oldest first."""
+    return session.exec(select(TicketRow).where(col(TicketRow.follow_up_of).in_(ticket_ids))
                         .order_by(TicketRow.number)).all()
+
+
+def refs_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, str]:
+    """Tickets' refs by id (those that exist)."""
+    return dict(session.exec(select(TicketRow.id, TicketRow.ref).where(col(TicketRow.id).in_(list(ticket_ids)))).all())
 
 
 def find_ticket_by_card(session: Session, channel: str, ts: str) -> TicketRow | None:
@@ -119,7 +129,13 @@ def list_tickets(session: Session, *, council_id: str | None = None, status: str
 
 def list_ticket_events(session: Session, ticket_id: int,
                        types: tuple[str, ...] | None = None) -> Sequence[TicketEventRow]:
-    query = select(TicketEventRow).where(TicketEventRow.ticket_id == ticket_id)
+    return list_events_of(session, [ticket_id], types=types)
+
+
+def list_events_of(session: Session, ticket_ids: Sequence[int],
+                   types: tuple[str, ...] | None = None) -> Sequence[TicketEventRow]:
+    """Several tickets' events, oldest first (in chain order)."""
+    query = select(TicketEventRow).where(col(TicketEventRow.ticket_id).in_(ticket_ids))
     if types is not None:
         query = query.where(col(TicketEventRow.type).in_(types))
     return session.exec(query.order_by(TicketEventRow.seq)).all()
@@ -136,15 +152,25 @@ def list_council_events(session: Session, council_id: str) -> Sequence[TicketEve
 
 
 def list_sla_clocks(session: Session, ticket_id: int) -> Sequence[SlaClockRow]:
+    return list_sla_clocks_of(session, [ticket_id])
+
+
+def list_sla_clocks_of(session: Session, ticket_ids: Sequence[int]) -> Sequence[SlaClockRow]:
+    """Several tickets' clocks; each ticket's respond first, then its resolve cycles."""
     return session.exec(
         select(SlaClockRow)
-        .where(SlaClockRow.ticket_id == ticket_id)
-        .order_by(col(SlaClockRow.metric).desc(), SlaClockRow.cycle)  # respond first, then resolve cycles
+        .where(col(SlaClockRow.ticket_id).in_(ticket_ids))
+        .order_by(SlaClockRow.ticket_id, col(SlaClockRow.metric).desc(), SlaClockRow.cycle)
     ).all()
 
 
 def find_support_config(session: Session) -> SupportConfigRow | None:
     return session.get(SupportConfigRow, 1)
+
+
+def list_ratings_of(session: Session, ticket_ids: Sequence[int]) -> Sequence[TicketRatingRow]:
+    return session.exec(select(TicketRatingRow).where(col(TicketRatingRow.ticket_id).in_(ticket_ids))
+                        .order_by(TicketRatingRow.id)).all()
 
 
 def find_rating(session: Session, ticket_id: int, cycle: int) -> TicketRatingRow | None:

@@ -145,16 +145,13 @@ def _escalate(session: Session, ticket_ids: list[int], now: datetime) -> dict[in
         return {}
     tickets = {ticket.id: ticket for ticket in session.exec(  # read again now the councils are held
         select(TicketRow).where(col(TicketRow.id).in_(held)).execution_options(populate_existing=True)).all()}
-    clocks: dict[int, list[SlaClockRow]] = {ticket_id: [] for ticket_id in held}
-    for row in session.exec(select(SlaClockRow).where(col(SlaClockRow.ticket_id).in_(held))
-                            .order_by(col(SlaClockRow.metric).desc(), SlaClockRow.cycle)).all():
-        clocks[row.ticket_id].append(row)
+    clocks = sla_state.clocks_of(session, held)
     batch = _Batch(session, now)
     taken: dict[int, tuple[TicketSla, Coalesced | None]] = {}
     for ticket_id in held:
         ticket = tickets[ticket_id]
         policy = sla_state.policy_of(session, ticket.playbook_version_id, councils[ticket.council_id].division)
-        sla = TicketSla(policy, ticket.priority, ticket.status, [sla_state.to_run(r) for r in clocks[ticket_id]])
+        sla = sla_state.of_rows(ticket, policy, clocks[ticket_id])
         taken[ticket_id] = sla, sla.take_due(now)
     planned = {ticket_id: _plan(batch, tickets[ticket_id], coalesced)
                for ticket_id, (_, coalesced) in taken.items() if coalesced is not None}
