@@ -34,6 +34,11 @@ def get_council(session: Session, council_id: str, *, lock: bool = False) -> Cou
     return council
 
 
+def councils_by_id(session: Session, council_ids: Iterable[str]) -> dict[str, CouncilRow]:
+    """Several councils in one query, by id (those that exist)."""
+    return {c.id: c for c in session.exec(select(CouncilRow).where(col(CouncilRow.id).in_(set(council_ids)))).all()}
+
+
 def list_councils(session: Session) -> Sequence[CouncilRow]:
     return session.exec(select(CouncilRow).order_by(CouncilRow.id)).all()
 
@@ -72,6 +77,12 @@ def find_ticket(session: Session, ref: str, *, council_id: str | None = None) ->
     if council_id is not None:
         query = query.where(TicketRow.council_id == council_id)
     return session.exec(query).first()
+
+
+def tickets_by_ref(session: Session, refs: Iterable[str]) -> dict[str, TicketRow]:
+    """Several tickets in one query, by ref (those that exist)."""
+    wanted = {ref.upper() for ref in refs}
+    return {t.ref: t for t in session.exec(select(TicketRow).where(col(TicketRow.ref).in_(wanted))).all()}
 
 
 def get_ticket(session: Session, ref: str, *, council_id: str | None = None) -> TicketRow:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from desk.db import queries
-from desk.db.tables import TicketEventRow, TicketRatingRow, TicketRow
+from desk.db.tables import CouncilRow, TicketEventRow, TicketRatingRow, TicketRow
 from desk.services import sla_state
 
 
@@ -83,6 +83,7 @@ def summarize_many(session: Session, tickets: Sequence[TicketRow], now: datetime
     follow_ups: dict[int, list[str]] = {ticket_id: [] for ticket_id in ids}
     parents = {ticket.follow_up_of for ticket in tickets if ticket.follow_up_of is not None}
     refs: dict[int, str] = {}
+    councils = queries.councils_by_id(session, {ticket.council_id for ticket in tickets})
     if ids:
         for event in queries.list_events_of(session, ids, types=("opened", "priority", "edited", "message_deleted")):
             history[event.ticket_id].append(event)
@@ -92,14 +93,16 @@ def summarize_many(session: Session, tickets: Sequence[TicketRow], now: datetime
             follow_ups[follow_up.follow_up_of].append(follow_up.ref)
     if parents:
         refs = queries.refs_of(session, parents)
-    return [_summary(session, ticket, now, clocks.get(ticket.id, []), history.get(ticket.id, []),
-                     ratings, tuple(follow_ups.get(ticket.id, ())), refs) for ticket in tickets]
+    return [_summary(session, ticket, now, councils.get(ticket.council_id), clocks.get(ticket.id, []),
+                     history.get(ticket.id, []), ratings, tuple(follow_ups.get(ticket.id, ())), refs)
+            for ticket in tickets]
 
 
-def _summary(session: Session, ticket: TicketRow, now: datetime, clocks: list, history: list[TicketEventRow],
+def _summary(session: Session, ticket: TicketRow, now: datetime, council: CouncilRow | None, clocks: list,
+             history: list[TicketEventRow],
              ratings: dict[tuple[int, int], TicketRatingRow], follow_ups: tuple[str, ...],
              refs: dict[int, str]) -> TicketSummary:
-    council = queries.get_council(session, ticket.council_id)
+    council = council or queries.get_council(session, ticket.council_id)  # raises NotFound, as it always did
     policy = sla_state.policy_for(session, ticket, council)
     playbook = sla_state.playbook_for(session, ticket.playbook_version_id)
     sla = sla_state.of_rows(ticket, policy, clocks)
