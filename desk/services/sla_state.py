@@ -88,11 +88,12 @@ def save(session: Session, ticket: TicketRow, sla: TicketSla,
         row = existing.get((str(run.metric), run.cycle)) or SlaClockRow(
             ticket_id=ticket.id, metric=str(run.metric), cycle=run.cycle, started_at=run.started_at,
             target_seconds=run.target, clock=str(run.clock))
-        for name in _RUN_FIELDS:
-            setattr(row, name, getattr(run, name))
-        row.target_seconds, row.clock = run.target, str(run.clock)
-        row.fired = {str(index): repeat for index, repeat in run.fired.items()}
-        row.next_step_at = sla.next_step_at_for(run)
+        values = {name: getattr(run, name) for name in _RUN_FIELDS}
+        values.update(target_seconds=run.target, clock=str(run.clock), next_step_at=sla.next_step_at_for(run),
+                      fired={str(index): repeat for index, repeat in run.fired.items()})
+        for name, value in values.items():
+            if row.id is None or getattr(row, name) != value:  # a sweep moves two or three of them
+                setattr(row, name, value)
         session.add(row)
 
 
