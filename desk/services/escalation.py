@@ -13,8 +13,10 @@ next sweep, seconds later. Two workers therefore never wait on each other or sen
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
@@ -28,6 +30,7 @@ from desk.services import audit, rota, sla_state
 from desk.services.tenancy import support_definition
 
 log = logging.getLogger("desk.sweeper")
+T = TypeVar("T")
 
 BATCH = 100
 PEOPLE = ("assignee", "duty_lead", "service_manager")
@@ -62,19 +65,13 @@ def sweep(session: Session, *, now: datetime, batch: int = BATCH) -> SweepReport
     ticket_ids = list(dict.fromkeys(rows))  # a ticket due on both metrics once, in due order
     if not ticket_ids:
         return report
-    nested = session.begin_nested()
-    try:
-        outcomes = _escalate(session, ticket_ids, now)
-        nested.commit()
-    except Exception:
-        nested.rollback()
-        log.warning("sweep of %s ticket(s) failed as a batch; working them one by one", len(ticket_ids),
-                    exc_info=True)
-        for ticket_id in ticket_ids:
-            _sweep_one(session, ticket_id, now, report)
-    else:
-        for ticket_id in ticket_ids:
+    ok, outcomes = _isolated(session, lambda: _escalate(session, ticket_ids, now),
+                             "sweep of %s ticket(s) failed as a batch; working them one by one", len(ticket_ids))
+    for ticket_id in ticket_ids:
+        if ok:
             _record(report, ticket_id, outcomes.get(ticket_id))
+        else:
+            _sweep_one(session, ticket_id, now, report)
     session.flush()
     return report
 
@@ -82,16 +79,26 @@ def sweep(session: Session, *, now: datetime, batch: int = BATCH) -> SweepReport
 def _sweep_one(session: Session, ticket_id: int, now: datetime, report: SweepReport) -> None:
     ticket = session.get(TicketRow, ticket_id)
     with logs.bind(ticket=ticket.ref if ticket else str(ticket_id)):
-        nested = session.begin_nested()
-        try:
-            outcome = _sweep_ticket(session, ticket_id, now)
-            nested.commit()
-        except Exception:
-            nested.rollback()
-            log.exception("sweep failed for ticket %s; it will be retried", ticket_id)
-            report.skipped.append(str(ticket_id))
-            return
-    _record(report, ticket_id, outcome)
+        ok, outcome = _isolated(session, lambda: _sweep_ticket(session, ticket_id, now),
+                                "sweep failed for ticket %s; it will be retried", ticket_id)
+    if ok:
+        _record(report, ticket_id, outcome)
+    else:
+        report.skipped.append(str(ticket_id))
+
+
+def _isolated(session: Session, work: Callable[[], T], failed: str, *args: object) -> tuple[bool, T | None]:
+    """`work` in a savepoint: (True, its result), or, if it raised, (False, None) with everything it did
+    rolled back and `failed` logged with the trace."""
+    nested = session.begin_nested()
+    try:
+        result = work()
+        nested.commit()
+    except Exception:
+        nested.rollback()
+        log.exception(failed, *args)
+        return False, None
+    return True, result
 
 
 def _record(report: SweepReport, ticket_id: int, outcome: Outcome | None) -> None:
