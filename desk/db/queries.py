@@ -6,7 +6,7 @@ not an afterthought.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -35,6 +35,11 @@ def get_council(session: Session, council_id: str, *, lock: bool = False) -> Cou
     if council is None:
         raise NotFound(f"no council {council_id!r} (is it in councils.yaml, and synced?)")
     return council
+
+
+def councils_by_id(session: Session, council_ids: Iterable[str]) -> dict[str, CouncilRow]:
+    """Several councils in one query, by id (those that exist)."""
+    return {c.id: c for c in session.exec(select(CouncilRow).where(col(CouncilRow.id).in_(set(council_ids)))).all()}
 
 
 def list_councils(session: Session) -> Sequence[CouncilRow]:
@@ -77,6 +82,12 @@ def find_ticket(session: Session, ref: str, *, council_id: str | None = None) ->
     return session.exec(query).first()
 
 
+def tickets_by_ref(session: Session, refs: Iterable[str]) -> dict[str, TicketRow]:
+    """Several tickets in one query, by ref (those that exist)."""
+    wanted = {ref.upper() for ref in refs}
+    return {t.ref: t for t in session.exec(select(TicketRow).where(col(TicketRow.ref).in_(wanted))).all()}
+
+
 def get_ticket(session: Session, ref: str, *, council_id: str | None = None) -> TicketRow:
     ticket = find_ticket(session, ref, council_id=council_id)
     if ticket is None:
@@ -92,8 +103,18 @@ def find_ticket_by_message(session: Session, channel: str, ts: str) -> TicketRow
 
 def list_follow_ups(session: Session, ticket_id: int) -> Sequence[TicketRow]:
     """Tickets opened as follow-ups of this one, oldest first."""
-    return session.exec(select(TicketRow).where(TicketRow.follow_up_of == ticket_id)
+    return list_follow_ups_of(session, [ticket_id])
+
+
+def list_follow_ups_of(session: Session, ticket_ids: Sequence[int]) -> Sequence[TicketRow]:
+    """Tickets opened as follow-ups of any of these, oldest first."""
+    return session.exec(select(TicketRow).where(col(TicketRow.follow_up_of).in_(ticket_ids))
                         .order_by(TicketRow.number)).all()
+
+
+def refs_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, str]:
+    """Tickets' refs by id (those that exist)."""
+    return dict(session.exec(select(TicketRow.id, TicketRow.ref).where(col(TicketRow.id).in_(list(ticket_ids)))).all())
 
 
 def find_ticket_by_card(session: Session, channel: str, ts: str) -> TicketRow | None:
@@ -122,7 +143,13 @@ def list_tickets(session: Session, *, council_id: str | None = None, status: str
 
 def list_ticket_events(session: Session, ticket_id: int,
                        types: tuple[str, ...] | None = None) -> Sequence[TicketEventRow]:
-    query = select(TicketEventRow).where(TicketEventRow.ticket_id == ticket_id)
+    return list_events_of(session, [ticket_id], types=types)
+
+
+def list_events_of(session: Session, ticket_ids: Sequence[int],
+                   types: tuple[str, ...] | None = None) -> Sequence[TicketEventRow]:
+    """Several tickets' events, oldest first (in chain order)."""
+    query = select(TicketEventRow).where(col(TicketEventRow.ticket_id).in_(ticket_ids))
     if types is not None:
         query = query.where(col(TicketEventRow.type).in_(types))
     return session.exec(query.order_by(TicketEventRow.seq)).all()
@@ -139,10 +166,15 @@ def list_council_events(session: Session, council_id: str) -> Sequence[TicketEve
 
 
 def list_sla_clocks(session: Session, ticket_id: int) -> Sequence[SlaClockRow]:
+    return list_sla_clocks_of(session, [ticket_id])
+
+
+def list_sla_clocks_of(session: Session, ticket_ids: Sequence[int]) -> Sequence[SlaClockRow]:
+    """Several tickets' clocks; each ticket's respond first, then its resolve cycles."""
     return session.exec(
         select(SlaClockRow)
-        .where(SlaClockRow.ticket_id == ticket_id)
-        .order_by(col(SlaClockRow.metric).desc(), SlaClockRow.cycle)  # respond first, then resolve cycles
+        .where(col(SlaClockRow.ticket_id).in_(ticket_ids))
+        .order_by(SlaClockRow.ticket_id, col(SlaClockRow.metric).desc(), SlaClockRow.cycle)
     ).all()
 
 
@@ -156,6 +188,11 @@ _SUPPORT_DEFINITION = select(SupportConfigRow.definition).where(SupportConfigRow
 def find_support_definition(session: Session) -> dict | None:
     """The registry's `support:` block alone (no row object: intake reads it on every ticket)."""
     return session.exec(_SUPPORT_DEFINITION).first()
+
+
+def list_ratings_of(session: Session, ticket_ids: Sequence[int]) -> Sequence[TicketRatingRow]:
+    return session.exec(select(TicketRatingRow).where(col(TicketRatingRow.ticket_id).in_(ticket_ids))
+                        .order_by(TicketRatingRow.id)).all()
 
 
 def find_rating(session: Session, ticket_id: int, cycle: int) -> TicketRatingRow | None:

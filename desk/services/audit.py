@@ -40,7 +40,7 @@ def append_council_event(session: Session, *, council: CouncilRow, type: str, ac
 
 def _append(session: Session, council: CouncilRow, ticket_id: int | None, ticket_ref: str, type: str,
             actor: str, at: datetime, data: dict) -> TicketEventRow:
-    row = TicketEventRow(**_link(council, ticket_id, ticket_ref, type, actor, at, data))
+    row = TicketEventRow(**chained_values(council, ticket_id, ticket_ref, type, actor, at, data))
     session.add(row)
     session.add(council)
     return row
@@ -51,16 +51,18 @@ def append_opened_event(session: Session, *, council: CouncilRow, ticket: Ticket
     """`append_event` for the `opened` event of a ticket opened in this unit of work: the same link in the
     chain, written with one INSERT and no object (nothing reads it back before the commit)."""
     assert ticket.id is not None, "insert the ticket first"
-    session.execute(_INSERT_EVENT, _link(council, ticket.id, ticket.ref, "opened", actor, at, data))
+    session.execute(_INSERT_EVENT, chained_values(council, ticket.id, ticket.ref, "opened", actor, at, data))
     session.add(council)
 
 
 _INSERT_EVENT = insert(TicketEventRow.__table__)
 
 
-def _link(council: CouncilRow, ticket_id: int | None, ticket_ref: str, type: str, actor: str, at: datetime,
-          data: dict) -> dict:
-    """The next event's column values, its hash linked to the council's head, which moves to it."""
+def chained_values(council: CouncilRow, ticket_id: int | None, ticket_ref: str, type: str, actor: str,
+                   at: datetime, data: dict) -> dict:
+    """The next event on the council's chain, as column values, and the council's head moved onto it (not
+    yet added to a session): for a caller inserting many events at once. The caller holds the council row's
+    lock and writes the values in the order they were made."""
     seq = council.last_seq + 1
     salt = secrets.token_hex(16)  # seals this event's words (domain/audit.py), erased if they are redacted
     digest = event_hash(council_id=council.id, seq=seq, ticket_ref=ticket_ref, type=type, actor=actor,

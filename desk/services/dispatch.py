@@ -22,21 +22,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Connection, Engine, func, update
 from sqlmodel import Session, col, select
 
+from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.db.outage import patiently, unreachable
-from desk.db.tables import OutboxRow, TicketRow
+from desk.db.tables import CouncilRow, OutboxRow, TicketRow
 from desk.domain.lifecycle import OPEN_STATUSES
 from desk.domain.playbook import Metric
 from desk.observability import logs, metrics
 from desk.services import sla_state
-from desk.services.ports import DeliveryFailed, Notifier, OutboxItem
+from desk.services.ports import BatchNotifier, DeliveryFailed, Notifier, OutboxItem
 
 log = logging.getLogger("desk.dispatcher")
 
@@ -88,23 +89,36 @@ def _held(session: Session, item: OutboxItem, claimed_until: datetime | None) ->
     """The row, locked, if it is still pending under this claim (`claimed_until` as `claim` set it, None:
     any claim); None if it was finished or claimed again by someone else since."""
     row = session.exec(select(OutboxRow).where(OutboxRow.id == item.id).with_for_update()).one_or_none()
+    return row if _holds(row, item, claimed_until) else None
+
+
+def _holds(row: OutboxRow | None, item: OutboxItem, claimed_until: datetime | None) -> bool:
     if row is None or row.status != "pending" or row.attempts != item.attempts:
-        return None
-    if claimed_until is not None and row.claimed_until != claimed_until:
-        return None
-    return row
+        return False
+    return claimed_until is None or row.claimed_until == claimed_until
 
 
 def renew(session: Session, item: OutboxItem, claimed_until: datetime, *, until: datetime) -> bool:
     """Just before posting: keep the claim until `until`, or False if this dispatcher no longer holds the
     row (its lease ran out and another dispatcher claimed it, or the row was finished): then it must not post."""
-    row = _held(session, item, claimed_until)
-    if row is None:
-        return False
-    row.claimed_until = until
-    session.add(row)
+    return bool(renew_many(session, [item], {item.id: claimed_until}, until=until))
+
+
+def renew_many(session: Session, items: Sequence[OutboxItem], claims: dict[int, datetime], *,
+               until: datetime) -> list[OutboxItem]:
+    """`renew` for rows about to be posted one after the other: those this dispatcher still holds (each
+    under its claim in `claims`, by row id), kept until `until`; the rows locked and renewed together."""
+    rows = {row.id: row for row in session.exec(
+        select(OutboxRow).where(col(OutboxRow.id).in_([item.id for item in items])).with_for_update()).all()}
+    held = []
+    for item in items:
+        row = rows.get(item.id)
+        if _holds(row, item, claims[item.id]):
+            row.claimed_until = until
+            session.add(row)
+            held.append(item)
     session.flush()
-    return True
+    return held
 
 
 def release(session: Session, items: list[OutboxItem], claimed_until: datetime | None = None) -> None:
@@ -130,18 +144,37 @@ def stale(session: Session, item: OutboxItem) -> str | None:
     """Why an escalation no longer makes sense (its clock stopped or paused since it was written), a
     resolution message (the ticket was reopened before Slack took it), or a reopening notice (the ticket
     was resolved again)."""
-    if item.kind == "resolution" and item.ticket_id is not None:
-        resolved = session.get(TicketRow, item.ticket_id)
-        return None if resolved is not None and resolved.status not in OPEN_STATUSES else "the ticket was reopened"
-    if item.kind == "reopened" and item.ticket_id is not None:  # desk/slack/lifecycle_posts.py
-        reopened = session.get(TicketRow, item.ticket_id)
-        return None if reopened is not None and reopened.status in OPEN_STATUSES else "the ticket was resolved again"
-    if item.kind != "escalation" or item.ticket_id is None:
-        return None
-    ticket = session.get(TicketRow, item.ticket_id)
-    if ticket is None or ticket.status not in OPEN_STATUSES:
+    return stale_many(session, [item]).get(item.id)
+
+
+def stale_many(session: Session, items: Sequence[OutboxItem]) -> dict[int, str]:
+    """`stale` for several rows, by row id (only those that are), their tickets and clocks read together."""
+    ids = {item.ticket_id for item in items if item.ticket_id is not None}
+    tickets = {t.id: t for t in session.exec(select(TicketRow).where(col(TicketRow.id).in_(ids))).all()} if ids else {}
+    running = [t.id for t in tickets.values() if t.status in OPEN_STATUSES]
+    clocks = sla_state.clocks_of(session, [i for i in running if i is not None])
+    councils = queries.councils_by_id(session, {t.council_id for t in tickets.values()}) if tickets else {}
+    reasons = {}
+    for item in items:
+        ticket = tickets.get(item.ticket_id) if item.ticket_id is not None else None
+        reason = None
+        if item.kind == "resolution" and item.ticket_id is not None:
+            reason = None if ticket is not None and ticket.status not in OPEN_STATUSES else "the ticket was reopened"
+        elif item.kind == "reopened" and item.ticket_id is not None:  # desk/slack/lifecycle_posts.py
+            reason = None if ticket is not None and ticket.status in OPEN_STATUSES else "the ticket was resolved again"
+        elif item.kind == "escalation" and item.ticket_id is not None:
+            reason = _escalation_stale(session, item, ticket, clocks, councils)
+        if reason:
+            reasons[item.id] = reason
+    return reasons
+
+
+def _escalation_stale(session: Session, item: OutboxItem, ticket: TicketRow | None,
+                      clocks: dict[int, list], councils: dict[str, CouncilRow]) -> str | None:
+    if ticket is None or ticket.status not in OPEN_STATUSES or ticket.id is None:
         return "the ticket is no longer open"
-    sla = sla_state.load(session, ticket, sla_state.policy_for(session, ticket))
+    policy = sla_state.policy_for(session, ticket, councils.get(ticket.council_id))
+    sla = sla_state.of_rows(ticket, policy, clocks[ticket.id])
     metric, cycle = Metric(item.payload["metric"]), int(item.payload["cycle"])
     if not sla.run(metric, cycle).running:
         return f"the {metric} clock is no longer running"
@@ -161,21 +194,24 @@ class Dispatcher:
 
     def run_once(self, limit: int = BATCH, *, ticket_id: int | None = None,
                  kinds: tuple[str, ...] | None = None) -> DispatchReport:
+        """Claim a batch and send it, a window at a time (`_window`): each window's claims are renewed and
+        its rows checked for staleness together, then its rows are posted and recorded one by one."""
         report = DispatchReport()
         if self.stopping.is_set():
             return report
         now = self.now()
         with unit_of_work(self.engine) as session:
             items = claim(session, now=now, limit=limit, lease=self.lease, ticket_id=ticket_id, kinds=kinds)
-        claimed_until = now + self.lease
-        for index, item in enumerate(items):
-            if self.stopping.is_set():
-                with unit_of_work(self.engine) as session:
-                    release(session, items[index:], claimed_until)
-                log.info("stopping: %s claimed notification(s) given back", len(items) - index)
-                break
-            with logs.bind(ticket=item.payload.get("ref")):
-                self._one(item, report, claimed_until)
+        claims = {item.id: now + self.lease for item in items}  # each row's claim, as this dispatcher holds it
+        left = list(items)
+        while left and not self.stopping.is_set():
+            window = self._window(left)
+            left = self._send(window, claims, report) + left[len(window):]
+        if left:
+            with unit_of_work(self.engine) as session:
+                for claimed_until in set(claims[item.id] for item in left):
+                    release(session, [item for item in left if claims[item.id] == claimed_until], claimed_until)
+            log.info("stopping: %s claimed notification(s) given back", len(left))
         return report
 
     def drain(self, *, max_rounds: int = 100) -> DispatchReport:
@@ -190,18 +226,64 @@ class Dispatcher:
                 break
         return total
 
-    def _one(self, item: OutboxItem, report: DispatchReport, claimed_until: datetime) -> None:
-        self._pace(item.target)  # first: the claim is renewed as close to the post as it can be
+    def _window(self, items: list[OutboxItem]) -> list[OutboxItem]:
+        """The rows that can go out one after the other now: the first (which may wait for its channel),
+        then each next one whose channel needs no pacing wait (not posted to within `pace`, nor earlier in
+        the window). With channels paced, a window is often one row, renewed and checked just before its post."""
+        window, targets = [items[0]], {items[0].target}
+        for item in items[1:]:
+            if self.pace > 0 and item.target and (item.target in targets or self._wait(item.target) > 0):
+                break
+            window.append(item)
+            targets.add(item.target)
+        return window
+
+    def _send(self, window: list[OutboxItem], claims: dict[int, datetime], report: DispatchReport) -> list[OutboxItem]:
+        """Renew, check and post a window's rows; return those renewed but not posted (a stop, or the window
+        outlasting a quarter of its lease: they go round again, renewed and checked afresh)."""
+        self._pace(window[0].target)  # first: the claims are renewed as close to the posts as they can be
+        renewed_at = self.now()
+        sendable = self._renew(window, claims, renewed_at + self.lease, report)
+        for index, item in enumerate(sendable):
+            if index and (self.stopping.is_set() or self.now() - renewed_at > self.lease / 4):
+                return sendable[index:]
+            if index:
+                self._pace(item.target)  # no wait (see `_window`): only remembers the post
+            with logs.bind(ticket=item.payload.get("ref")):
+                self._post(item, report)
+        return []
+
+    def _renew(self, window: list[OutboxItem], claims: dict[int, datetime], until: datetime,
+               report: DispatchReport) -> list[OutboxItem]:
+        """The window's rows this dispatcher still holds and that still make sense, renewed until `until`;
+        the stale ones are cancelled. The notifier may then read what rendering them needs, together."""
         with unit_of_work(self.engine) as session:
-            if not renew(session, item, claimed_until, until=self.now() + self.lease):
-                log.warning("%s: claimed by another dispatcher after this one's lease ran out; left to it", item.key)
-                return
-            reason = stale(session, item)
-            if reason:
-                _finish(session, item.id, status="cancelled", error=reason)
-                report.cancelled += 1
-                metrics.NOTIFICATIONS.labels(kind=item.kind, outcome="cancelled").inc()
-                return
+            held = renew_many(session, window, claims, until=until)
+            reasons = stale_many(session, held)
+            for item in held:
+                if item.id in reasons:
+                    _finish(session, item.id, status="cancelled", error=reasons[item.id])
+                    report.cancelled += 1
+                    metrics.NOTIFICATIONS.labels(kind=item.kind, outcome="cancelled").inc()
+        kept = {item.id for item in held}
+        for item in window:
+            if item.id in kept:
+                claims[item.id] = until
+            else:
+                with logs.bind(ticket=item.payload.get("ref")):
+                    log.warning("%s: claimed by another dispatcher after this one's lease ran out; left to it",
+                                item.key)
+        sendable = [item for item in held if item.id not in reasons]
+        if len(sendable) > 1 and isinstance(self.notifier, BatchNotifier):
+            try:
+                self.notifier.prepare(sendable)
+            except Exception as err:
+                if unreachable(err):  # as in delivering: the lease brings the rows back
+                    raise
+                log.exception("reading %s notification(s) together failed; each is read on its own", len(sendable))
+        return sendable
+
+    def _post(self, item: OutboxItem, report: DispatchReport) -> None:
         try:
             ts = self.notifier.deliver(item)
         except DeliveryFailed as failure:
@@ -215,21 +297,23 @@ class Dispatcher:
             return
 
         def sent() -> None:  # Slack has it: recording that must outlast a database blip, or it is posted twice
-            with unit_of_work(self.engine) as session:
-                _finish(session, item.id, status="sent", ts=ts, at=self.now())
+            with self.engine.begin() as connection:  # a transaction as `unit_of_work`'s, without a Session
+                _finish(connection, item.id, status="sent", ts=ts, at=self.now())
 
         patiently(sent, what=f"recording {item.key} as sent", stopping=self.stopping)
         report.sent += 1
         metrics.NOTIFICATIONS.labels(kind=item.kind, outcome="sent").inc()
 
+    def _wait(self, target: str) -> float:
+        last = self._last_post.get(target)
+        return 0.0 if last is None else self.pace - (time.monotonic() - last)
+
     def _pace(self, target: str | None) -> None:
         if not target:
             return
-        last = self._last_post.get(target)
-        if last is not None:
-            wait = self.pace - (time.monotonic() - last)
-            if wait > 0:
-                self.sleep(wait)
+        wait = self._wait(target)
+        if wait > 0:
+            self.sleep(wait)
         self._last_post[target] = time.monotonic()
 
     def _failed(self, item: OutboxItem, failure: DeliveryFailed, report: DispatchReport) -> None:
@@ -257,18 +341,16 @@ class Dispatcher:
         metrics.NOTIFICATIONS.labels(kind=item.kind, outcome=outcome).inc()
 
 
-def _finish(session: Session, outbox_id: int, *, status: str, ts: str | None = None, at: datetime | None = None,
-            error: str | None = None) -> None:
-    row = session.get(OutboxRow, outbox_id)
-    assert row is not None
-    row.status, row.claimed_until = status, None
-    if ts is not None:
-        row.slack_ts = ts
-    if at is not None:
-        row.sent_at = at
-    if error is not None:
-        row.last_error = error
-    session.add(row)
+def _finish(session: Session | Connection, outbox_id: int, *, status: str, ts: str | None = None,
+            at: datetime | None = None, error: str | None = None) -> None:
+    """Record a row's outcome: one UPDATE, nothing read first (it runs once per post, on a bare connection)."""
+    values: dict = {"status": status, "claimed_until": None}
+    for name, value in (("slack_ts", ts), ("sent_at", at), ("last_error", error)):
+        if value is not None:
+            values[name] = value
+    outbox = OutboxRow.__table__
+    result = session.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
+    assert result.rowcount == 1, f"no outbox row {outbox_id}"
 
 
 def _alert(session: Session, item: OutboxItem, code: str, now: datetime) -> None:

@@ -13,21 +13,24 @@ next sweep, seconds later. Two workers therefore never wait on each other or sen
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
-from desk.db.tables import CouncilRow, OutboxRow, SlaClockRow, TicketRow
+from desk.db.tables import CouncilRow, OutboxRow, SlaClockRow, TicketEventRow, TicketRow
 from desk.domain.calendar import business_calendar
 from desk.domain.playbook import ClockKind
-from desk.domain.sla import Coalesced, Firing
+from desk.domain.sla import Coalesced, Firing, TicketSla
 from desk.observability import logs, metrics
 from desk.services import audit, rota, sla_state
 from desk.services.tenancy import support_definition
 
 log = logging.getLogger("desk.sweeper")
+T = TypeVar("T")
 
 BATCH = 100
 PEOPLE = ("assignee", "duty_lead", "service_manager")
@@ -54,40 +57,67 @@ def steps_due(session: Session, *, now: datetime) -> int:
 
 
 def sweep(session: Session, *, now: datetime, batch: int = BATCH) -> SweepReport:
-    """One pass over what is due by `now`. Failures are isolated per ticket (a savepoint each)."""
+    """One pass over what is due by `now`, its tickets worked together (see `_escalate`). Failures are
+    isolated per ticket: if the batch fails, it is rolled back and worked again ticket by ticket, a
+    savepoint each, so one broken ticket costs only itself."""
     rows = _claim(session, now, batch)
     report = SweepReport(claimed=len(rows))
-    for ticket_id in dict.fromkeys(rows):  # a ticket due on both metrics once, in due order
-        ticket = session.get(TicketRow, ticket_id)
-        with logs.bind(ticket=ticket.ref if ticket else str(ticket_id)):
+    ticket_ids = list(dict.fromkeys(rows))  # a ticket due on both metrics once, in due order
+    if not ticket_ids:
+        return report
+    ok, outcomes = _isolated(session, lambda: _escalate(session, ticket_ids, now),
+                             "sweep of %s ticket(s) failed as a batch; working them one by one", len(ticket_ids))
+    for ticket_id in ticket_ids:
+        if ok:
+            _record(report, ticket_id, outcomes.get(ticket_id))
+        else:
             _sweep_one(session, ticket_id, now, report)
     session.flush()
     return report
 
 
 def _sweep_one(session: Session, ticket_id: int, now: datetime, report: SweepReport) -> None:
+    ticket = session.get(TicketRow, ticket_id)
+    with logs.bind(ticket=ticket.ref if ticket else str(ticket_id)):
+        ok, outcome = _isolated(session, lambda: _sweep_ticket(session, ticket_id, now),
+                                "sweep failed for ticket %s; it will be retried", ticket_id)
+    if ok:
+        _record(report, ticket_id, outcome)
+    else:
+        report.skipped.append(str(ticket_id))
+
+
+def _isolated(session: Session, work: Callable[[], T], failed: str, *args: object) -> tuple[bool, T | None]:
+    """`work` in a savepoint: (True, its result), or, if it raised, (False, None) with everything it did
+    rolled back and `failed` logged with the trace."""
     nested = session.begin_nested()
     try:
-        outcome = _sweep_ticket(session, ticket_id, now)
+        result = work()
+        nested.commit()
     except Exception:
         nested.rollback()
-        log.exception("sweep failed for ticket %s; it will be retried", ticket_id)
-        report.skipped.append(str(ticket_id))
-        return
-    nested.commit()
+        log.exception(failed, *args)
+        return False, None
+    return True, result
+
+
+def _record(report: SweepReport, ticket_id: int, outcome: Outcome | None) -> None:
+    """Count a ticket's outcome, and say what it sent (under its ref) once its transaction holds it."""
     if outcome is None:
         report.skipped.append(str(ticket_id))
         return
-    written, coalesced = outcome
     report.tickets += 1
-    report.sent += written
-    if coalesced is not None:
-        report.superseded += len(coalesced.superseded)
-        firing = coalesced.sent
-        metrics.SLA_STEPS.labels(kind=firing.kind, metric=str(firing.metric)).inc()
-        metrics.SLA_STEPS_SUPERSEDED.inc(len(coalesced.superseded))
+    report.sent += outcome.written
+    coalesced = outcome.coalesced
+    if coalesced is None:
+        return
+    report.superseded += len(coalesced.superseded)
+    firing = coalesced.sent
+    metrics.SLA_STEPS.labels(kind=firing.kind, metric=str(firing.metric)).inc()
+    metrics.SLA_STEPS_SUPERSEDED.inc(len(coalesced.superseded))
+    with logs.bind(ticket=outcome.ref):
         log.info("%s %s at %s%% (cycle %s): %s notification(s), %s superseded", firing.metric, firing.kind,
-                 firing.step.at_percent, firing.cycle, written, len(coalesced.superseded))
+                 firing.step.at_percent, firing.cycle, outcome.written, len(coalesced.superseded))
 
 
 def _claim(session: Session, now: datetime, batch: int) -> list[int]:
@@ -101,49 +131,99 @@ def _claim(session: Session, now: datetime, batch: int) -> list[int]:
     ).all())
 
 
-def _sweep_ticket(session: Session, ticket_id: int, now: datetime) -> tuple[int, Coalesced | None] | None:
-    ticket = session.get(TicketRow, ticket_id)
-    if ticket is None:
-        return None
-    council = session.exec(
-        select(CouncilRow).where(CouncilRow.id == ticket.council_id).with_for_update(skip_locked=True)
-    ).first()
-    if council is None:
-        return None  # someone is changing this council's tickets right now: next sweep
-    session.refresh(ticket)
-    policy = sla_state.policy_for(session, ticket, council)
-    sla = sla_state.load(session, ticket, policy)
-    coalesced = sla.take_due(now)
-    written = 0
-    if coalesced is not None:
-        written = _write(session, ticket, coalesced, now)
-        audit.append_event(session, council=council, ticket=ticket, type="escalated", actor="desk", at=now,
-                           data=_event_data(coalesced))
-    sla_state.save(session, ticket, sla)
-    return written, coalesced
+def _sweep_ticket(session: Session, ticket_id: int, now: datetime) -> Outcome | None:
+    """One ticket on its own: the batch's work for a batch of one."""
+    return _escalate(session, [ticket_id], now).get(ticket_id)
 
 
-def _write(session: Session, ticket: TicketRow, coalesced: Coalesced, now: datetime) -> int:
-    firing = coalesced.sent
-    support = support_definition(session)
-    held_until = _hold(session, ticket, firing, now)
-    written = 0
+def _escalate(session: Session, ticket_ids: list[int], now: datetime) -> dict[int, Outcome]:
+    """Take the due steps of these tickets, together: their council rows locked (without waiting), the
+    tickets, their clocks and the outbox keys already written each read in one query, then every write
+    flushed at once. A ticket whose council row is busy (someone is changing it) or that is gone has no
+    outcome: it is left for the next sweep. Each council's chain head is read once and carried from one
+    event to the next, in due order, as one ticket at a time would."""
+    council_of = dict(session.exec(
+        select(TicketRow.id, TicketRow.council_id).where(col(TicketRow.id).in_(ticket_ids))).all())
+    councils = {council.id: council for council in session.exec(
+        select(CouncilRow).where(col(CouncilRow.id).in_(set(council_of.values())))
+        .with_for_update(skip_locked=True)).all()}
+    held = [ticket_id for ticket_id in ticket_ids if council_of.get(ticket_id) in councils]
+    if not held:
+        return {}
+    tickets = {ticket.id: ticket for ticket in session.exec(  # read again now the councils are held
+        select(TicketRow).where(col(TicketRow.id).in_(held)).execution_options(populate_existing=True)).all()}
+    clocks = sla_state.clocks_of(session, held)
+    batch = _Batch(session, now)
+    taken: dict[int, tuple[TicketSla, Coalesced | None]] = {}
+    for ticket_id in held:
+        ticket = tickets[ticket_id]
+        policy = sla_state.policy_of(session, ticket.playbook_version_id, councils[ticket.council_id].division)
+        sla = sla_state.of_rows(ticket, policy, clocks[ticket_id])
+        taken[ticket_id] = sla, sla.take_due(now)
+    planned = {ticket_id: _plan(batch, tickets[ticket_id], coalesced)
+               for ticket_id, (_, coalesced) in taken.items() if coalesced is not None}
+    keys = [row["idempotency_key"] for rows in planned.values() for row in rows]
+    written = set(session.exec(select(OutboxRow.idempotency_key)
+                               .where(col(OutboxRow.idempotency_key).in_(keys))).all()) if keys else set()
+    outcomes, outbox, events = {}, [], []
+    for ticket_id, (sla, coalesced) in taken.items():
+        ticket = tickets[ticket_id]
+        fresh = [row for row in planned.get(ticket_id, []) if row["idempotency_key"] not in written]
+        outbox += fresh
+        if coalesced is not None:
+            council = councils[ticket.council_id]
+            events.append(audit.chained_values(council, ticket.id, ticket.ref, "escalated", "desk", now,
+                                               _event_data(coalesced)))
+            session.add(council)
+        sla_state.save(session, ticket, sla, {(row.metric, row.cycle): row for row in clocks[ticket_id]})
+        outcomes[ticket_id] = Outcome(ticket.ref, len(fresh), coalesced)
+    for table, rows in ((OutboxRow, outbox), (TicketEventRow, events)):
+        if rows:  # one executemany each (no ORM objects: nothing here reads them back)
+            session.execute(insert(table), rows)
+    session.flush()
+    return outcomes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ref: str
+    written: int  # outbox rows
+    coalesced: Coalesced | None  # the step taken (None: nothing was due after all)
+
+
+class _Batch:
+    """What every ticket of a batch shares, read once: the support block, playbooks, duty leads."""
+
+    def __init__(self, session: Session, now: datetime):
+        self.session, self.now = session, now
+        self.support = support_definition(session)
+        self._leads: dict[datetime, str | None] = {}
+
+    def duty_lead(self, at: datetime) -> str | None:
+        if at not in self._leads:
+            self._leads[at] = rota.duty_lead(self.session, at=at)
+        return self._leads[at]
+
+
+def _plan(batch: _Batch, ticket: TicketRow, coalesced: Coalesced) -> list[dict]:
+    """The outbox rows (column values) a step asks for: one per recipient, each under its unique key."""
+    firing, now = coalesced.sent, batch.now
+    held_until = _hold(batch.session, ticket, firing, now)
     lead = None
     if "duty_lead" in firing.step.notify:  # whoever is on duty when the message reaches a person
-        lead = rota.duty_lead(session, at=held_until or now)
+        lead = batch.duty_lead(held_until or now)
+    rows: dict[str, dict] = {}
     for role in firing.step.notify:
-        for recipient in _recipients(role, ticket, support, lead):
+        for recipient in _recipients(role, ticket, batch.support, lead):
             key = (f"esc:{ticket.id}:{firing.metric}:{firing.cycle}:{firing.step.index}:{firing.repeat}:"
                    f"{role}:{recipient}")
-            if session.exec(select(OutboxRow.id).where(OutboxRow.idempotency_key == key)).first():
-                continue
             available = held_until if role in PEOPLE and held_until else now
-            session.add(OutboxRow(
-                idempotency_key=key, kind="escalation", council_id=ticket.council_id, ticket_id=ticket.id,
-                target=recipient, created_at=now, available_at=available,
-                payload={"ref": ticket.ref, "role": role, **_firing_data(firing)}))
-            written += 1
-    return written
+            rows.setdefault(key, {
+                "idempotency_key": key, "kind": "escalation", "council_id": ticket.council_id,
+                "ticket_id": ticket.id, "target": recipient, "created_at": now, "available_at": available,
+                "payload": {"ref": ticket.ref, "role": role, **_firing_data(firing)}, "status": "pending",
+                "attempts": 0, "claimed_until": None, "sent_at": None, "slack_ts": None, "last_error": None})
+    return list(rows.values())
 
 
 def _recipients(role: str, ticket: TicketRow, support: dict, lead: str | None) -> list[str]:

@@ -6,8 +6,9 @@ never import Slack: they know only this port.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -34,4 +35,12 @@ class DeliveryFailed(Exception):
 class Notifier(Protocol):
     def deliver(self, item: OutboxItem) -> str | None:
         """Post one notification; return the Slack ts of the (first) message, or raise DeliveryFailed."""
+        ...
+
+
+@runtime_checkable
+class BatchNotifier(Notifier, Protocol):
+    def prepare(self, items: Sequence[OutboxItem]) -> None:
+        """The dispatcher is about to deliver these one after the other: read what rendering them needs
+        together now, once, rather than once per `deliver`. Optional; `deliver` must work without it."""
         ...

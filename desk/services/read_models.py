@@ -5,13 +5,14 @@ Builders (Slack blocks, CLI, reports) take these and never reach back into the d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
 
 from desk.db import queries
-from desk.db.tables import TicketEventRow, TicketRow
+from desk.db.tables import CouncilRow, TicketEventRow, TicketRatingRow, TicketRow
 from desk.services import sla_state
 
 
@@ -70,18 +71,47 @@ class TicketSummary:
 
 
 def summarize(session: Session, ticket: TicketRow, now: datetime) -> TicketSummary:
-    council = queries.get_council(session, ticket.council_id)
+    return summarize_many(session, [ticket], now)[0]
+
+
+def summarize_many(session: Session, tickets: Sequence[TicketRow], now: datetime) -> list[TicketSummary]:
+    """Summaries of several tickets, each table read once for all of them (the dispatcher renders a batch)."""
+    ids = [ticket.id for ticket in tickets if ticket.id is not None]
+    clocks = sla_state.clocks_of(session, ids)
+    history: dict[int, list[TicketEventRow]] = {ticket_id: [] for ticket_id in ids}
+    ratings: dict[tuple[int, int], TicketRatingRow] = {}
+    follow_ups: dict[int, list[str]] = {ticket_id: [] for ticket_id in ids}
+    parents = {ticket.follow_up_of for ticket in tickets if ticket.follow_up_of is not None}
+    refs: dict[int, str] = {}
+    councils = queries.councils_by_id(session, {ticket.council_id for ticket in tickets})
+    if ids:
+        for event in queries.list_events_of(session, ids, types=("opened", "priority", "edited", "message_deleted")):
+            history[event.ticket_id].append(event)
+        for rating in queries.list_ratings_of(session, ids):
+            ratings.setdefault((rating.ticket_id, rating.cycle), rating)
+        for follow_up in queries.list_follow_ups_of(session, ids):
+            follow_ups[follow_up.follow_up_of].append(follow_up.ref)
+    if parents:
+        refs = queries.refs_of(session, parents)
+    return [_summary(session, ticket, now, councils.get(ticket.council_id), clocks.get(ticket.id, []),
+                     history.get(ticket.id, []), ratings, tuple(follow_ups.get(ticket.id, ())), refs)
+            for ticket in tickets]
+
+
+def _summary(session: Session, ticket: TicketRow, now: datetime, council: CouncilRow | None, clocks: list,
+             history: list[TicketEventRow],
+             ratings: dict[tuple[int, int], TicketRatingRow], follow_ups: tuple[str, ...],
+             refs: dict[int, str]) -> TicketSummary:
+    council = council or queries.get_council(session, ticket.council_id)  # raises NotFound, as it always did
     policy = sla_state.policy_for(session, ticket, council)
     playbook = sla_state.playbook_for(session, ticket.playbook_version_id)
-    sla = sla_state.load(session, ticket, policy)
+    sla = sla_state.of_rows(ticket, policy, clocks)
     respond, resolve = sla.respond, sla.current_resolve
-    history = queries.list_ticket_events(session, ticket.id, types=("opened", "priority", "edited",
-                                                                     "message_deleted"))
     decisions = [e for e in history if e.type in ("opened", "priority")]
     edits = [e for e in history if e.type == "edited"]
     deleted = next((e for e in reversed(history) if e.type == "message_deleted"), None)
     late = edits[-1].data.get("text") if edits and not edits[-1].data.get("applied") else None
-    rating = queries.find_rating(session, ticket.id, resolve.cycle) if ticket.id else None
+    rating = ratings.get((ticket.id, resolve.cycle)) if ticket.id else None
     return TicketSummary(
         ref=ticket.ref,
         council_id=council.id,
@@ -103,20 +133,13 @@ def summarize(session: Session, ticket: TicketRow, now: datetime) -> TicketSumma
         rating=rating.score if rating else None,
         thread_channel=ticket.slack_channel,
         thread_ts=ticket.slack_ts,
-        follow_up_of=_ref_of(session, ticket.follow_up_of),
-        follow_ups=tuple(t.ref for t in queries.list_follow_ups(session, ticket.id)) if ticket.id else (),
+        follow_up_of=refs.get(ticket.follow_up_of) if ticket.follow_up_of is not None else None,
+        follow_ups=follow_ups if ticket.id else (),
         close_due_at=ticket.close_due_at,
         edited_at=edits[-1].at if edits else None,
         edit_after_triage=late if isinstance(late, str) else None,  # not once retention removed the words
         message_deleted_at=deleted.at if deleted else None,
     )
-
-
-def _ref_of(session: Session, ticket_id: int | None) -> str | None:
-    if ticket_id is None:
-        return None
-    found = session.get(TicketRow, ticket_id)
-    return found.ref if found else None
 
 
 def _reason(event: TicketEventRow) -> str:

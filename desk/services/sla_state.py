@@ -68,24 +68,42 @@ def load(session: Session, ticket: TicketRow, policy: SlaPolicy) -> TicketSla:
     assert ticket.id is not None
     rows = queries.list_sla_clocks(session, ticket.id)
     session.info.setdefault("sla_rows", {})[ticket.id] = {(row.metric, row.cycle): row for row in rows}
+    return of_rows(ticket, policy, rows)
+
+
+def of_rows(ticket: TicketRow, policy: SlaPolicy, rows: Sequence[SlaClockRow]) -> TicketSla:
+    """A ticket's SLA from clock rows already read (`clocks_of`, for a batch of tickets)."""
     return TicketSla(policy, ticket.priority, ticket.status, [to_run(row) for row in rows])
 
 
-def save(session: Session, ticket: TicketRow, sla: TicketSla) -> None:
-    """Write every run back, with the instant its next step fires (the sweeper's index)."""
+def clocks_of(session: Session, ticket_ids: Sequence[int]) -> dict[int, list[SlaClockRow]]:
+    """The clock rows of several tickets in one query, each ticket's in `list_sla_clocks`'s order."""
+    found: dict[int, list[SlaClockRow]] = {ticket_id: [] for ticket_id in ticket_ids}
+    if ticket_ids:
+        for row in queries.list_sla_clocks_of(session, ticket_ids):
+            found[row.ticket_id].append(row)
+    return found
+
+
+def save(session: Session, ticket: TicketRow, sla: TicketSla,
+         existing: dict[tuple[str, int], SlaClockRow] | None = None) -> None:
+    """Write every run back, with the instant its next step fires (the sweeper's index). `existing`: the
+    ticket's clock rows by (metric, cycle), when the caller read them (the sweeper reads a batch's at once)."""
     assert ticket.id is not None
-    existing = session.info.get("sla_rows", {}).get(ticket.id)  # the rows `load` read in this unit of work
+    if existing is None:
+        existing = session.info.get("sla_rows", {}).get(ticket.id)  # the rows `load` read in this unit of work
     if existing is None:
         existing = {(row.metric, row.cycle): row for row in queries.list_sla_clocks(session, ticket.id)}
     for run in sla.runs:
         row = existing.get((str(run.metric), run.cycle)) or SlaClockRow(
             ticket_id=ticket.id, metric=str(run.metric), cycle=run.cycle, started_at=run.started_at,
             target_seconds=run.target, clock=str(run.clock))
-        for name in _RUN_FIELDS:
-            setattr(row, name, getattr(run, name))
-        row.target_seconds, row.clock = run.target, str(run.clock)
-        row.fired = {str(index): repeat for index, repeat in run.fired.items()}
-        row.next_step_at = sla.next_step_at_for(run)
+        values = {name: getattr(run, name) for name in _RUN_FIELDS}
+        values.update(target_seconds=run.target, clock=str(run.clock), next_step_at=sla.next_step_at_for(run),
+                      fired={str(index): repeat for index, repeat in run.fired.items()})
+        for name, value in values.items():
+            if row.id is None or getattr(row, name) != value:  # a sweep moves two or three of them
+                setattr(row, name, value)
         session.add(row)
 
 

@@ -19,7 +19,7 @@ from desk.db.engine import unit_of_work
 from desk.services import council_notices
 from desk.services.dispatch import Dispatcher
 from desk.services.ports import DeliveryFailed, OutboxItem
-from desk.services.read_models import summarize
+from desk.services.read_models import TicketSummary, summarize, summarize_many
 from desk.services.tenancy import support_definition
 from desk.slack import council_thread, lifecycle_posts, posting, problem_messages, problem_posts, reply_posts
 from desk.slack.blocks import Message
@@ -41,6 +41,23 @@ class SlackNotifier:
     def __init__(self, client: WebClient, deps: Deps, renderers: dict | None = None):
         self.client, self.deps = client, deps
         self.renderers = renderers or {}  # kind -> callable(notifier, item) -> ts, for digests
+        self._prepared: dict[tuple[int, int], tuple[TicketSummary, tuple]] = {}  # see `prepare`
+
+    def prepare(self, items: Sequence[OutboxItem]) -> None:
+        """The dispatcher is about to deliver these one after the other: read the tickets its escalations
+        render in one transaction (as of now, a moment before their posts), for `deliver` to take each from.
+        A row is taken once, under its claim (its attempt); whatever was not taken is dropped at the next
+        call, and `deliver` reads for itself what it does not find."""
+        escalations = [item for item in items if item.kind == "escalation" and item.payload.get("ref")]
+        if not escalations:
+            return
+        with unit_of_work(self.deps.engine) as session:
+            tickets = queries.tickets_by_ref(session, [item.payload["ref"] for item in escalations])
+            found = list(tickets.values())
+            summaries = {s.ref: (s, (t.card_channel, t.card_ts))
+                         for s, t in zip(summarize_many(session, found, self.deps.clock.now()), found, strict=True)}
+        self._prepared = {(item.id, item.attempts): summaries[item.payload["ref"].upper()] for item in escalations
+                          if item.payload["ref"].upper() in summaries}
 
     def deliver(self, item: OutboxItem) -> str | None:
         try:
@@ -102,10 +119,14 @@ class SlackNotifier:
         return channel
 
     def _escalation(self, item: OutboxItem) -> str | None:
-        with unit_of_work(self.deps.engine) as session:
-            ticket = queries.get_ticket(session, item.payload["ref"])
-            summary = summarize(session, ticket, self.deps.clock.now())
-            card = (ticket.card_channel, ticket.card_ts)
+        prepared = self._prepared.pop((item.id, item.attempts), None)
+        if prepared is not None:
+            summary, card = prepared
+        else:
+            with unit_of_work(self.deps.engine) as session:
+                ticket = queries.get_ticket(session, item.payload["ref"])
+                summary = summarize(session, ticket, self.deps.clock.now())
+                card = (ticket.card_channel, ticket.card_ts)
         thread_url = None
         if summary.thread_channel and summary.thread_ts:
             try:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlmodel import select
+
 from desk.db.engine import unit_of_work
-from desk.services import escalation, tickets
+from desk.db.tables import OutboxRow, TicketEventRow, TicketRow
+from desk.services import audit, escalation, tickets
 from tests.scheduling.conftest import Rig
 from tests.slack.conftest import ALICE, MONDAY
 
@@ -47,3 +50,23 @@ def test_a_smaller_batch_drains_the_same_backlog(rig: Rig) -> None:
     report = rig.wiring.worker(channel_pace=0, enqueue_digests=None, sweep_batch=7).sweep()
     assert (report.tickets, report.sent) == (25, 25)
     assert steps_due(rig) == 0
+
+
+def test_a_ticket_that_cannot_be_swept_costs_only_itself(rig: Rig) -> None:
+    """The batch is worked together; when it fails, it is worked again ticket by ticket, a savepoint each."""
+    open_p1s(rig, 3)
+    with unit_of_work(rig.engine) as session:
+        broken = session.exec(select(TicketRow).order_by(TicketRow.id)).all()[1]
+        broken.priority = "P9"  # no such target in its playbook: its step cannot be worked out
+        session.add(broken)
+        broken_id = broken.id
+    rig.clock.at = MONDAY + timedelta(minutes=23)
+    with unit_of_work(rig.engine) as session:
+        report = escalation.sweep(session, now=rig.clock.now())
+    assert (report.tickets, report.sent, report.skipped) == (2, 2, [str(broken_id)])
+    with unit_of_work(rig.engine) as session:
+        rows = session.exec(select(OutboxRow.ticket_id)).all()
+        escalated = session.exec(select(TicketEventRow.ticket_id).where(TicketEventRow.type == "escalated")).all()
+        assert sorted(rows) == sorted(escalated) and broken_id not in rows and len(rows) == 2
+        assert all(report.ok for report in audit.verify_all(session))
+    assert steps_due(rig) == 1  # left due: the next sweep tries it again
