@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from desk.db.tables import CouncilRow, SlaClockRow, TicketEventRow, TicketRow
 from desk.domain.lifecycle import OPEN_STATUSES
 from desk.domain.sla import MetricRun, SlaPolicy, TicketSla
-from desk.domain.sla_replay import replay
+from desk.domain.sla_replay import state_as_of
 from desk.services import sla_state
 from desk.services.digest_weeks import Window
 
@@ -141,8 +141,8 @@ def tickets_at_end(session: Session, council: CouncilRow, window: Window) -> lis
         assert ticket.id is not None
         if ticket.playbook_version_id not in policies:
             policies[ticket.playbook_version_id] = sla_state.policy_for(session, ticket, council)
-        sla = replay(policies[ticket.playbook_version_id], sla_state.replay_events(history[ticket.id]),
-                     window.ends_at).sla
+        sla = state_as_of(policies[ticket.playbook_version_id], sla_state.replay_events(history[ticket.id]),
+                          window.ends_at)
         line = TicketLine(ticket.ref, ticket.number, ticket.title, sla.priority, sla.status, ticket.opened_at)
         out.append(TicketAtEnd(line, sla))
     return out
