@@ -17,7 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_
+from sqlalchemy import Row, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from desk.db.tables import CouncilRow, SlaClockRow, TicketEventRow, TicketRow
@@ -119,28 +120,33 @@ class OldestOpen:
 
 
 def tickets_at_end(session: Session, council: CouncilRow, window: Window) -> list[TicketAtEnd]:
-    """The council's tickets that can count in `window`, replayed as of its end, in ref order."""
+    """The council's tickets that can count in `window`, replayed as of its end, in ref order.
+
+    Only the columns the figures use are read (plain rows, not ORM objects: a digest reads tens of tickets
+    and hundreds of events, and building an object per row was a third of its cost)."""
     live = select(SlaClockRow.ticket_id).where(
         or_(col(SlaClockRow.stopped_at).is_(None), col(SlaClockRow.stopped_at) > window.starts_at))
     candidates = select(TicketRow.id).where(
         TicketRow.council_id == council.id, col(TicketRow.opened_at) <= window.ends_at,
         col(TicketRow.id).in_(live))
-    tickets = session.exec(
-        select(TicketRow).where(col(TicketRow.id).in_(candidates)).order_by(TicketRow.number)).all()
-    events = session.exec(
-        select(TicketEventRow)
+    tickets = session.execute(
+        sa_select(TicketRow.id, TicketRow.ref, TicketRow.number, TicketRow.title, TicketRow.opened_at,
+                  TicketRow.playbook_version_id)
+        .where(col(TicketRow.id).in_(candidates)).order_by(TicketRow.number)).all()
+    events = session.execute(
+        sa_select(TicketEventRow.ticket_id, TicketEventRow.type, TicketEventRow.at, TicketEventRow.data)
         .where(TicketEventRow.council_id == council.id, col(TicketEventRow.ticket_id).in_(candidates),
                col(TicketEventRow.at) <= window.ends_at, col(TicketEventRow.type).in_(_HISTORY))
         .order_by(TicketEventRow.seq)).all()
-    history: dict[int, list[TicketEventRow]] = defaultdict(list)
+    history: dict[int, list[Row]] = defaultdict(list)
     for event in events:
         history[event.ticket_id].append(event)
     policies: dict[int, SlaPolicy] = {}
     out = []
     for ticket in tickets:
-        assert ticket.id is not None
         if ticket.playbook_version_id not in policies:
-            policies[ticket.playbook_version_id] = sla_state.policy_for(session, ticket, council)
+            policies[ticket.playbook_version_id] = sla_state.policy_of(
+                session, ticket.playbook_version_id, council.division)
         sla = state_as_of(policies[ticket.playbook_version_id], sla_state.replay_events(history[ticket.id]),
                           window.ends_at)
         line = TicketLine(ticket.ref, ticket.number, ticket.title, sla.priority, sla.status, ticket.opened_at)
@@ -222,12 +228,23 @@ def resolve_compliance(tickets: Iterable[TicketAtEnd], window: Window) -> Compli
 
 
 def days(tickets: Sequence[TicketAtEnd], window: Window) -> tuple[DayCount, ...]:
-    """Seven consecutive 24-hour buckets from the window's start (each open at its start, like the window)."""
-    out = []
-    for index in range(7):
-        bucket = Window(window.starts_at + index * DAY, window.starts_at + (index + 1) * DAY)
-        out.append(DayCount(bucket.starts_at, len(opened(tickets, bucket)), len(resolved(tickets, bucket))))
-    return tuple(out)
+    """Seven consecutive 24-hour buckets from the window's start (each open at its start, like the window):
+    in each, the tickets `opened` in it and those `resolved` in it (once each, however many cycles)."""
+    opened_in, resolved_in = [0] * 7, [0] * 7
+    for t in tickets:
+        if (index := _day_of(t.line.opened_at, window)) is not None:
+            opened_in[index] += 1
+        for index in {_day_of(run.stopped_at, window) for run in t.sla.resolve_cycles} - {None}:
+            resolved_in[index] += 1
+    return tuple(DayCount(window.starts_at + index * DAY, opened_in[index], resolved_in[index])
+                 for index in range(7))
+
+
+def _day_of(at: datetime | None, window: Window) -> int | None:
+    """The bucket `at` falls in: bucket i holds (start + i days, start + i+1 days]."""
+    if at is None or not window.holds(at):
+        return None
+    return -(-(at - window.starts_at) // DAY) - 1
 
 
 def _met(run: MetricRun, window: Window) -> bool:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import Row
 from sqlmodel import Session
 
 from desk.db import queries
-from desk.db.tables import CouncilRow, SlaClockRow, TicketEventRow, TicketRow
+from desk.db.tables import CouncilRow, PlaybookVersionRow, SlaClockRow, TicketEventRow, TicketRow
 from desk.domain.playbook import ClockKind, Metric, Playbook
 from desk.domain.playbook_schema import parse_playbook
 from desk.domain.sla import MetricRun, SlaPolicy, TicketSla
@@ -21,10 +22,14 @@ _RUN_FIELDS = ("started_at", "consumed_before", "running_since", "paused_at", "p
 # of the key because ids are only unique within one database (tests, and a restored backup, reuse them).
 _PLAYBOOKS: dict[tuple[int, str], Playbook] = {}
 _POLICIES: dict[tuple[int, str, str | None], SlaPolicy] = {}
+_HASHES = "playbook_version_hashes"  # session.info: version id -> content hash, read once per unit of work
 
 
 def _version(session: Session, version_id: int) -> tuple[tuple[int, str], Playbook]:
-    key = (version_id, queries.get_playbook_version_hash(session, version_id))
+    hashes = session.info.setdefault(_HASHES, {})  # one unit of work asks once per version
+    if version_id not in hashes:
+        hashes[version_id] = queries.get_playbook_version_hash(session, version_id)
+    key = (version_id, hashes[version_id])
     if key not in _PLAYBOOKS:
         row = queries.get_playbook_version(session, version_id)
         _PLAYBOOKS[key] = parse_playbook(f"playbook version {version_id}", row.source)
@@ -33,6 +38,13 @@ def _version(session: Session, version_id: int) -> tuple[tuple[int, str], Playbo
 
 def playbook_for(session: Session, version_id: int) -> Playbook:
     return _version(session, version_id)[1]
+
+
+def playbook_of(session: Session, version: PlaybookVersionRow) -> Playbook:
+    """The playbook of a version row already read: its hash is in the row, so nothing more is read."""
+    assert version.id is not None
+    session.info.setdefault(_HASHES, {})[version.id] = version.content_hash
+    return _version(session, version.id)[1]
 
 
 def policy_for(session: Session, ticket: TicketRow, council: CouncilRow | None = None) -> SlaPolicy:
@@ -83,8 +95,10 @@ def to_run(row: SlaClockRow) -> MetricRun:
     return run
 
 
-def replay_events(events: Sequence[TicketEventRow]) -> list[ReplayEvent]:
-    """A ticket's stored history in the replay vocabulary (events that do not touch the SLA drop out)."""
+def replay_events(events: Sequence[TicketEventRow | Row]) -> list[ReplayEvent]:
+    """A ticket's stored history in the replay vocabulary (events that do not touch the SLA drop out).
+
+    Events are rows of the event table, as ORM objects or as plain rows with its `at`, `type` and `data`."""
     out: list[ReplayEvent] = []
     for event in events:
         match event.type:
