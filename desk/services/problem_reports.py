@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Select
 from sqlmodel import Session, col, or_, select
 
 from desk.db.tables import ProblemLinkRow, ProblemRow, TicketRow
@@ -41,17 +42,26 @@ class CouncilProblem:
     summary: str
 
 
-def _problems_in(session: Session, starts_at: datetime, ends_at: datetime) -> list[ProblemRow]:
+def _problems_in(session: Session, starts_at: datetime, ends_at: datetime,
+                 linked: Select | None = None) -> list[ProblemRow]:
+    """Problems open during the week, by id; only those among `linked` (problem ids) when it is given."""
     query = (select(ProblemRow).where(col(ProblemRow.opened_at) <= ends_at)
              .where(or_(col(ProblemRow.resolved_at).is_(None), col(ProblemRow.resolved_at) > starts_at))
              .order_by(ProblemRow.id))
+    if linked is not None:
+        query = query.where(col(ProblemRow.id).in_(linked))
     return list(session.exec(query).all())
 
 
+def _linked_during(starts_at: datetime, ends_at: datetime) -> Select:
+    """Links that held during the week (linked before it ended, not unlinked before it began)."""
+    return (select(ProblemLinkRow.problem_id).where(col(ProblemLinkRow.linked_at) <= ends_at)
+            .where(or_(col(ProblemLinkRow.unlinked_at).is_(None), col(ProblemLinkRow.unlinked_at) > starts_at)))
+
+
 def _links_in(session: Session, problem_id: int, starts_at: datetime, ends_at: datetime) -> list[TicketRow]:
-    query = (select(TicketRow).join(ProblemLinkRow, col(ProblemLinkRow.ticket_id) == TicketRow.id)
-             .where(ProblemLinkRow.problem_id == problem_id, col(ProblemLinkRow.linked_at) <= ends_at)
-             .where(or_(col(ProblemLinkRow.unlinked_at).is_(None), col(ProblemLinkRow.unlinked_at) > starts_at)))
+    held = _linked_during(starts_at, ends_at).where(ProblemLinkRow.problem_id == problem_id)
+    query = select(TicketRow).where(col(TicketRow.id).in_(held.with_only_columns(ProblemLinkRow.ticket_id)))
     return list(session.exec(query).all())
 
 
@@ -84,14 +94,12 @@ def _status_at_end(problem: ProblemRow, ends_at: datetime) -> str:
 
 def council_problems(session: Session, council_id: str, starts_at: datetime,
                      ends_at: datetime) -> tuple[CouncilProblem, ...]:
-    """Problems one of this council's tickets was linked to during the week."""
-    found = []
-    for problem in _problems_in(session, starts_at, ends_at):
-        linked = _links_in(session, problem.id or 0, starts_at, ends_at)
-        if any(t.council_id == council_id for t in linked):
-            found.append(CouncilProblem(problem_ref(problem.id or 0), _status_at_end(problem, ends_at),
-                                        problem.summary))
-    return tuple(found)
+    """Problems one of this council's tickets was linked to during the week: one query, whatever the number
+    of problems (it was one per problem open in the week, each reading every council's linked tickets)."""
+    own = _linked_during(starts_at, ends_at).where(col(ProblemLinkRow.ticket_id).in_(
+        select(TicketRow.id).where(TicketRow.council_id == council_id)))
+    return tuple(CouncilProblem(problem_ref(problem.id or 0), _status_at_end(problem, ends_at), problem.summary)
+                 for problem in _problems_in(session, starts_at, ends_at, linked=own))
 
 
 def problems_of_tickets(session: Session, ticket_ids: list[int], as_of: datetime) -> dict[int, str]:
