@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, or_
+from sqlalchemy import Row, Select, bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -119,25 +119,35 @@ class OldestOpen:
     age: timedelta  # real time from opening to the window's end
 
 
+def _candidates() -> Select:
+    """The council's tickets that can count in a window: opened by its end, with an SLA clock still running
+    at its start or started since. Parameters: council_id, starts_at, ends_at."""
+    live = select(SlaClockRow.ticket_id).where(or_(col(SlaClockRow.stopped_at).is_(None),
+                                                   col(SlaClockRow.stopped_at) > bindparam("starts_at")))
+    return select(TicketRow.id).where(
+        TicketRow.council_id == bindparam("council_id"), col(TicketRow.opened_at) <= bindparam("ends_at"),
+        col(TicketRow.id).in_(live))
+
+
+# Built once: a digest runs both for every council, and building them cost as much as running them.
+_TICKETS = (sa_select(TicketRow.id, TicketRow.ref, TicketRow.number, TicketRow.title, TicketRow.opened_at,
+                      TicketRow.playbook_version_id)
+            .where(col(TicketRow.id).in_(_candidates())).order_by(TicketRow.number))
+_HISTORIES = (sa_select(TicketEventRow.ticket_id, TicketEventRow.type, TicketEventRow.at, TicketEventRow.data)
+              .where(TicketEventRow.council_id == bindparam("council_id"),
+                     col(TicketEventRow.ticket_id).in_(_candidates()),
+                     col(TicketEventRow.at) <= bindparam("ends_at"), col(TicketEventRow.type).in_(_HISTORY))
+              .order_by(TicketEventRow.seq))
+
+
 def tickets_at_end(session: Session, council: CouncilRow, window: Window) -> list[TicketAtEnd]:
     """The council's tickets that can count in `window`, replayed as of its end, in ref order.
 
     Only the columns the figures use are read (plain rows, not ORM objects: a digest reads tens of tickets
     and hundreds of events, and building an object per row was a third of its cost)."""
-    live = select(SlaClockRow.ticket_id).where(
-        or_(col(SlaClockRow.stopped_at).is_(None), col(SlaClockRow.stopped_at) > window.starts_at))
-    candidates = select(TicketRow.id).where(
-        TicketRow.council_id == council.id, col(TicketRow.opened_at) <= window.ends_at,
-        col(TicketRow.id).in_(live))
-    tickets = session.execute(
-        sa_select(TicketRow.id, TicketRow.ref, TicketRow.number, TicketRow.title, TicketRow.opened_at,
-                  TicketRow.playbook_version_id)
-        .where(col(TicketRow.id).in_(candidates)).order_by(TicketRow.number)).all()
-    events = session.execute(
-        sa_select(TicketEventRow.ticket_id, TicketEventRow.type, TicketEventRow.at, TicketEventRow.data)
-        .where(TicketEventRow.council_id == council.id, col(TicketEventRow.ticket_id).in_(candidates),
-               col(TicketEventRow.at) <= window.ends_at, col(TicketEventRow.type).in_(_HISTORY))
-        .order_by(TicketEventRow.seq)).all()
+    bounds = {"council_id": council.id, "starts_at": window.starts_at, "ends_at": window.ends_at}
+    tickets = session.execute(_TICKETS, bounds).all()
+    events = session.execute(_HISTORIES, bounds).all()
     history: dict[int, list[Row]] = defaultdict(list)
     for event in events:
         history[event.ticket_id].append(event)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, or_, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from desk.db.tables import ProblemLinkRow, ProblemRow, TicketRow
 from desk.domain.problems import ProblemStatus, problem_ref
@@ -42,21 +43,32 @@ class CouncilProblem:
     summary: str
 
 
-def _problems_in(session: Session, starts_at: datetime, ends_at: datetime,
-                 linked: Select | None = None) -> list[ProblemRow]:
-    """Problems open during the week, by id; only those among `linked` (problem ids) when it is given."""
-    query = (select(ProblemRow).where(col(ProblemRow.opened_at) <= ends_at)
-             .where(or_(col(ProblemRow.resolved_at).is_(None), col(ProblemRow.resolved_at) > starts_at))
-             .order_by(ProblemRow.id))
-    if linked is not None:
-        query = query.where(col(ProblemRow.id).in_(linked))
-    return list(session.exec(query).all())
+def _open_during(starts_at: object, ends_at: object) -> SelectOfScalar[ProblemRow]:
+    """Problems open at some point in the week, by id (instants, or bound parameters for them)."""
+    return (select(ProblemRow).where(col(ProblemRow.opened_at) <= ends_at)
+            .where(or_(col(ProblemRow.resolved_at).is_(None), col(ProblemRow.resolved_at) > starts_at))
+            .order_by(ProblemRow.id))
 
 
-def _linked_during(starts_at: datetime, ends_at: datetime) -> Select:
-    """Links that held during the week (linked before it ended, not unlinked before it began)."""
+def _problems_in(session: Session, starts_at: datetime, ends_at: datetime) -> list[ProblemRow]:
+    return list(session.exec(_open_during(starts_at, ends_at)).all())
+
+
+def _linked_during(starts_at: object, ends_at: object) -> SelectOfScalar[int]:
+    """Problem ids of links that held during the week (linked before it ended, not unlinked before it began)."""
     return (select(ProblemLinkRow.problem_id).where(col(ProblemLinkRow.linked_at) <= ends_at)
             .where(or_(col(ProblemLinkRow.unlinked_at).is_(None), col(ProblemLinkRow.unlinked_at) > starts_at)))
+
+
+def _council_problems_query() -> SelectOfScalar[ProblemRow]:
+    """`_open_during`, only the problems a ticket of council `council_id` was linked to in the week."""
+    starts_at, ends_at = bindparam("starts_at"), bindparam("ends_at")
+    own = _linked_during(starts_at, ends_at).where(col(ProblemLinkRow.ticket_id).in_(
+        select(TicketRow.id).where(TicketRow.council_id == bindparam("council_id"))))
+    return _open_during(starts_at, ends_at).where(col(ProblemRow.id).in_(own))
+
+
+_COUNCIL_PROBLEMS = _council_problems_query()  # built once: every council's digest runs it
 
 
 def _links_in(session: Session, problem_id: int, starts_at: datetime, ends_at: datetime) -> list[TicketRow]:
@@ -96,10 +108,10 @@ def council_problems(session: Session, council_id: str, starts_at: datetime,
                      ends_at: datetime) -> tuple[CouncilProblem, ...]:
     """Problems one of this council's tickets was linked to during the week: one query, whatever the number
     of problems (it was one per problem open in the week, each reading every council's linked tickets)."""
-    own = _linked_during(starts_at, ends_at).where(col(ProblemLinkRow.ticket_id).in_(
-        select(TicketRow.id).where(TicketRow.council_id == council_id)))
+    found = session.exec(_COUNCIL_PROBLEMS, params={"council_id": council_id, "starts_at": starts_at,
+                                                    "ends_at": ends_at}).all()
     return tuple(CouncilProblem(problem_ref(problem.id or 0), _status_at_end(problem, ends_at), problem.summary)
-                 for problem in _problems_in(session, starts_at, ends_at, linked=own))
+                 for problem in found)
 
 
 def problems_of_tickets(session: Session, ticket_ids: list[int], as_of: datetime) -> dict[int, str]:
