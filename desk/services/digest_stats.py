@@ -17,14 +17,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, Select, bindparam, or_
+from sqlalchemy import Select, bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from desk.db.tables import CouncilRow, SlaClockRow, TicketEventRow, TicketRow
 from desk.domain.lifecycle import OPEN_STATUSES
 from desk.domain.sla import MetricRun, SlaPolicy, TicketSla
-from desk.domain.sla_replay import state_as_of
+from desk.domain.sla_replay import ReplayEvent, state_as_of
 from desk.services import sla_state
 from desk.services.digest_weeks import Window
 
@@ -134,7 +134,9 @@ def _candidates() -> Select:
 _TICKETS = (sa_select(TicketRow.id, TicketRow.ref, TicketRow.number, TicketRow.title, TicketRow.opened_at,
                       TicketRow.playbook_version_id)
             .where(col(TicketRow.id).in_(_candidates())).order_by(TicketRow.number))
-_HISTORIES = (sa_select(TicketEventRow.ticket_id, TicketEventRow.type, TicketEventRow.at, TicketEventRow.data)
+_HISTORIES = (sa_select(TicketEventRow.ticket_id, TicketEventRow.type, TicketEventRow.at,
+                        TicketEventRow.data["priority"].as_string().label("priority"),
+                        TicketEventRow.data["to"].as_string().label("to"))  # what the replay reads of `data`
               .where(TicketEventRow.council_id == bindparam("council_id"),
                      col(TicketEventRow.ticket_id).in_(_candidates()),
                      col(TicketEventRow.at) <= bindparam("ends_at"), col(TicketEventRow.type).in_(_HISTORY))
@@ -149,17 +151,17 @@ def tickets_at_end(session: Session, council: CouncilRow, window: Window) -> lis
     bounds = {"council_id": council.id, "starts_at": window.starts_at, "ends_at": window.ends_at}
     tickets = session.execute(_TICKETS, bounds).all()
     events = session.execute(_HISTORIES, bounds).all()
-    history: dict[int, list[Row]] = defaultdict(list)
+    history: dict[int, list[ReplayEvent]] = defaultdict(list)
     for event in events:
-        history[event.ticket_id].append(event)
+        if (found := sla_state.replay_event(event.type, event.at, event._mapping)) is not None:
+            history[event.ticket_id].append(found)
     policies: dict[int, SlaPolicy] = {}
     out = []
     for ticket in tickets:
         if ticket.playbook_version_id not in policies:
             policies[ticket.playbook_version_id] = sla_state.policy_of(
                 session, ticket.playbook_version_id, council.division)
-        sla = state_as_of(policies[ticket.playbook_version_id], sla_state.replay_events(history[ticket.id]),
-                          window.ends_at)
+        sla = state_as_of(policies[ticket.playbook_version_id], history[ticket.id], window.ends_at)
         line = TicketLine(ticket.ref, ticket.number, ticket.title, sla.priority, sla.status, ticket.opened_at)
         out.append(TicketAtEnd(line, sla))
     return out

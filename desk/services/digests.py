@@ -118,10 +118,10 @@ class ManagersDigest:
 
 
 def current_playbook(session: Session, council: CouncilRow) -> Playbook:
-    version = queries.find_current_playbook_version(session, council.playbook_id)
-    if version is None or version.id is None:
+    current = queries.find_current_playbook_key(session, council.playbook_id)
+    if current is None:
         raise NotFound(f"playbook {council.playbook_id!r} is not synced (run `desk playbooks sync`)")
-    return sla_state.playbook_of(session, version)
+    return sla_state.playbook_of(session, *current)
 
 
 def schedule_of(session: Session, council: CouncilRow, playbook: Playbook | None = None) -> Schedule:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam
+from sqlalchemy import Row, Select, bindparam
 from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -60,12 +60,13 @@ def _linked_during(starts_at: object, ends_at: object) -> SelectOfScalar[int]:
             .where(or_(col(ProblemLinkRow.unlinked_at).is_(None), col(ProblemLinkRow.unlinked_at) > starts_at)))
 
 
-def _council_problems_query() -> SelectOfScalar[ProblemRow]:
+def _council_problems_query() -> Select:
     """`_open_during`, only the problems a ticket of council `council_id` was linked to in the week."""
     starts_at, ends_at = bindparam("starts_at"), bindparam("ends_at")
     own = _linked_during(starts_at, ends_at).where(col(ProblemLinkRow.ticket_id).in_(
         select(TicketRow.id).where(TicketRow.council_id == bindparam("council_id"))))
-    return _open_during(starts_at, ends_at).where(col(ProblemRow.id).in_(own))
+    return (_open_during(starts_at, ends_at).where(col(ProblemRow.id).in_(own))  # what a council may read
+            .with_only_columns(ProblemRow.id, ProblemRow.status, ProblemRow.summary, ProblemRow.resolved_at))
 
 
 _COUNCIL_PROBLEMS = _council_problems_query()  # built once: every council's digest runs it
@@ -91,11 +92,11 @@ def week_problems(session: Session, starts_at: datetime, ends_at: datetime) -> t
     return tuple(found)
 
 
-def _resolved_by(problem: ProblemRow, ends_at: datetime) -> datetime | None:
+def _resolved_by(problem: ProblemRow | Row, ends_at: datetime) -> datetime | None:
     return problem.resolved_at if problem.resolved_at and problem.resolved_at <= ends_at else None
 
 
-def _status_at_end(problem: ProblemRow, ends_at: datetime) -> str:
+def _status_at_end(problem: ProblemRow | Row, ends_at: datetime) -> str:
     """Resolved if it was by the week's end; its stage while still open; "open" when it was resolved only
     later (its stage at the week's end is not kept apart from the event log)."""
     if _resolved_by(problem, ends_at):
@@ -108,8 +109,8 @@ def council_problems(session: Session, council_id: str, starts_at: datetime,
                      ends_at: datetime) -> tuple[CouncilProblem, ...]:
     """Problems one of this council's tickets was linked to during the week: one query, whatever the number
     of problems (it was one per problem open in the week, each reading every council's linked tickets)."""
-    found = session.exec(_COUNCIL_PROBLEMS, params={"council_id": council_id, "starts_at": starts_at,
-                                                    "ends_at": ends_at}).all()
+    found = session.execute(_COUNCIL_PROBLEMS, {"council_id": council_id, "starts_at": starts_at,
+                                                "ends_at": ends_at}).all()
     return tuple(CouncilProblem(problem_ref(problem.id or 0), _status_at_end(problem, ends_at), problem.summary)
                  for problem in found)
 
