@@ -149,8 +149,9 @@ def tickets_at_end(session: Session, council: CouncilRow, window: Window) -> lis
     Only the columns the figures use are read (plain rows, not ORM objects: a digest reads tens of tickets
     and hundreds of events, and building an object per row was a third of its cost)."""
     bounds = {"council_id": council.id, "starts_at": window.starts_at, "ends_at": window.ends_at}
-    tickets = session.execute(_TICKETS, bounds).all()
-    events = session.execute(_HISTORIES, bounds).all()
+    connection = session.connection()  # plain rows: no ORM result machinery
+    tickets = connection.execute(_TICKETS, bounds).all()
+    events = connection.execute(_HISTORIES, bounds).all()
     history: dict[int, list[ReplayEvent]] = defaultdict(list)
     for event in events:
         if (found := sla_state.replay_event(event.type, event.at, event._mapping)) is not None:
