@@ -153,18 +153,16 @@ def tickets_at_end(session: Session, council: CouncilRow, window: Window) -> lis
     tickets = connection.execute(_TICKETS, bounds).all()
     events = connection.execute(_HISTORIES, bounds).all()
     history: dict[int, list[ReplayEvent]] = defaultdict(list)
-    for event in events:
-        if (found := sla_state.replay_event(event.type, event.at, event._mapping)) is not None:
-            history[event.ticket_id].append(found)
+    for ticket_id, kind, at, priority, to in events:  # rows unpacked: reading them by name costs more
+        if (found := sla_state.replay_event(kind, at, {"priority": priority, "to": to})) is not None:
+            history[ticket_id].append(found)
     policies: dict[int, SlaPolicy] = {}
     out = []
-    for ticket in tickets:
-        if ticket.playbook_version_id not in policies:
-            policies[ticket.playbook_version_id] = sla_state.policy_of(
-                session, ticket.playbook_version_id, council.division)
-        sla = state_as_of(policies[ticket.playbook_version_id], history[ticket.id], window.ends_at)
-        line = TicketLine(ticket.ref, ticket.number, ticket.title, sla.priority, sla.status, ticket.opened_at)
-        out.append(TicketAtEnd(line, sla))
+    for ticket_id, ref, number, title, opened_at, version_id in tickets:
+        if version_id not in policies:
+            policies[version_id] = sla_state.policy_of(session, version_id, council.division)
+        sla = state_as_of(policies[version_id], history[ticket_id], window.ends_at)
+        out.append(TicketAtEnd(TicketLine(ref, number, title, sla.priority, sla.status, opened_at), sla))
     return out
 
 
