@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, bindparam, or_
+from sqlalchemy import ColumnElement, and_, bindparam, or_
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from desk.db.tables import CouncilRow, SlaClockRow, TicketEventRow, TicketRow
 from desk.domain.lifecycle import OPEN_STATUSES
@@ -119,26 +119,25 @@ class OldestOpen:
     age: timedelta  # real time from opening to the window's end
 
 
-def _candidates() -> Select:
-    """The council's tickets that can count in a window: opened by its end, with an SLA clock still running
+def _candidate() -> ColumnElement[bool]:
+    """A ticket of the council that can count in a window: opened by its end, with an SLA clock still running
     at its start or started since. Parameters: council_id, starts_at, ends_at."""
     live = sa_select(SlaClockRow.id).where(
         SlaClockRow.ticket_id == TicketRow.id,
         or_(col(SlaClockRow.stopped_at).is_(None), col(SlaClockRow.stopped_at) > bindparam("starts_at")))
-    return select(TicketRow.id).where(
-        TicketRow.council_id == bindparam("council_id"), col(TicketRow.opened_at) <= bindparam("ends_at"),
-        live.exists())  # per ticket, by its clocks' index (`IN (every live clock)` read the whole table)
+    return and_(TicketRow.council_id == bindparam("council_id"), col(TicketRow.opened_at) <= bindparam("ends_at"),
+                live.exists())  # per ticket, by its clocks' index (`IN (every live clock)` read the whole table)
 
 
 # Built once: a digest runs both for every council, and building them cost as much as running them.
 _TICKETS = (sa_select(TicketRow.id, TicketRow.ref, TicketRow.number, TicketRow.title, TicketRow.opened_at,
                       TicketRow.playbook_version_id)
-            .where(col(TicketRow.id).in_(_candidates())).order_by(TicketRow.number))
+            .where(_candidate()).order_by(TicketRow.number))
 _HISTORIES = (sa_select(TicketEventRow.ticket_id, TicketEventRow.type, TicketEventRow.at,
                         TicketEventRow.data["priority"].as_string().label("priority"),
                         TicketEventRow.data["to"].as_string().label("to"))  # what the replay reads of `data`
-              .where(TicketEventRow.council_id == bindparam("council_id"),
-                     col(TicketEventRow.ticket_id).in_(_candidates()),
+              .join(TicketRow, TicketRow.id == TicketEventRow.ticket_id)
+              .where(_candidate(), TicketEventRow.council_id == bindparam("council_id"),
                      col(TicketEventRow.at) <= bindparam("ends_at"), col(TicketEventRow.type).in_(_HISTORY))
               .order_by(TicketEventRow.seq))
 
