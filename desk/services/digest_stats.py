@@ -2,7 +2,8 @@
 
 Every ticket that can count in a window (opened by its end, with an SLA clock that was still running at its
 start or started since) is replayed from its event history up to the end instant through the SLA engine,
-the one implementation that `desk tickets show` and `desk sla replay` use. The stored clock rows only pick
+the one implementation that `desk tickets show` and `desk sla replay` use (`state_as_of`: the replay's
+state, without working out the escalation steps that no figure reads). The stored clock rows only pick
 the candidates: they hold the state as of *now*, and a digest previewed or delivered later, after tickets
 moved on (resolved, re-prioritised, back from waiting), must still say what was true at its instant.
 
