@@ -486,6 +486,17 @@ def spread(values: Sequence[float], digits: int = 1) -> str:
     return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
+TARGET_RATIO = 2.0  # issue 16: a digest computed and rendered in at most twice the time of rendering it alone
+
+
+def target_line(compute_ms: float, render_ms: float) -> str:
+    """Issue 16's target, decided from this run's medians (compute + render against render only)."""
+    ratio = compute_ms / render_ms
+    verdict = "met" if ratio <= TARGET_RATIO else "not met"
+    return (f"- target: a council's digest, compute + render vs render only: {verdict} ({ratio:.2f}x against "
+            f"at most {TARGET_RATIO:g}x)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="40 councils")
@@ -558,6 +569,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{sum(rendered.compute_ms) / 1000:.0f} s in step 1 (one dispatcher, one digest at a time), the "
           f"limits allow {sent.minimum:.0f} s at this speed. Memory is tracemalloc's peak (Python heap; "
           f"Pillow's pixel buffers not counted), for the {min(20, councils)} slowest councils.")
+    print(target_line(compute, render))
     print("- Checks passed: every council's figures match its seeded week, send-time text equals the baseline's, "
           "each digest and its chart reached its own channel exactly once, the managers' digest each manager "
           "once; no stand-in violations; outbox all sent.")

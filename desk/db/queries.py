@@ -54,6 +54,16 @@ def find_current_playbook_version(session: Session, playbook_id: str) -> Playboo
     ).first()
 
 
+def find_current_playbook_key(session: Session, playbook_id: str) -> tuple[int, str] | None:
+    """The current version's id and content hash, without its source (what a cached parse is keyed by)."""
+    found = session.exec(
+        select(PlaybookVersionRow.id, PlaybookVersionRow.content_hash)
+        .where(PlaybookVersionRow.playbook_id == playbook_id)
+        .order_by(col(PlaybookVersionRow.version).desc())
+    ).first()
+    return (found[0], found[1]) if found is not None and found[0] is not None else None
+
+
 def get_playbook_version(session: Session, version_id: int) -> PlaybookVersionRow:
     row = session.get(PlaybookVersionRow, version_id)
     if row is None:

@@ -118,14 +118,16 @@ class ManagersDigest:
 
 
 def current_playbook(session: Session, council: CouncilRow) -> Playbook:
-    version = queries.find_current_playbook_version(session, council.playbook_id)
-    if version is None or version.id is None:
+    current = queries.find_current_playbook_key(session, council.playbook_id)
+    if current is None:
         raise NotFound(f"playbook {council.playbook_id!r} is not synced (run `desk playbooks sync`)")
-    return sla_state.playbook_for(session, version.id)
+    return sla_state.playbook_of(session, *current)
 
 
-def schedule_of(session: Session, council: CouncilRow) -> Schedule:
-    schedule = Schedule.of_council(council, current_playbook(session, council).calendar.timezone)
+def schedule_of(session: Session, council: CouncilRow, playbook: Playbook | None = None) -> Schedule:
+    """The council's digest schedule; `playbook`, its current one, when the caller has it already."""
+    playbook = playbook or current_playbook(session, council)
+    schedule = Schedule.of_council(council, playbook.calendar.timezone)
     if schedule is None:
         raise InvalidInput(f"council {council.id!r} has no digest schedule (`digest:` in councils.yaml)")
     return schedule
@@ -136,7 +138,7 @@ def council_digest(session: Session, *, council_id: str, week: str) -> CouncilDi
     week = parse_week(week)
     council = queries.get_council(session, council_id)
     playbook = current_playbook(session, council)
-    schedule = schedule_of(session, council)
+    schedule = schedule_of(session, council, playbook)
     window = window_for(week, schedule)
     tickets = stats.tickets_at_end(session, council, window)
     until = working_day_end(business_calendar(playbook.calendar.with_division(council.division)),

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Row, Select, bindparam
 from sqlmodel import Session, col, or_, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from desk.db.tables import ProblemLinkRow, ProblemRow, TicketRow
 from desk.domain.problems import ProblemStatus, problem_ref
@@ -41,17 +43,38 @@ class CouncilProblem:
     summary: str
 
 
+def _open_during(starts_at: object, ends_at: object) -> SelectOfScalar[ProblemRow]:
+    """Problems open at some point in the week, by id (instants, or bound parameters for them)."""
+    return (select(ProblemRow).where(col(ProblemRow.opened_at) <= ends_at)
+            .where(or_(col(ProblemRow.resolved_at).is_(None), col(ProblemRow.resolved_at) > starts_at))
+            .order_by(ProblemRow.id))
+
+
 def _problems_in(session: Session, starts_at: datetime, ends_at: datetime) -> list[ProblemRow]:
-    query = (select(ProblemRow).where(col(ProblemRow.opened_at) <= ends_at)
-             .where(or_(col(ProblemRow.resolved_at).is_(None), col(ProblemRow.resolved_at) > starts_at))
-             .order_by(ProblemRow.id))
-    return list(session.exec(query).all())
+    return list(session.exec(_open_during(starts_at, ends_at)).all())
+
+
+def _linked_during(starts_at: object, ends_at: object) -> SelectOfScalar[int]:
+    """Problem ids of links that held during the week (linked before it ended, not unlinked before it began)."""
+    return (select(ProblemLinkRow.problem_id).where(col(ProblemLinkRow.linked_at) <= ends_at)
+            .where(or_(col(ProblemLinkRow.unlinked_at).is_(None), col(ProblemLinkRow.unlinked_at) > starts_at)))
+
+
+def _council_problems_query() -> Select:
+    """`_open_during`, only the problems a ticket of council `council_id` was linked to in the week."""
+    starts_at, ends_at = bindparam("starts_at"), bindparam("ends_at")
+    own = _linked_during(starts_at, ends_at).where(col(ProblemLinkRow.ticket_id).in_(
+        select(TicketRow.id).where(TicketRow.council_id == bindparam("council_id"))))
+    return (_open_during(starts_at, ends_at).where(col(ProblemRow.id).in_(own))  # what a council may read
+            .with_only_columns(ProblemRow.id, ProblemRow.status, ProblemRow.summary, ProblemRow.resolved_at))
+
+
+_COUNCIL_PROBLEMS = _council_problems_query()  # built once: every council's digest runs it
 
 
 def _links_in(session: Session, problem_id: int, starts_at: datetime, ends_at: datetime) -> list[TicketRow]:
-    query = (select(TicketRow).join(ProblemLinkRow, col(ProblemLinkRow.ticket_id) == TicketRow.id)
-             .where(ProblemLinkRow.problem_id == problem_id, col(ProblemLinkRow.linked_at) <= ends_at)
-             .where(or_(col(ProblemLinkRow.unlinked_at).is_(None), col(ProblemLinkRow.unlinked_at) > starts_at)))
+    held = _linked_during(starts_at, ends_at).where(ProblemLinkRow.problem_id == problem_id)
+    query = select(TicketRow).where(col(TicketRow.id).in_(held.with_only_columns(ProblemLinkRow.ticket_id)))
     return list(session.exec(query).all())
 
 
@@ -69,11 +92,11 @@ def week_problems(session: Session, starts_at: datetime, ends_at: datetime) -> t
     return tuple(found)
 
 
-def _resolved_by(problem: ProblemRow, ends_at: datetime) -> datetime | None:
+def _resolved_by(problem: ProblemRow | Row, ends_at: datetime) -> datetime | None:
     return problem.resolved_at if problem.resolved_at and problem.resolved_at <= ends_at else None
 
 
-def _status_at_end(problem: ProblemRow, ends_at: datetime) -> str:
+def _status_at_end(problem: ProblemRow | Row, ends_at: datetime) -> str:
     """Resolved if it was by the week's end; its stage while still open; "open" when it was resolved only
     later (its stage at the week's end is not kept apart from the event log)."""
     if _resolved_by(problem, ends_at):
@@ -84,14 +107,12 @@ def _status_at_end(problem: ProblemRow, ends_at: datetime) -> str:
 
 def council_problems(session: Session, council_id: str, starts_at: datetime,
                      ends_at: datetime) -> tuple[CouncilProblem, ...]:
-    """Problems one of this council's tickets was linked to during the week."""
-    found = []
-    for problem in _problems_in(session, starts_at, ends_at):
-        linked = _links_in(session, problem.id or 0, starts_at, ends_at)
-        if any(t.council_id == council_id for t in linked):
-            found.append(CouncilProblem(problem_ref(problem.id or 0), _status_at_end(problem, ends_at),
-                                        problem.summary))
-    return tuple(found)
+    """Problems one of this council's tickets was linked to during the week: one query, whatever the number
+    of problems (it was one per problem open in the week, each reading every council's linked tickets)."""
+    found = session.execute(_COUNCIL_PROBLEMS, {"council_id": council_id, "starts_at": starts_at,
+                                                "ends_at": ends_at}).all()
+    return tuple(CouncilProblem(problem_ref(problem.id or 0), _status_at_end(problem, ends_at), problem.summary)
+                 for problem in found)
 
 
 def problems_of_tickets(session: Session, ticket_ids: list[int], as_of: datetime) -> dict[int, str]:

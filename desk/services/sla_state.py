@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Session
 
 from desk.db import queries
-from desk.db.tables import CouncilRow, PlaybookVersionRow, SlaClockRow, TicketEventRow, TicketRow
+from desk.db.tables import CouncilRow, SlaClockRow, TicketEventRow, TicketRow
 from desk.domain.playbook import ClockKind, Metric, Playbook
 from desk.domain.playbook_schema import parse_playbook
 from desk.domain.sla import MetricRun, SlaPolicy, TicketSla
@@ -22,8 +24,6 @@ _RUN_FIELDS = ("started_at", "consumed_before", "running_since", "paused_at", "p
 # of the key because ids are only unique within one database (tests, and a restored backup, reuse them).
 _PLAYBOOKS: dict[tuple[int, str], Playbook] = {}
 _POLICIES: dict[tuple[int, str, str | None], SlaPolicy] = {}
-
-
 _HASHES = "desk.playbook_version_hashes"  # session.info: version id -> content hash, read once per session
 
 
@@ -42,11 +42,10 @@ def playbook_for(session: Session, version_id: int) -> Playbook:
     return _version(session, version_id)[1]
 
 
-def playbook_of(session: Session, version: PlaybookVersionRow) -> Playbook:
-    """The playbook of a version row just read: its content hash is on the row, so nothing more is read."""
-    assert version.id is not None
-    session.info.setdefault(_HASHES, {})[version.id] = version.content_hash
-    return playbook_for(session, version.id)
+def playbook_of(session: Session, version_id: int, content_hash: str) -> Playbook:
+    """The playbook of a version whose hash the caller has read: nothing more is read once it is parsed."""
+    session.info.setdefault(_HASHES, {})[version_id] = content_hash
+    return _version(session, version_id)[1]
 
 
 def policy_for(session: Session, ticket: TicketRow, council: CouncilRow | None = None) -> SlaPolicy:
@@ -134,21 +133,25 @@ def to_run(row: SlaClockRow) -> MetricRun:
 
 def replay_events(events: Sequence[TicketEventRow]) -> list[ReplayEvent]:
     """A ticket's stored history in the replay vocabulary (events that do not touch the SLA drop out)."""
-    out: list[ReplayEvent] = []
-    for event in events:
-        match event.type:
-            case "opened":
-                out.append(ReplayEvent(event.at, "opened", priority=event.data["priority"]))
-            case "replied":
-                out.append(ReplayEvent(event.at, "replied"))
-            case "status":
-                out.append(ReplayEvent(event.at, "status", status=event.data["to"]))
-            case "priority":
-                out.append(ReplayEvent(event.at, "priority", priority=event.data["to"]))
-            case "resolved":
-                out.append(ReplayEvent(event.at, "resolved"))
-            case "reopened":
-                out.append(ReplayEvent(event.at, "reopened"))
-            case "closed":
-                out.append(ReplayEvent(event.at, "status", status="closed"))
-    return out
+    return [found for event in events if (found := replay_event(event.type, event.at, event.data)) is not None]
+
+
+def replay_event(kind: str, at: datetime, data: Mapping[str, Any]) -> ReplayEvent | None:
+    """One stored event (its type, instant and data) in the replay vocabulary; None if it does not touch the
+    SLA. Of `data`, only "priority" (of "opened") and "to" (of "status" and "priority") are read."""
+    match kind:
+        case "opened":
+            return ReplayEvent(at, "opened", priority=data["priority"])
+        case "replied":
+            return ReplayEvent(at, "replied")
+        case "status":
+            return ReplayEvent(at, "status", status=data["to"])
+        case "priority":
+            return ReplayEvent(at, "priority", priority=data["to"])
+        case "resolved":
+            return ReplayEvent(at, "resolved")
+        case "reopened":
+            return ReplayEvent(at, "reopened")
+        case "closed":
+            return ReplayEvent(at, "status", status="closed")
+    return None

@@ -115,7 +115,7 @@ def open_ticket(
     council, version = new_tickets.lock_council(session, council_id)
     if version is None or version.id is None:
         raise NotFound(f"playbook {council.playbook_id!r} is not synced (run `desk playbooks sync`)")
-    playbook = sla_state.playbook_of(session, version)
+    playbook = sla_state.playbook_of(session, version.id, version.content_hash)
     try:
         decision = triage(playbook, title, description, category=category, impact=impact,
                           urgency=urgency, priority=priority)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from desk.domain.sla import TicketSla
-from desk.domain.sla_replay import ReplayEvent, replay, report
+from desk.domain.sla import MetricRun, TicketSla
+from desk.domain.sla_replay import ReplayEvent, replay, report, state_as_of
 from tests.domain.test_sla import POLICY
 
 PRIORITIES = ["P1", "P2", "P3", "P4"]
@@ -107,3 +107,21 @@ def test_a_met_target_was_stopped_by_its_due_instant(events) -> None:
             assert cycle["breached_at"] <= cycle["stopped_at"]
         if cycle["paused"]:
             assert cycle["due_at"] is None
+
+
+@common
+@given(histories(), st.integers(-3 * 24 * 60, 10 * 24 * 60))
+def test_the_state_without_steps_is_the_replays_but_for_the_steps_taken(events, extra) -> None:
+    """What digests read (`state_as_of`) is the replay's state; only `fired` is left empty. `as_of` falls
+    anywhere from the opening on, between events too."""
+    as_of = max(events[0].at, events[-1].at + timedelta(minutes=extra))
+    expected, state = replay(POLICY, events, as_of).sla, state_as_of(POLICY, events, as_of)
+    assert (state.status, state.priority) == (expected.status, expected.priority)
+
+    def fields(run: MetricRun) -> dict:
+        return {**vars(run), "fired": {}, "breached_at": run.breached_as_of(as_of)}
+
+    assert [fields(r) for r in state.runs] == [fields(r) for r in expected.runs]
+    assert [r.breached_at for r in state.runs if not r.running] == \
+           [r.breached_at for r in expected.runs if not r.running]
+    assert all(not run.fired for run in state.runs)

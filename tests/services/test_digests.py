@@ -172,6 +172,13 @@ def test_the_window_is_open_at_its_start_and_closed_at_its_end(session: Session)
     assert refs(digests.council_digest(session, council_id="cherwell", week="2026-W02").opened) == ["CHW-1"]
 
 
+def test_each_day_of_the_chart_is_open_at_its_start_and_closed_at_its_end(session: Session) -> None:
+    for when in (at(5, 9), at(6, 9), at(6, 9, 1), at(11, 9), END):  # the window's start is in no day
+        tickets.open_ticket(session, council_id="cherwell", title="On the hour", at=when, actor=COUNCIL)
+    d = digests.council_digest(session, council_id="cherwell", week=WEEK)
+    assert [b.opened for b in d.days] == [1, 1, 0, 0, 0, 1, 1]
+
+
 def test_the_managers_digest(session: Session) -> None:
     seed_week(session)
     d = digests.managers_digest(session, week=WEEK)

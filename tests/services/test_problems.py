@@ -324,3 +324,24 @@ def test_a_councils_digest_names_only_problems_its_own_tickets_joined(session: S
         ("PRB-1", 1, ("fife",)), ("PRB-2", 2, ("belfast", "cherwell"))]  # PRB-3 was resolved weeks before
     assert "*Problems this week:* 2" in render_managers(managers).text
     assert fife_only.id == 1
+
+
+def test_a_councils_digest_counts_a_link_only_while_it_held_during_the_week(session: Session) -> None:
+    from desk.services.problem_reports import council_problems
+
+    week_ago = MONDAY - timedelta(days=7)  # W02 is (week_ago, MONDAY], W03 (MONDAY, MONDAY + 7 days]
+    problem = problems.open_problem(session, title="BACS format", summary="Bank files are rejected.", owner=None,
+                                    by=ENGINEER, now=week_ago + timedelta(hours=1),
+                                    from_ticket=raise_ticket(session, "fife", at=week_ago))
+    unlinked = raise_ticket(session, "cherwell", "Bank file", ts="1.2", at=week_ago)
+    problems.link(session, problem.id, unlinked.ref, by=ENGINEER, now=week_ago + timedelta(hours=2))
+    problems.unlink(session, problem.id, unlinked.ref, by=ENGINEER, now=MONDAY)  # before W03 began
+    later = raise_ticket(session, "belfast", "Bank file", ts="1.3")
+    problems.link(session, problem.id, later.ref, by=ENGINEER, now=MONDAY + timedelta(days=7, minutes=1))
+
+    def listed(council: str, starts_at: datetime) -> list[str]:
+        return [p.ref for p in council_problems(session, council, starts_at, starts_at + timedelta(days=7))]
+
+    assert (listed("cherwell", week_ago), listed("cherwell", MONDAY)) == (["PRB-1"], [])
+    assert (listed("belfast", MONDAY), listed("belfast", MONDAY + timedelta(days=7))) == ([], ["PRB-1"])
+    assert listed("fife", MONDAY) == ["PRB-1"]
