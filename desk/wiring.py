@@ -81,13 +81,6 @@ class Wiring:
         return ListenerExecutor()
 
     @cached_property
-    def front_door(self):
-        """The web front's count of Slack requests in hand: work after an ack waits for a quiet moment."""
-        from desk.slack.after_ack import FrontDoor
-
-        return FrontDoor()
-
-    @cached_property
     def receipts(self):
         """The durable receipt: Slack requests stored before their ack, reworked after a crash."""
         from desk.slack.receipt import Receipts
@@ -99,7 +92,7 @@ class Wiring:
         from desk.slack.deps import Deps
 
         deps = Deps(self.engine, self.clock, report_links=self.report_links(), receipts=self.receipts)
-        return build_app(self.settings, deps, self.listener_executor, front=self.front_door)
+        return build_app(self.settings, deps, self.listener_executor)
 
     def rework_inbox(self) -> int:
         """The worker's `inbox` job: work again what a dead process stored and acked but did not finish.
@@ -122,8 +115,7 @@ class Wiring:
         signing = None if socket_mode or secret is None else secret.get_secret_value()
         return DeskWsgi(app, signing, self.health, self.metrics, pages=self.web_pages(),
                         api=self.council_api(), database=self.reachability.problem,
-                        notices=self.listener_executor, front=self.front_door,
-                        ops_port=self.settings.ops_port,
+                        notices=self.listener_executor, ops_port=self.settings.ops_port,
                         body_deadline_seconds=self.settings.request_timeout_seconds)
 
     def council_api(self):

@@ -43,7 +43,6 @@ from slack_sdk.webhook import WebhookClient
 
 from desk.clock import wall_seconds
 from desk.observability import logs, metrics
-from desk.slack.after_ack import FrontDoor
 from desk.slack.checks import BodyRefused, describe, malformed, read_body, signed
 from desk.slack.context import UNREACHABLE_TEXT
 from desk.slack.ids import Action
@@ -83,13 +82,12 @@ class DeskWsgi:
                  metrics_registry: CollectorRegistry | None = None, *,
                  pages: Mapping[str, WsgiApp] | None = None, api: WsgiApp | None = None,
                  database: DatabaseProblem | None = None, notices: Executor | None = None,
-                 front: FrontDoor | None = None, ops_port: int | None = None, body_deadline_seconds: float = BODY_DEADLINE_SECONDS,
+                 ops_port: int | None = None, body_deadline_seconds: float = BODY_DEADLINE_SECONDS,
                  wall: Callable[[], float] = wall_seconds):
         self.bolt = SlackRequestHandler(app, path=EVENTS_PATH)
         self.client = app.client
         self.database = database
         self.notices = notices  # where "desk cannot reach its database" notices are sent, after the ack
-        self.front = front  # counts the Slack requests in hand: work after an ack waits for a quiet moment
         self.secret = signing_secret.encode() if signing_secret is not None else None  # None: Socket Mode
         self.wall = wall  # Slack's signature timestamps are wall time
         self.body_deadline_seconds = body_deadline_seconds
@@ -117,10 +115,7 @@ class DeskWsgi:
                                                 "detail": "desk runs in Socket Mode: Slack does not POST here"})
         if method != "POST":
             return _reply(start_response, 405, {"ok": False, "error": "method_not_allowed"})
-        if self.front is None:
-            return self._slack(environ, start_response)
-        with self.front.answering():
-            return self._slack(environ, start_response)
+        return self._slack(environ, start_response)
 
     def _operations(self, path: str, method: str, start_response: Callable) -> Iterable[bytes] | None:
         """`/healthz` and `/metrics`, for the platform (load balancer, Prometheus); None for other paths."""
