@@ -54,6 +54,8 @@ from desk.sandbox.slack_api import SlackStandIn
 TICKETS = TicketRow.__table__
 P99_TARGET_MS = 100.0
 CEILING_SHARE_TARGET = 0.5
+SHARE_CONCURRENCY = 16  # the throughput target is measured here; the p99 target at the highest concurrency
+SHORT = {"message": "message event", "claim": "claim button", "command": "bare /desk"}
 WHAT = {
     "message": "`message` event: a council member asks in their channel (a ticket opens after the ack)",
     "claim": "button: an engineer claims a ticket on its triage card (it moves between two engineers)",
@@ -133,6 +135,31 @@ def run_server(server: str, args: argparse.Namespace, slack: SlackStandIn, log_d
     return problems
 
 
+def targets(args: argparse.Namespace, results: dict[tuple[str, str, int], Result], kind: str) -> list[str]:
+    """Issue 16's two targets for one kind, decided from this run's figures: p99 at the highest concurrency
+    (64) under P99_TARGET_MS, and throughput at concurrency 16 (or the nearest measured) at least
+    CEILING_SHARE_TARGET of the ceiling's. A cell with errors meets neither."""
+    top = max(args.concurrency)
+    busy = min(args.concurrency, key=lambda c: abs(c - SHARE_CONCURRENCY))
+    desk_top, desk_busy = results["desk", kind, top], results["desk", kind, busy]
+    p99 = statistics.median(r.percentile(0.99) for r in desk_top.rounds)
+    share = (statistics.median(r.per_second for r in desk_busy.rounds)
+             / statistics.median(r.per_second for r in results["ceiling", kind, busy].rounds))
+    short = SHORT[kind]
+
+    def verdict(met: bool, errors: int) -> str:
+        return "met" if met and not errors else "not met"
+
+    def errors_note(errors: int) -> str:
+        return f", {errors} errors" if errors else ""
+
+    return [f"target: ack p99 at concurrency {top}, {short}: {verdict(p99 < P99_TARGET_MS, desk_top.errors)} "
+            f"({p99:.1f} ms{errors_note(desk_top.errors)} against under {P99_TARGET_MS:.0f} ms)",
+            f"target: ack throughput at concurrency {busy} vs the ceiling, {short}: "
+            f"{verdict(share >= CEILING_SHARE_TARGET, desk_busy.errors)} "
+            f"({share:.2f}x{errors_note(desk_busy.errors)} against at least {CEILING_SHARE_TARGET}x)"]
+
+
 def spread(values: Sequence[float], digits: int = 1) -> str:
     return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
@@ -167,15 +194,7 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str, int], Result]
                       f"| {statistics.median(rps) / ceiling:.2f} | {statistics.median(p50) / desk_p50:.2f} "
                       f"| {statistics.median(p99) / desk_p99:.2f} |")
         print()
-        top = max(args.concurrency)
-        desk = results["desk", kind, top]
-        p99 = statistics.median(r.percentile(0.99) for r in desk.rounds)
-        share = (statistics.median(r.per_second for r in desk.rounds)
-                 / statistics.median(r.per_second for r in results["ceiling", kind, top].rounds))
-        findings.append(f"{kind}: p99 ack at concurrency {top} is {p99:.1f} ms, target under {P99_TARGET_MS:.0f} "
-                        f"ms: {'met' if p99 < P99_TARGET_MS else 'NOT met'}; throughput {share:.2f} of the "
-                        f"ceiling's, target at least {CEILING_SHARE_TARGET}: "
-                        f"{'met' if share >= CEILING_SHARE_TARGET else 'NOT met'}")
+        findings += targets(args, results, kind)
     return findings
 
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlmodel import Session
+
+from desk.db.writers import WriterQueue
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "desk_read_only"  # execution option: a short read that must not queue for the write lock
+HURRIED = "desk_hurried_seconds"  # execution option: a write that gives up after this long (`hurried`)
+_HOLDS_WRITERS = "desk_holds_writers"  # connection info: this connection's transaction holds the WriterQueue
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -42,11 +48,38 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    writers = WriterQueue()  # this process's writers queue here before BEGIN IMMEDIATE (desk/db/writers.py)
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        # A read (health, metrics) takes no lock in WAL mode: it never waits behind a writer.
-        read_only = connection.get_execution_options().get(READ_ONLY)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = connection.get_execution_options()
+        if options.get(READ_ONLY):  # a read (health, metrics) takes no lock in WAL mode: it never waits
+            connection.exec_driver_sql("BEGIN")
+            return
+        hurried = options.get(HURRIED)
+        began = time.monotonic()
+        if writers.acquire(timeout=hurried or SQLITE_BUSY_TIMEOUT_MS / 1000, hurried=hurried is not None):
+            connection.info[_HOLDS_WRITERS] = True
+        elif hurried is not None:
+            raise exc.OperationalError("BEGIN IMMEDIATE", None,
+                                       sqlite3.OperationalError("database is locked (writers queued)"))
+        # else (a writer held up this long, or one nested in its own thread): SQLite's busy timeout decides
+        try:
+            if hurried is not None:  # SQLite waits only for what is left of the budget (other processes)
+                left_ms = max(int((hurried - (time.monotonic() - began)) * 1000), 1)
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={left_ms}")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(connection)
+            raise
+
+    def _release(connection) -> None:
+        if connection.info.pop(_HOLDS_WRITERS, False):
+            writers.release()
+
+    # after the transaction's end is sent (a commit that fails still ends in a rollback, released there)
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
 
 @contextmanager
@@ -71,16 +104,17 @@ def hurried(engine: Engine, *, timeout_seconds: float) -> Iterator[Session]:
     """One short write transaction that gives up rather than wait: for work done before an answer someone
     is waiting on (the durable receipt, before Slack's ack), where being late is as bad as failing.
 
-    SQLite: the busy timeout of this connection is `timeout_seconds` (instead of ten seconds) while it is
-    held, so waiting for the write lock gives up then. PostgreSQL: `lock_timeout` and `statement_timeout`.
-    Commits on success, rolls back on any error (a timeout is an `OperationalError`).
+    SQLite: it queues ahead of this process's other writers (desk/db/writers.py), then waits for SQLite's
+    write lock with the busy timeout of this connection set to what is left of `timeout_seconds` (instead
+    of ten seconds). PostgreSQL: `lock_timeout` and `statement_timeout`. Gives up with an
+    `OperationalError`; commits on success, rolls back on any error.
     """
     wait_ms = max(int(timeout_seconds * 1000), 1)
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
+        if sqlite:
+            connection.execution_options(**{HURRIED: timeout_seconds})
         raw = connection.connection.dbapi_connection if sqlite else None
-        if raw is not None:
-            raw.execute(f"PRAGMA busy_timeout={wait_ms}")
         try:
             with connection.begin():
                 if not sqlite:

@@ -27,6 +27,7 @@ from desk.db.tables import InboxRow, SlackDeliveryRow
 MAX_ATTEMPTS = 10  # claims of one row by the rework job before it is left for an operator (a log line says so)
 BACKOFF_CAP = 8  # the n-th claim holds a row for lease * 2**(n-1), at most lease * BACKOFF_CAP
 BATCH = 20
+INBOX = InboxRow.__table__
 
 
 def held_for(lease: timedelta, attempts: int) -> timedelta:
@@ -51,11 +52,11 @@ def store(engine: Engine, *, kind: str, key: str, payload: str, at: datetime, le
           within: float) -> bool:
     """Store a request before its acknowledgement; False if one with this key was stored before (a
     redelivery). Held by the caller until `at + lease`. Gives up (raises) after `within` seconds of waiting."""
-    dialect = engine.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (insert(InboxRow).values(key=key, kind=kind, payload=payload, received_at=at,
-                                         leased_until=at + lease, attempts=0)
-                 .on_conflict_do_nothing().returning(InboxRow.key))
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    # on the table, not the entity: a Core INSERT, without the ORM's bulk-insert bookkeeping (before an ack)
+    statement = (insert(INBOX).values(key=key, kind=kind, payload=payload, received_at=at, leased_until=at + lease,
+                                      attempts=0)
+                 .on_conflict_do_nothing().returning(INBOX.c.key))
     with hurried(engine, timeout_seconds=within) as session:
         return session.execute(statement).first() is not None
 

@@ -25,6 +25,7 @@ from slack_sdk.web import SlackResponse
 from desk.config import Settings
 from desk.errors import ConfigError
 from desk.observability import metrics
+from desk.slack.after_ack import run_work_after_the_ack
 from desk.slack.deps import Deps
 from desk.slack.listeners import actions, commands, events, problems, resolution_note, saved_replies, views
 
@@ -75,8 +76,9 @@ def counting_client(context: BoltContext, next: Callable[[], BoltResponse]) -> B
 
 def build_app(settings: Settings, deps: Deps, executor: ThreadPoolExecutor | None = None, *,
               process_before_response: bool = True) -> App:
-    """desk's Bolt app. `process_before_response=False` is Bolt's default mode (each ack runs on the
-    listener executor and the request waits for it in a 10 ms polling loop): only for comparison in
+    """desk's Bolt app; its work after each ack is started as `desk.slack.after_ack` says.
+    `process_before_response=False` is Bolt's default mode, as Bolt has it (each ack runs on the listener
+    executor and the request waits for it in a 10 ms polling loop): only for comparison in
     bench/bench_ingress.py; desk always runs with True."""
     if settings.slack_signing_secret is None and settings.slack_app_token is None:
         raise ConfigError("SLACK_SIGNING_SECRET is not set: desk cannot verify requests from Slack "
@@ -97,6 +99,8 @@ def build_app(settings: Settings, deps: Deps, executor: ThreadPoolExecutor | Non
     except BoltError as err:
         raise ConfigError(f"SLACK_BOT_TOKEN could not be verified with Slack ({settings.slack_api_url}): "
                           f"{err}") from None
+    if process_before_response:
+        run_work_after_the_ack(app)
     app.use(counting_client)
     if deps.receipts is not None:
         app.use(deps.receipts.middleware())  # before any listener's ack: store what has work after it

@@ -132,7 +132,7 @@ class DeskWsgi:
         """One request from Slack: read (bounded), its signature checked before anything of it is parsed,
         then checked for shape, handed to Bolt, counted, timed, logged under its request id."""
         started = time.perf_counter()
-        kind, request_id = "other", _request_id(environ.get("HTTP_X_REQUEST_ID", ""))
+        kind, slack_id = "other", None  # Slack's own id for the request, when the body has one
         status: list[int] = []
 
         def recording_start_response(status_line: str, headers: list, exc_info=None):
@@ -149,8 +149,7 @@ class DeskWsgi:
             is_signed = self._signed(environ, body)
             if is_signed:  # only now is anything of the body read
                 kind, slack_id = describe(body, environ.get("CONTENT_TYPE", ""))
-                request_id = slack_id or request_id
-        with logs.bind(request_id=request_id):
+        with logs.bind(request_id=slack_id or _request_id(environ.get("HTTP_X_REQUEST_ID", ""))):
             if refused is not None:
                 log.warning("rejected: %s", refused.reason)
                 result = _reply(recording_start_response, refused.status,
