@@ -21,7 +21,7 @@ from sqlalchemy import Engine, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from desk.db.engine import hurried
+from desk.db.engine import hurried, read_only
 from desk.db.tables import InboxRow, SlackDeliveryRow
 
 MAX_ATTEMPTS = 10  # claims of one row by the rework job before it is left for an operator (a log line says so)
@@ -59,6 +59,14 @@ def store(engine: Engine, *, kind: str, key: str, payload: str, at: datetime, le
                  .on_conflict_do_nothing().returning(INBOX.c.key))
     with hurried(engine, timeout_seconds=within) as session:
         return session.execute(statement).first() is not None
+
+
+def stored(engine: Engine, key: str) -> bool:
+    """Whether a request with this key was stored: a read that takes no write lock and waits for no writer
+    (SQLite in WAL mode; PostgreSQL's plain SELECT passes the inbox's locks), so a retry Slack sends while
+    desk is busy is answered without queueing behind the work that made it late."""
+    with read_only(engine) as session:
+        return session.execute(select(InboxRow.key).where(InboxRow.key == key)).first() is not None
 
 
 def _finished():

@@ -7,8 +7,9 @@ work's transaction (a deploy, an OOM kill) would lose a council's message. Inste
    event whose type has kept work (`@kept(deps.receipts, "message")`) is stored in the inbox, one INSERT
    keyed `event:<event_id>`, waiting at most `store_within` seconds. Stored: the listener acks and its work
    runs after the ack as before. Already stored (Slack's retry, `X-Slack-Retry-Num`, of an event desk
-   has): acked at once, without new work. Not stored in time (the database slow or unreachable):
-   answered 503, so Slack delivers it again.
+   has): acked at once, without new work; a retry is first looked up with a read that waits for no
+   writer, so it is answered even while the work that made Slack retry holds the write lock. Not stored
+   in time (the database slow or unreachable): answered 503, so Slack delivers it again.
 2. **The work** runs as before; its transaction records the same key (`intake.first_time`), which is
    what marks the row done. When the work ends without an effect (a bot's message, an edit, a reaction
    that is not :ticket:) or with a refusal, `kept` marks the row done itself.
@@ -127,9 +128,12 @@ class Receipts:
             key = found[1]
             # an event as Slack sent it; an interaction (a form field `payload=`) as the JSON inside it
             payload = request.raw_body if request.raw_body.startswith("{") else json.dumps(request.body)
+            retry = (request.headers.get("x-slack-retry-num") or [None])[0]
             try:
-                stored = inbox.store(self.engine, kind=kind, key=key, payload=payload, at=self.clock.now(),
-                                     lease=self.lease, within=self.store_within)
+                # Slack retries when an answer was late: desk is most likely busy, and has the request
+                had = retry is not None and inbox.stored(self.engine, key)
+                stored = not had and inbox.store(self.engine, kind=kind, key=key, payload=payload,
+                                                 at=self.clock.now(), lease=self.lease, within=self.store_within)
             except Exception as err:  # slow, locked or unreachable: Slack must send it again
                 metrics.INBOX.labels(kind=kind, outcome="refused").inc()
                 if isinstance(err, exc.DBAPIError):
@@ -140,8 +144,7 @@ class Receipts:
                 return not_stored(request.body)
             if not stored:
                 metrics.INBOX.labels(kind=kind, outcome="redelivered").inc()
-                retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
-                log.info("%s already received (Slack's retry %s): acked without new work", key, retry)
+                log.info("%s already received (Slack's retry %s): acked without new work", key, retry or "?")
                 return BoltResponse(status=200, body="")
             metrics.INBOX.labels(kind=kind, outcome="stored").inc()
             return next()

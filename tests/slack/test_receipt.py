@@ -210,3 +210,21 @@ def test_over_socket_mode_the_event_is_stored_before_its_ack_too(desk: Desk) -> 
     desk.settle()
     assert [(r.key, json.loads(r.payload)) for r in rows(desk)] == [(f"event:{body['event_id']}", body)]
     assert [t.description for t in tickets(desk)] == ["Housing benefit portal rejects uploads"]
+
+
+def test_slack_retrying_a_stored_event_is_answered_while_a_writer_holds_the_lock(desk: Desk) -> None:
+    """Slack retries because an answer was late, so desk is most likely busy: the retry of an event desk
+    has is found by a read that queues behind no writer, and acked at once without new work."""
+    desk.wiring.receipts.store_within = 0.2
+    body = a_message(desk)
+    assert desk.driver.send_event(body).status == 200
+    desk.settle()
+    redelivered, refused = count("redelivered"), count("refused")
+    with unit_of_work(desk.engine) as holder:
+        hold_the_inbox(desk, holder)
+        answer = desk.driver.send_event(body, retry_num=1, retry_reason="http_timeout")
+        fresh = desk.driver.send_event(a_message(desk, "A new one, which must be stored"))
+    assert (answer.status, fresh.status) == (200, 503)  # the held lock is real: a new event cannot be stored
+    assert (count("redelivered"), count("refused")) == (redelivered + 1, refused + 1)
+    desk.settle()
+    assert [t.ref for t in tickets(desk)] == ["CHW-1"]
