@@ -3,6 +3,10 @@
 The text and chart are rendered at send time from the week's figures (`desk.rendering.digests`), exactly
 what `desk digest preview` prints; the chart goes up with the files upload API into the digest's thread.
 Each post is recorded on the outbox row as Slack accepts it, so a retry never posts a part twice.
+
+The week's figures are read in a read-only transaction (on SQLite it takes no write lock, so the acks of
+the web process, which on SQLite shares the worker's process, never queue behind a digest) and rendered
+after it has ended.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import SectionBlock
 
-from desk.db.engine import unit_of_work
+from desk.db.engine import read_only
 from desk.services import digests, dispatch
 from desk.services.ports import DeliveryFailed, OutboxItem
 from desk.services.tenancy import support_definition
 from desk.slack.blocks import Message
 from desk.slack.blocks.kit import dicts, mrkdwn
+
+COMPUTE_WITHIN = 120  # seconds a digest's reads may take on PostgreSQL (statement_timeout) before it is retried
 
 if TYPE_CHECKING:  # rendering (Jinja2, Pillow) is imported when a digest is delivered, not by the web process
     from desk.rendering.digests import RenderedDigest
@@ -47,9 +53,9 @@ def _post_with_chart(notifier, item: OutboxItem, channel: str, rendered: Rendere
 def deliver_council(notifier, item: OutboxItem) -> str:
     from desk.rendering.digests import render_council
 
-    with unit_of_work(notifier.deps.engine) as session:
-        rendered = render_council(digests.council_digest(session, council_id=item.payload["council"],
-                                                         week=item.payload["week"]))
+    with read_only(notifier.deps.engine, timeout_seconds=COMPUTE_WITHIN) as session:
+        figures = digests.council_digest(session, council_id=item.payload["council"], week=item.payload["week"])
+    rendered = render_council(figures)  # outside any transaction: a chart takes a while to draw
     if not item.target:
         raise DeliveryFailed("the council has no digest channel", permanent=True)
     return _post_with_chart(notifier, item, item.target, rendered)
@@ -58,9 +64,10 @@ def deliver_council(notifier, item: OutboxItem) -> str:
 def deliver_managers(notifier, item: OutboxItem) -> str | None:
     from desk.rendering.digests import render_managers
 
-    with unit_of_work(notifier.deps.engine) as session:
-        rendered = render_managers(digests.managers_digest(session, week=item.payload["week"]))
+    with read_only(notifier.deps.engine, timeout_seconds=COMPUTE_WITHIN) as session:
+        figures = digests.managers_digest(session, week=item.payload["week"])
         managers = list(support_definition(session).get("service_managers") or [])
+    rendered = render_managers(figures)
     first = None
     for person in notifier.people(managers):
         ts = _post_with_chart(notifier, item, person, rendered)
