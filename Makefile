@@ -57,7 +57,8 @@ bench: $(VENV)/.installed-dev
 	bash .ci/postgres.sh run $(BIN)/python bench/run_all.py --write docs/benchmarks.md
 
 ## make lock: resolve pyproject.toml's dependencies again (newest allowed versions, from PyPI) into
-## requirements/runtime.txt and requirements/dev.txt with hashes. Run it after changing any dependency.
+## requirements/runtime.txt and requirements/dev.txt with hashes. Run it after changing any dependency
+## (`$(BIN)/python requirements/lock.py lock --keep` resolves only what is new, keeping every other pin).
 lock: | $(BIN)/python
 	$(BIN)/pip install --quiet 'pip-tools>=7.4'
 	$(BIN)/python requirements/lock.py lock

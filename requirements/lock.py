@@ -1,6 +1,7 @@
 """The lock files: every runtime and dev dependency pinned with its hashes, made from pyproject.toml.
 
     python requirements/lock.py lock    # `make lock`: resolve again from PyPI and rewrite both files
+    python requirements/lock.py lock --keep  # the same, keeping every existing pin (a dependency added)
     python requirements/lock.py check   # `make run` / `make test` / CI: fail if pyproject changed since
 
 `runtime.txt` is what `desk` needs to run (with PostgreSQL's driver, and the build tools that install desk
@@ -79,15 +80,16 @@ def normalise(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def lock() -> None:
-    """Resolve from PyPI alone (no machine-local wheel folders or mirrors), with hashes."""
+def lock(*, keep: bool = False) -> None:
+    """Resolve from PyPI alone (no machine-local wheel folders or mirrors), with hashes; with `keep`, every
+    package pinned already stays at its version (only what is new is resolved)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_INDEX_URL",
                                                             "PIP_EXTRA_INDEX_URL", "PIP_CONSTRAINT")}
     env["PIP_CONFIG_FILE"] = os.devnull
     env["CUSTOM_COMPILE_COMMAND"] = "make lock"
     compile_ = [sys.executable, "-m", "piptools", "compile", "--quiet", "--generate-hashes", "--allow-unsafe",
                 "--strip-extras", "--all-build-deps", "--no-emit-index-url", "--no-emit-find-links",
-                "--index-url", INDEX, "--upgrade", "--newline", "LF"]
+                "--index-url", INDEX, "--newline", "LF", *([] if keep else ["--upgrade"])]
     digest = dependencies_digest()
     for name, extras in LOCKS.items():
         output = HERE / name
@@ -101,8 +103,8 @@ def lock() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if argv == ["lock"]:
-        lock()
+    if argv in (["lock"], ["lock", "--keep"]):
+        lock(keep=argv[1:] == ["--keep"])
         return 0
     if argv == ["check"]:
         found = problems()
