@@ -1,15 +1,11 @@
-"""Business time: table tests pin UK facts and DST behaviour; property tests pin the algebra and check the
-fast calendar against the day-walking reference."""
+"""Business time: table tests pin UK facts and DST behaviour (the properties are in test_calendar_properties.py)."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from desk.domain.calendar import (
     AlwaysClock,
@@ -19,27 +15,8 @@ from desk.domain.calendar import (
     division_holidays,
 )
 from desk.domain.calendar_reference import ReferenceCalendar
-from desk.domain.playbook import DIVISIONS, CalendarSpec, ClockKind, Window
-
-H = 3600
-LONDON = ZoneInfo("Europe/London")
-MON_THU = (Window(9 * H, 12 * H + 1800), Window(13 * H + 1800, 17 * H))
-COUNCIL_HOURS = (MON_THU, MON_THU, MON_THU, MON_THU, (Window(9 * H, 16 * H + 1800),), (), ())
-NINE_TO_FIVE = ((Window(9 * H, 17 * H),),) * 5 + ((), ())
-ALL_DAY = ((Window(0, 86400),),) * 7
-
-
-def spec(hours=COUNCIL_HOURS, division="england-and-wales", closures=(), tz="Europe/London") -> CalendarSpec:
-    return CalendarSpec(timezone=tz, division=division, hours=hours, closures=frozenset(closures))
-
-
-def london(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=LONDON)
-
-
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
-
+from desk.domain.playbook import DIVISIONS, ClockKind, Window
+from tests.domain.calendars import ALL_DAY, LONDON, NINE_TO_FIVE, H, london, spec, utc
 
 # --- bank holidays -------------------------------------------------------------------------------------
 
@@ -321,97 +298,3 @@ def test_always_clock_and_clock_for() -> None:
         utc(2026, 1, 1)
     )
     assert clock_for(ClockKind.BUSINESS, spec()) is business_calendar(spec())
-
-
-# --- properties ----------------------------------------------------------------------------------------
-
-ZONES = [UTC, LONDON, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")]
-instants = st.datetimes(datetime(2019, 1, 1), datetime(2031, 12, 31), timezones=st.sampled_from(ZONES))
-durations = st.integers(0, 600 * H)
-divisions = st.sampled_from(DIVISIONS)
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@PROPERTY
-@given(divisions, instants, durations)
-def test_between_counts_what_add_added(division: str, start: datetime, seconds: int) -> None:
-    calendar = business_calendar(spec(division=division))
-    assert calendar.between(start, calendar.add(start, seconds)) == seconds
-
-
-@PROPERTY
-@given(divisions, instants, durations, durations)
-def test_add_composes(division: str, start: datetime, first: int, second: int) -> None:
-    calendar = business_calendar(spec(division=division))
-    assert calendar.add(calendar.add(start, first), second) == calendar.add(start, first + second)
-
-
-@PROPERTY
-@given(divisions, st.lists(instants, min_size=3, max_size=3))
-def test_between_is_additive(division: str, points: list[datetime]) -> None:
-    a, b, c = sorted(points)
-    calendar = business_calendar(spec(division=division))
-    assert calendar.between(a, b) + calendar.between(b, c) == calendar.between(a, c)
-
-
-@PROPERTY
-@given(divisions, instants, durations, instants)
-def test_fast_calendar_matches_reference(
-    division: str, start: datetime, seconds: int, other: datetime
-) -> None:
-    calendar, reference = (
-        business_calendar(spec(division=division)),
-        ReferenceCalendar(spec(division=division)),
-    )
-    assert calendar.add(start, seconds) == reference.add(start, seconds)
-    assert calendar.between(start, other) == reference.between(start, other)
-    assert calendar.next_working(start) == reference.next_working(start)
-    assert calendar.is_working(start) is reference.is_working(start)
-
-
-@st.composite
-def odd_specs(draw: st.DrawFn) -> CalendarSpec:
-    """Any hours in zones with 1 h and 30 min DST shifts, boundaries often on quarter hours (so in gaps)."""
-    boundary = st.integers(0, 96).map(lambda quarter: quarter * 900) | st.integers(0, 86400)
-    days = []
-    for _ in range(7):
-        cuts = sorted(draw(st.sets(boundary, max_size=6)))
-        days.append(tuple(Window(cuts[i], cuts[i + 1]) for i in range(0, len(cuts) - 1, 2)))
-    tz = draw(st.sampled_from(["Europe/London", "America/New_York", "Australia/Lord_Howe", "UTC"]))
-    closures = draw(st.sets(st.dates(date(2025, 1, 1), date(2027, 12, 31)), max_size=20))
-    return spec(tuple(days), draw(divisions), closures, tz)
-
-
-def _weekly_work(calendar_spec: CalendarSpec) -> int:
-    return sum(window.end - window.start for windows in calendar_spec.hours for window in windows)
-
-
-# DST change days in 2025 and 2026 for London, New York and Lord Howe (a 30-minute shift).
-TRANSITION_DAYS = [date(2025, 3, 30), date(2025, 10, 26), date(2026, 3, 29), date(2026, 10, 25),
-                   date(2025, 3, 9), date(2025, 11, 2), date(2026, 3, 8), date(2026, 11, 1),
-                   date(2025, 4, 6), date(2025, 10, 5), date(2026, 4, 5), date(2026, 10, 4)]  # fmt: skip
-near_transitions = st.builds(
-    lambda day, offset: datetime.combine(day, datetime.min.time(), UTC) + timedelta(seconds=offset),
-    st.sampled_from(TRANSITION_DAYS),
-    st.integers(-3 * 86400, 3 * 86400),
-)
-
-
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    odd_specs(),
-    st.datetimes(datetime(2025, 1, 1), datetime(2027, 12, 31), timezones=st.just(UTC)) | near_transitions,
-    st.floats(0, 8),
-    st.integers(0, 40 * 86400),
-)
-def test_fast_matches_reference_for_odd_calendars(
-    calendar_spec: CalendarSpec, start: datetime, weeks: float, span: int
-) -> None:
-    seconds = int(weeks * _weekly_work(calendar_spec))
-    calendar, reference = BusinessCalendar(calendar_spec), ReferenceCalendar(calendar_spec)
-    end = start + timedelta(seconds=span)
-    assert calendar.between(start, end) == reference.between(start, end)
-    if _weekly_work(calendar_spec):
-        assert calendar.add(start, seconds) == reference.add(start, seconds)
-        assert calendar.next_working(start) == reference.next_working(start)
-    assert calendar.is_working(start) is reference.is_working(start)

@@ -12,7 +12,7 @@ from desk.domain.calendar import BusinessCalendar, business_calendar
 from desk.domain.calendar_reference import ReferenceCalendar
 from desk.domain.lifecycle import OPEN_STATUSES, Speaker, Status, ThreadEffect, close_due_at, thread_effect
 from desk.domain.playbook import Window
-from tests.domain.test_calendar import LONDON, TRANSITION_DAYS, divisions, london, odd_specs, spec, utc
+from tests.domain.calendars import LONDON, TRANSITION_DAYS, divisions, london, odd_specs, spec, utc
 
 H = 3600
 # The worked example's hours: Mon-Thu 09:00-17:00, Fri 09:00-16:30.
