@@ -31,15 +31,13 @@ from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 
+from load import Load, Result, run_load
 from seeding import fresh_database
 from servers import (
     KINDS,
     SERVERS,
-    Load,
-    Result,
     desk_env,
     prepare_database,
-    run_load,
     serve_defaults,
     serving,
     stand_in,
