@@ -74,12 +74,22 @@ def _tune_sqlite(engine: Engine) -> None:
             raise
 
     def _release(connection) -> None:
+        if connection.invalidated:  # released when it was invalidated (below); its info is gone with it
+            return
         if connection.info.pop(_HOLDS_WRITERS, False):
+            writers.release()
+
+    def _release_record(_dbapi_connection, record, *_: object) -> None:
+        if record.info.pop(_HOLDS_WRITERS, False):
             writers.release()
 
     # after the transaction's end is sent (a commit that fails still ends in a rollback, released there)
     event.listen(engine, "commit", _release)
     event.listen(engine, "rollback", _release)
+    # a connection invalidated mid-transaction (a disconnect error) ends without either: the next writer
+    # must not wait for it; and one back in the pool never holds the queue
+    event.listen(engine.pool, "invalidate", _release_record)
+    event.listen(engine.pool, "checkin", _release_record)
 
 
 @contextmanager

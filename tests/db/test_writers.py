@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
+from sqlalchemy import text
+
+from desk.db.engine import hurried, make_engine
 from desk.db.writers import WriterQueue
 
 
@@ -36,3 +39,21 @@ def test_a_hurried_writer_goes_before_those_already_waiting() -> None:
     patient.join(5)
     hurried.join(5)
     assert order == ["hurried", "patient"]
+
+
+def test_a_connection_invalidated_mid_transaction_frees_the_queue_for_the_next_writer(tmp_path) -> None:
+    """A disconnect error invalidates the connection: its transaction ends without a commit or rollback
+    event, and the next writer (here a hurried one, with half a second) must not wait for it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'desk.db'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE note (text TEXT)")
+    broken = engine.connect()
+    broken.begin()
+    broken.exec_driver_sql("INSERT INTO note VALUES ('lost with its connection')")
+    broken.invalidate()
+    with hurried(engine, timeout_seconds=0.5) as session:
+        session.execute(text("INSERT INTO note VALUES ('kept')"))
+    broken.close()  # ending what is left of it is quiet
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT text FROM note").scalars().all() == ["kept"]
+    engine.dispose()
