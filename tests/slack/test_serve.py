@@ -24,7 +24,7 @@ from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, ENGINEER, SE
 
 
 @pytest.fixture
-def served(database_url: str, tmp_path: Path) -> Iterator[tuple[SlackDriver, SlackStandIn, dict]]:
+def served(database_url: str, tmp_path: Path) -> Iterator[tuple[SlackDriver, SlackStandIn, dict, subprocess.Popen]]:
     with SlackStandIn() as slack:
         slack.users = {u: {"id": u, "team_id": t, "name": u.lower(), "tz": "Europe/London"} for u, t in USERS.items()}
         port = free_port()
@@ -35,7 +35,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[tuple[SlackDriver, Sla
         try:
             wait_healthy(port, process, tmp_path / "serve.log")
             yield (SlackDriver(f"http://127.0.0.1:{port}/slack/events", SECRET, hooks_url=slack.hooks_url),
-                   slack, env)
+                   slack, env, process)
         except BaseException:
             for child in subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
                                         text=True).stdout.split():
@@ -49,8 +49,30 @@ def served(database_url: str, tmp_path: Path) -> Iterator[tuple[SlackDriver, Sla
         assert slack.violations == []
 
 
+def workers_of(process: subprocess.Popen) -> set[int]:
+    return {int(pid) for pid in subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
+                                               text=True).stdout.split()}
+
+
+def test_sighup_replaces_the_web_worker_and_desk_keeps_answering(served) -> None:
+    """docs/operations.md: SIGHUP replaces the web workers gracefully, under desk's own gunicorn master."""
+    driver, slack, _, process = served
+    before = workers_of(process)
+    assert before
+    process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 20
+    while not ((now := workers_of(process)) and not now & before):
+        assert time.monotonic() < deadline, f"workers {before} still there: {now}"
+        time.sleep(0.1)
+    assert process.poll() is None  # the master itself carries on
+    request = driver.message("Direct debit file rejected by the bank", user=ALICE, user_team=CHERWELL,
+                             channel=CHERWELL_CHANNEL)
+    assert driver.send_event(request).status == 200
+    assert slack.wait_for("chat.postMessage", count=2, timeout=10)  # the thread reply and the triage card
+
+
 def test_end_to_end_under_the_production_server(served) -> None:
-    driver, slack, env = served
+    driver, slack, env, _ = served
     request = driver.message("We cannot take card payments on the website", user=ALICE, user_team=CHERWELL,
                              channel=CHERWELL_CHANNEL)
     assert driver.send_event(request).status == 200
