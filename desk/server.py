@@ -224,7 +224,7 @@ class _SocketModeGunicorn(_Gunicorn):
         token = self.wiring.settings.slack_app_token
         assert token is not None
         self.runner = SocketModeRunner(app, token.get_secret_value())
-        wsgi = self.wiring.wsgi_app(socket_mode=True, app=app)
+        wsgi = self.wiring.wsgi_app(socket_mode=True, app=app, connection=self.runner.connection)
         if self.wiring.runs_worker_in_web:
             self.background = start_background_worker(self.wiring)
         self.runner.start()

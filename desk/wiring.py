@@ -20,6 +20,8 @@ from desk.db.outage import Reachability, describe
 from desk.observability import metrics
 from desk.services.report_links import LinkMaker, derive_secret
 
+Health = Callable[[], tuple[bool, dict]]  # healthy or not, and what /healthz says
+
 log = logging.getLogger("desk.health")
 
 
@@ -101,10 +103,11 @@ class Wiring:
             self.slack_app()
         return self.receipts.rework()
 
-    def wsgi_app(self, *, socket_mode: bool = False, app=None):
+    def wsgi_app(self, *, socket_mode: bool = False, app=None, connection: Health | None = None):
         """The web process's one routing table. Over HTTP, Slack's requests come in at /slack/events; in Socket
         Mode (`app`: the Bolt app the Socket Mode connection dispatches to) that path answers 404 and the
-        rest (/healthz, /metrics, /api/v1/…, report pages) is served just the same."""
+        rest (/healthz, /metrics, /api/v1/…, report pages) is served just the same; `connection` (the
+        Socket Mode connection's state) is then part of /healthz."""
         from desk.errors import ConfigError
         from desk.slack.web import DeskWsgi
 
@@ -113,7 +116,8 @@ class Wiring:
         if secret is None and not socket_mode:
             raise ConfigError("SLACK_SIGNING_SECRET is not set: desk cannot verify requests from Slack over HTTP")
         signing = None if socket_mode or secret is None else secret.get_secret_value()
-        return DeskWsgi(app, signing, self.health, self.metrics, pages=self.web_pages(),
+        health = self.health if connection is None else _with_connection(self.health, connection)
+        return DeskWsgi(app, signing, health, self.metrics, pages=self.web_pages(),
                         api=self.council_api(), database=self.reachability.problem,
                         notices=self.listener_executor, ops_port=self.settings.ops_port,
                         body_deadline_seconds=self.settings.request_timeout_seconds)
@@ -161,3 +165,12 @@ class Wiring:
         """On SQLite, one process does everything: `desk serve` runs the worker's jobs too."""
         return self.engine.dialect.name == "sqlite"
 
+
+def _with_connection(health: Health, connection: Health) -> Health:
+    """/healthz with the Slack connection's state beside the database's: healthy when both are."""
+    def both() -> tuple[bool, dict]:
+        database_ok, detail = health()
+        connected, more = connection()
+        return database_ok and connected, {**detail, **more, "ok": database_ok and connected}
+
+    return both

@@ -46,6 +46,7 @@ ACK_WITHIN = 2.5  # seconds from an envelope's arrival: Slack's 3 s, less the wa
 PING_INTERVAL = 2.0  # seconds: how often the client checks its connection (a dropped socket is noticed)
 RECEIVE_BUFFER = 64 * 1024  # bytes per read: an envelope (often several KB) in one read, not slack_sdk's 1 KB
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0  # seconds between failed reconnections, doubling
+UNHEALTHY_AFTER = 60.0  # seconds without a connection before /healthz fails (a reconnection takes a second or two)
 REFUSED_TOKEN = frozenset({"invalid_auth", "not_authed", "not_allowed_token_type", "account_inactive",
                            "token_revoked", "missing_scope"})  # apps.connections.open: no point retrying
 
@@ -150,9 +151,12 @@ class SocketModeRunner:
     `stop()` stops gracefully."""
 
     def __init__(self, app: App, app_token: str, *, web_client: WebClient | None = None,
-                 ack_within: float = ACK_WITHIN, ping_interval: float = PING_INTERVAL, concurrency: int = 8):
+                 ack_within: float = ACK_WITHIN, ping_interval: float = PING_INTERVAL, concurrency: int = 8,
+                 unhealthy_after: float = UNHEALTHY_AFTER):
         self.app = app
         self.ack_within = ack_within
+        self.unhealthy_after = unhealthy_after
+        self._down_since: float | None = time.monotonic()  # not connected yet
         self.client = _Client(app_token=app_token, web_client=web_client or app.client, logger=log,
                               ping_interval=ping_interval, concurrency=concurrency,
                               receive_buffer_size=RECEIVE_BUFFER)
@@ -201,6 +205,20 @@ class SocketModeRunner:
                 log.info("Socket Mode: connected (session %s)", self.client.session_id())
 
         threading.Thread(target=keep_trying, name="socket-mode-connect", daemon=True).start()
+
+    def connection(self) -> tuple[bool, dict]:
+        """What `/healthz` adds in Socket Mode: whether Slack's requests can reach desk. Unhealthy once no
+        connection has been seen for `unhealthy_after` seconds (counted from the first check, or the start,
+        that found none), so a platform restarts a process that cannot get through; a reconnection after
+        Slack's routine `disconnect` is over long before that."""
+        now = time.monotonic()
+        if self.client.is_connected():
+            self._down_since = None
+            return True, {"slack": "connected"}
+        if self._down_since is None:
+            self._down_since = now
+        down = now - self._down_since
+        return down < self.unhealthy_after, {"slack": "reconnecting", "slack_down_seconds": int(down)}
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Refuse new envelopes, let those being dispatched send their acks, close; whether all finished."""

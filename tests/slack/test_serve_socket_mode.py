@@ -95,7 +95,8 @@ def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
 
 def test_the_whole_scenario_through_desk_serve_in_socket_mode(served: Served) -> None:
     driver, slack, socket = served.driver, served.slack, served.socket
-    assert served.get("/healthz")[0] == 200
+    status, health = served.get("/healthz")
+    assert (status, json.loads(health)["slack"]) == (200, "connected")  # the connection is part of health
     assert served.get("/slack/events")[0] == 404  # Slack's requests come over the WebSocket, not here
 
     # intake, and Slack delivering the same event again (it saw no ack in time): one ticket

@@ -14,6 +14,7 @@ import time
 import pytest
 from sqlmodel import Session, select
 
+from desk import __version__
 from desk.db.engine import unit_of_work
 from desk.db.tables import TicketRow
 from desk.errors import ConfigError
@@ -246,3 +247,30 @@ def test_slack_unreachable_at_start_is_retried_in_the_background_a_refused_token
     with pytest.raises(ConfigError, match="SLACK_APP_TOKEN was refused by Slack"):
         refused.start()
     refused.stop(timeout=1)
+
+
+def test_health_reports_the_connection_and_fails_while_it_stays_down(socket_desk: Desk) -> None:
+    """/healthz in Socket Mode: a process that cannot get through to Slack hears nothing, so after
+    `unhealthy_after` without a connection it says so (a platform restarts it); a routine reconnection
+    never gets that far."""
+    desk = socket_desk
+    socket, runner = desk.slack.socket_mode, desk.runner
+    assert socket is not None and runner is not None
+    health = desk.wiring.wsgi_app(socket_mode=True, app=runner.app, connection=runner.connection).health
+    assert health() == (True, {"ok": True, "version": __version__, "database": "ok", "migrations": "current",
+                               "slack": "connected"})
+    runner.unhealthy_after = 1.0
+    desk.slack.inject("apps.connections.open", times=3, error="internal_error")  # ~7 s of backing off
+    dropped = socket.drop()
+    deadline = time.monotonic() + 10
+    while (state := health())[1]["slack"] == "connected":
+        assert time.monotonic() < deadline, "the dropped socket was never noticed"
+        time.sleep(0.1)
+    assert state[0] is True and state[1]["slack"] == "reconnecting"  # down for less than a second so far
+    time.sleep(1.1)
+    ok, detail = health()
+    assert (ok, detail["ok"], detail["slack"], detail["database"]) == (False, False, "reconnecting", "ok")
+    assert detail["slack_down_seconds"] >= 1
+    socket.wait_new_connection(dropped, timeout=20)
+    healthy = eventually(lambda: (state := health())[0] and state, "healthy again once reconnected", timeout=10)
+    assert healthy[1]["slack"] == "connected" and "slack_down_seconds" not in healthy[1]
