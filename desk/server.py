@@ -223,7 +223,8 @@ class _SocketModeGunicorn(_Gunicorn):
         app = self.wiring.slack_app()
         token = self.wiring.settings.slack_app_token
         assert token is not None
-        self.runner = SocketModeRunner(app, token.get_secret_value())
+        self.runner = SocketModeRunner(app, token.get_secret_value(), database=self.wiring.reachability.problem,
+                                       notices=self.wiring.listener_executor)
         wsgi = self.wiring.wsgi_app(socket_mode=True, app=app, connection=self.runner.connection)
         if self.wiring.runs_worker_in_web:
             self.background = start_background_worker(self.wiring)

@@ -15,6 +15,9 @@ its read fails, or when its pings (every `ping_interval`) go unanswered four tim
 - **Graceful stop.** `stop()` refuses new envelopes (not acked, so Slack delivers them again), lets those
   being dispatched finish and send their acks, then closes the connection; the work after each ack is
   drained by the caller (`desk.server.finish_work`).
+- **The database unreachable.** While desk knows it cannot reach its database, each envelope that needs it
+  is answered at once, without Bolt, as over HTTP (`desk.slack.unreachable`): an event is not acked (Slack
+  delivers it again), a command answers that nothing was saved, a form keeps its values with that error.
 - **The same accounting as HTTP.** Each envelope runs under a request id (the event_id or trigger_id), is
   counted in `desk_socket_mode_envelopes_total{type, outcome}` and, when acked, timed in
   `desk_ack_seconds{type}`, beside the HTTP requests.
@@ -26,6 +29,8 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -39,6 +44,7 @@ from slack_sdk.web import WebClient
 from desk.errors import ConfigError
 from desk.observability import logs, metrics
 from desk.slack.checks import PAYLOAD_TYPES
+from desk.slack.unreachable import Unreachable, tell_unreachable, without_database
 
 log = logging.getLogger("desk.socket_mode")
 
@@ -47,6 +53,7 @@ PING_INTERVAL = 2.0  # seconds: how often the client checks its connection (a dr
 RECEIVE_BUFFER = 64 * 1024  # bytes per read: an envelope (often several KB) in one read, not slack_sdk's 1 KB
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0  # seconds between failed reconnections, doubling
 UNHEALTHY_AFTER = 60.0  # seconds without a connection before /healthz fails (a reconnection takes a second or two)
+ENVELOPE_KINDS = {"events_api": "event", "slash_commands": "command", "interactive": "interaction"}
 REFUSED_TOKEN = frozenset({"invalid_auth", "not_authed", "not_allowed_token_type", "account_inactive",
                            "token_revoked", "missing_scope"})  # apps.connections.open: no point retrying
 
@@ -152,8 +159,11 @@ class SocketModeRunner:
 
     def __init__(self, app: App, app_token: str, *, web_client: WebClient | None = None,
                  ack_within: float = ACK_WITHIN, ping_interval: float = PING_INTERVAL, concurrency: int = 8,
-                 unhealthy_after: float = UNHEALTHY_AFTER):
+                 unhealthy_after: float = UNHEALTHY_AFTER, database: Callable[[], str | None] | None = None,
+                 notices: Executor | None = None):
         self.app = app
+        self.database = database  # None while the database is reachable, else why not (never touches it)
+        self.notices = notices  # where "desk cannot reach its database" notices are sent, after the ack
         self.ack_within = ack_within
         self.unhealthy_after = unhealthy_after
         self._down_since: float | None = time.monotonic()  # not connected yet
@@ -250,6 +260,12 @@ class SocketModeRunner:
                     self._idle.notify_all()
 
     def _answer(self, request: SocketModeRequest, kind: str, arrived: float) -> None:
+        problem = self.database() if self.database is not None else None
+        if problem is not None and isinstance(request.payload, dict):
+            found = without_database(ENVELOPE_KINDS.get(request.type, "interaction"), request.payload, problem)
+            if found is not None:
+                self._without_database(request, kind, found)
+                return
         headers: dict[str, str] = {}
         if request.retry_attempt:
             headers["x-slack-retry-num"] = str(request.retry_attempt)
@@ -276,6 +292,18 @@ class SocketModeRunner:
         metrics.SOCKET_MODE.labels(type=kind, outcome="acked").inc()
         metrics.ACK_SECONDS.labels(type=kind).observe(elapsed)
         log.info("%s envelope acked in %.1f ms%s", kind, elapsed * 1000, retry)
+
+
+    def _without_database(self, request: SocketModeRequest, kind: str, found: Unreachable) -> None:
+        """The database is known to be unreachable: answered at once, without Bolt (desk.slack.unreachable)."""
+        if not found.taken:
+            metrics.SOCKET_MODE.labels(type=kind, outcome="not_acked").inc()
+            return  # Slack delivers it again
+        self.client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id,
+                                                                 payload=found.answer))
+        metrics.SOCKET_MODE.labels(type=kind, outcome="acked").inc()
+        if found.tell is not None and self.notices is not None:
+            self.notices.submit(tell_unreachable, self.app.client, found.tell)
 
 
 def _ack(envelope_id: str, response: BoltResponse) -> SocketModeResponse:

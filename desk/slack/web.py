@@ -14,7 +14,7 @@ answered it, timed in `desk_ack_seconds{type}`.
 
 While the database is known to be unreachable (`database()` names why; it never touches the database),
 a signed, well-formed request that would need it is answered here without Bolt, at once, with nothing
-written, and each kind so that nothing is lost:
+written, and each kind so that nothing is lost (`desk.slack.unreachable`, which Socket Mode uses too):
 
 - an event gets 503, so Slack delivers it again later (its retries carry the same `event_id`);
 - a slash command gets an ephemeral "desk cannot reach its database, so nothing was saved" answer;
@@ -39,13 +39,11 @@ from urllib.parse import parse_qs
 from prometheus_client import CollectorRegistry
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_sdk.webhook import WebhookClient
 
 from desk.clock import wall_seconds
 from desk.observability import logs, metrics
 from desk.slack.checks import BodyRefused, describe, malformed, read_body, signed
-from desk.slack.context import UNREACHABLE_TEXT
-from desk.slack.ids import Action
+from desk.slack.unreachable import NOT_TAKEN, tell_unreachable, without_database
 
 log = logging.getLogger("desk.web")
 
@@ -199,53 +197,26 @@ class DeskWsgi:
                           problem: str) -> Iterable[bytes] | None:
         """The answer to a request that needs the database while it is unreachable; None if it needs none."""
         if content_type.startswith("application/json"):
-            document = json.loads(body)
-            if document.get("type") != "event_callback":
-                return None  # url_verification and the like answer without the database
-            log.warning("database unreachable (%s): event answered 503 so that Slack delivers it again", problem)
-            return _reply(start_response, 503, {"ok": False, "error": "database_unavailable",
-                                                "detail": "desk cannot reach its database: deliver this again"})
-        form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
-        if "command" in form:
-            log.warning("database unreachable (%s): %s answered that nothing was saved", problem,
-                        form["command"][0])
-            return _reply(start_response, 200, {"response_type": "ephemeral", "text": UNREACHABLE_TEXT})
-        if "payload" not in form:
+            kind, document = "event", json.loads(body)
+        else:
+            form = {name: values[0] for name, values in
+                    parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+            if "command" in form:
+                kind, document = "command", form
+            elif "payload" in form:
+                kind, document = "interaction", json.loads(form["payload"])
+            else:
+                return None
+        found = without_database(kind, document, problem)
+        if found is None:
             return None
-        payload = json.loads(form["payload"][0])
-        kind = payload.get("type")
-        if kind == "view_submission":
-            blocks = (payload.get("view") or {}).get("blocks")
-            block = next((b["block_id"] for b in (blocks if isinstance(blocks, list) else [])
-                          if isinstance(b, dict) and b.get("type") == "input" and isinstance(b.get("block_id"), str)),
-                         None)
-            log.warning("database unreachable (%s): modal submission refused on the form", problem)
-            if block is None:
-                return _reply(start_response, 503, {"ok": False, "error": "database_unavailable"})
-            return _reply(start_response, 200, {"response_action": "errors", "errors": {block: UNREACHABLE_TEXT}})
-        if kind not in ("block_actions", "shortcut", "message_action"):
-            return None  # view_closed and the like: nothing to save
-        actions = payload.get("actions") or [{}]
-        if kind == "block_actions" and actions[0].get("action_id") == Action.OPEN_TICKET:
-            return None  # a link button: Slack opens the link, desk does nothing
-        log.warning("database unreachable (%s): %s acked, the person told nothing was saved", problem, kind)
-        if self.notices is not None:
-            self.notices.submit(self._tell_unreachable, payload)
-        return _reply(start_response, 200, {"ok": True})
+        if not found.taken:
+            return _reply(start_response, 503, NOT_TAKEN if kind == "event" else {"ok": False,
+                                                                                 "error": "database_unavailable"})
+        if found.tell is not None and self.notices is not None:
+            self.notices.submit(tell_unreachable, self.client, found.tell)
+        return _reply(start_response, 200, found.answer or {"ok": True})
 
-    def _tell_unreachable(self, payload: dict) -> None:
-        """Tell the person who clicked: in the conversation (response_url) if there is one, else in a modal."""
-        try:
-            if payload.get("response_url"):
-                WebhookClient(payload["response_url"], timeout=5).send(
-                    text=UNREACHABLE_TEXT, response_type="ephemeral", replace_original=False)
-            elif payload.get("trigger_id"):
-                self.client.views_open(trigger_id=payload["trigger_id"], view={
-                    "type": "modal", "title": {"type": "plain_text", "text": "desk"},
-                    "close": {"type": "plain_text", "text": "Close"},
-                    "blocks": [{"type": "section", "text": {"type": "plain_text", "text": UNREACHABLE_TEXT}}]})
-        except Exception as err:  # Slack unreachable too, or the trigger expired: the log line is all there is
-            log.warning("could not tell the person the database is unreachable: %s", err)
 
 def _reply(start_response: Callable, status: int, document: dict) -> list[bytes]:
     reasons = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",

@@ -121,7 +121,8 @@ def socket_desk(synced: Engine, stand_in: SlackStandIn, database_url: str) -> It
     wiring.__dict__["engine"] = synced
     # Checks every second (production: 2 s), so a dropped socket is noticed soon; slack_sdk's client gives up
     # on a link after 4 unanswered checks, and under a loaded CI a shorter interval dropped healthy links.
-    runner = SocketModeRunner(wiring.slack_app(), APP_TOKEN, ping_interval=1.0)
+    runner = SocketModeRunner(wiring.slack_app(), APP_TOKEN, ping_interval=1.0,
+                              database=wiring.reachability.problem, notices=wiring.listener_executor)
     runner.start()
     socket.wait_connections(1)
     assert [c.method for c in stand_in.calls] == ["auth.test", "apps.connections.open"]

@@ -16,14 +16,17 @@ from sqlmodel import Session, select
 
 from desk import __version__
 from desk.db.engine import unit_of_work
-from desk.db.tables import TicketRow
+from desk.db.outage import Reachability
+from desk.db.tables import InboxRow, TicketRow
 from desk.errors import ConfigError
 from desk.observability import metrics
 from desk.sandbox.socket_mode import LINK_DISABLED, REFRESH_REQUESTED
-from desk.slack.ids import Block, Input, View
+from desk.slack.context import UNREACHABLE_TEXT
+from desk.slack.ids import Action, Block, Input, View
+from desk.slack.metadata import TicketRef
 from desk.slack.socket_mode import SocketModeRunner
 from tests.processes import eventually
-from tests.slack.conftest import ALICE, APP_TOKEN, CHERWELL, CHERWELL_CHANNEL, TRIAGE, Desk
+from tests.slack.conftest import ALICE, APP_TOKEN, CHERWELL, CHERWELL_CHANNEL, ENGINEER, SUPPORT, TRIAGE, Desk
 from tests.slack.test_receipt import hold_the_inbox
 
 
@@ -274,3 +277,46 @@ def test_health_reports_the_connection_and_fails_while_it_stays_down(socket_desk
     socket.wait_new_connection(dropped, timeout=20)
     healthy = eventually(lambda: (state := health())[0] and state, "healthy again once reconnected", timeout=10)
     assert healthy[1]["slack"] == "connected" and "slack_down_seconds" not in healthy[1]
+
+
+def test_while_the_database_is_unreachable_each_envelope_is_answered_so_that_nothing_is_lost(
+        socket_desk: Desk) -> None:
+    """As over HTTP (desk/slack/unreachable.py): the event is not acked (Slack delivers it again), the
+    command answers that nothing was saved, the form keeps its values with that error, the button is
+    acked and its person told; Bolt never runs, nothing is written."""
+    desk = socket_desk
+    socket = desk.slack.socket_mode
+    assert socket is not None
+    down = Reachability(desk.engine, probe_every=3600)  # no probe during the test: it stays down
+    down.lost("test: the database server stopped")
+    runner = SocketModeRunner(desk.wiring.slack_app(), APP_TOKEN, database=down.problem,
+                              notices=desk.wiring.listener_executor)
+    runner.start()
+    try:
+        number = socket.wait_connections(2)[-1]
+        event = socket.send_event(a_message(desk, "Card payments fail on the parking site"), connection=number)
+        command = socket.send_command(desk.driver.slash_command("list", user=ALICE, user_team=CHERWELL,
+                                                                channel=CHERWELL_CHANNEL), connection=number)
+        form = socket.send_interaction(desk.driver.view_submission(
+            View.INTAKE, user=ALICE, user_team=CHERWELL, private_metadata="{}",
+            values={Block.TITLE: {Input.VALUE: "Parking permits page is down"}}), connection=number)
+        click = socket.send_interaction(desk.driver.block_action(
+            Action.CLAIM, user=ENGINEER, user_team=SUPPORT, channel=TRIAGE, value=TicketRef(ref="CHW-9").dump(),
+            message_ts="1700000000.000100"), connection=number)
+        assert socket.wait_ack(command).payload == {"response_type": "ephemeral", "text": UNREACHABLE_TEXT}
+        assert socket.wait_ack(form).payload == {"response_action": "errors",
+                                                 "errors": {Block.TITLE: UNREACHABLE_TEXT}}
+        assert socket.wait_ack(click).after < 3
+        told = desk.slack.wait_for("response_url", timeout=10)[0]
+        assert told.args["text"] == UNREACHABLE_TEXT
+        time.sleep(0.5)
+        assert socket.ack_of(event) is None  # not taken: Slack delivers it again
+    finally:
+        runner.stop(timeout=5)
+    desk.settle()
+    assert tickets(desk) == []
+    with Session(desk.engine) as session:
+        assert session.exec(select(InboxRow)).all() == []  # nothing stored, not even the event
+    assert socket.wait_ack(socket.redeliver(event)).after < 3  # the database back (the other runner)
+    desk.settle()
+    assert [t.description for t in tickets(desk)] == ["Card payments fail on the parking site"]
