@@ -39,6 +39,7 @@ _INSERT_TICKET = {
     .returning(_TICKETS.c.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
+_LOCKED = "desk.locked_councils"  # session.info
 _COLUMNS = [column for column in _TICKETS.columns if column.name != "id"]
 
 
@@ -47,6 +48,9 @@ def lock_council(session: Session, council_id: str) -> tuple[CouncilRow, Playboo
     found = session.execute(_LOCK_COUNCIL, {"council_id": council_id}).first()
     if found is None:
         raise NotFound(f"no council {council_id!r} (is it in councils.yaml, and synced?)")
+    # Held by the session while the lock is (the identity map keeps rows only while something does): later
+    # reads of this council in the unit of work (`queries.get_council`) find it without a query.
+    session.info.setdefault(_LOCKED, {})[council_id] = found[0]
     return found[0], found[1]
 
 
