@@ -1,16 +1,22 @@
 """The reads and writes that open a ticket, each in one statement (issue 16: intake is the busiest write).
 
 - `lock_council`: the council row under its lock (FOR UPDATE on PostgreSQL; SQLite's transactions hold the
-  write lock from BEGIN IMMEDIATE) with its playbook's current version, read in one query.
+  write lock from BEGIN IMMEDIATE) with its playbook's current version (its key only: not its source), read
+  in one query.
+- `write_council_head`: the council's next number and its chain's head, as moved in memory, in one UPDATE of
+  those columns alone (an ORM flush compares and writes the row; this is the hottest write there is).
 - `insert_ticket`: the ticket row, unless its Slack message has a ticket already. The unique constraint
   on the message answers that in the INSERT itself (ON CONFLICT DO NOTHING), instead of a SELECT before.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, func
+from dataclasses import dataclass
+
+from sqlalchemy import and_, bindparam, func, inspect, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from desk.db.tables import CouncilRow, PlaybookVersionRow, TicketRow
@@ -23,7 +29,7 @@ def _lock_council_query():
     latest = aliased(PlaybookVersionRow)
     newest = (select(func.max(latest.version)).where(latest.playbook_id == CouncilRow.playbook_id)
               .correlate(CouncilRow).scalar_subquery())
-    return (select(CouncilRow, PlaybookVersionRow)
+    return (select(CouncilRow, PlaybookVersionRow.id, PlaybookVersionRow.version, PlaybookVersionRow.content_hash)
             .outerjoin(PlaybookVersionRow, and_(PlaybookVersionRow.playbook_id == CouncilRow.playbook_id,
                                                 PlaybookVersionRow.version == newest))
             .where(CouncilRow.id == bindparam("council_id"))
@@ -39,15 +45,44 @@ _INSERT_TICKET = {
     .returning(_TICKETS.c.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
+_COUNCILS = CouncilRow.__table__
+_HEAD = ("next_number", "last_seq", "last_hash")
+_WRITE_HEAD = (update(_COUNCILS).where(_COUNCILS.c.id == bindparam("council_id"))
+               .values({name: bindparam(name) for name in _HEAD}))
+_LOCKED = "desk.locked_councils"  # session.info
 _COLUMNS = [column for column in _TICKETS.columns if column.name != "id"]
 
 
-def lock_council(session: Session, council_id: str) -> tuple[CouncilRow, PlaybookVersionRow | None]:
+@dataclass(frozen=True)
+class CurrentVersion:
+    """What opening a ticket needs of its council's playbook's current version."""
+
+    id: int
+    version: int
+    content_hash: str
+
+
+def lock_council(session: Session, council_id: str) -> tuple[CouncilRow, CurrentVersion | None]:
     """The council, locked and read afresh, and its playbook's latest version (None: not synced)."""
     found = session.execute(_LOCK_COUNCIL, {"council_id": council_id}).first()
     if found is None:
         raise NotFound(f"no council {council_id!r} (is it in councils.yaml, and synced?)")
-    return found[0], found[1]
+    # Held by the session while the lock is (the identity map keeps rows only while something does): later
+    # reads of this council in the unit of work (`queries.get_council`) find it without a query.
+    session.info.setdefault(_LOCKED, {})[council_id] = found[0]
+    return found[0], (CurrentVersion(found[1], found[2], found[3]) if found[1] is not None else None)
+
+
+def write_council_head(session: Session, council: CouncilRow) -> None:
+    """Write the council's next number and chain head as they are in memory (the caller holds its lock), and
+    make them the row's committed values: no flush writes them again."""
+    with session.no_autoflush:
+        session.execute(_WRITE_HEAD, {"council_id": council.id, **{name: getattr(council, name) for name in _HEAD}})
+    for name in _HEAD:
+        set_committed_value(council, name, getattr(council, name))
+    state = inspect(council)
+    if not state.committed_state:  # nothing else changed: the row is clean, as a flush would leave it (the
+        state._commit_all(state.dict, session.identity_map)  # next flush then has no council to look at)
 
 
 def insert_ticket(session: Session, ticket: TicketRow) -> bool:

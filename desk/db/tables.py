@@ -3,6 +3,7 @@
 Migrations in `desk/migrations` create exactly this; `tests/db/test_migrations.py` checks they agree.
 Besides these, migration 0013 makes the full-text index of tickets (an FTS5 table on SQLite, a `tsvector`
 table with a GIN index on PostgreSQL), which has no portable SQLModel form: desk/db/search_index.py owns it.
+Migration 0017 adds the triggers that bump `config_stamp` (desk/db/stamps.py).
 """
 
 from __future__ import annotations
@@ -353,3 +354,14 @@ class RoutingTurnRow(SQLModel, table=True):
     rule_id: str = Field(primary_key=True, max_length=64)
     last_assignee: str | None = Field(default=None, max_length=32)
     updated_at: datetime = _instant()
+
+
+class ConfigStampRow(SQLModel, table=True):
+    """A version stamp of configuration that changes rarely and is read on every request (desk/db/stamps.py):
+    `registry` (councils, support block), `problems`. Database triggers set a new random value on every
+    change, whoever makes it; processes cache what they read under the stamp they read it at."""
+
+    __tablename__ = "config_stamp"
+
+    name: str = Field(primary_key=True, max_length=32)
+    stamp: str = Field(max_length=32)

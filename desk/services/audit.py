@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from desk.db import queries
+from desk.db import new_tickets, queries
 from desk.db.tables import CouncilRow, TicketEventRow, TicketRow
 from desk.domain.audit import (
     CURRENT_VERSION,
@@ -49,10 +49,12 @@ def _append(session: Session, council: CouncilRow, ticket_id: int | None, ticket
 def append_opened_event(session: Session, *, council: CouncilRow, ticket: TicketRow, actor: str, at: datetime,
                         data: dict) -> None:
     """`append_event` for the `opened` event of a ticket opened in this unit of work: the same link in the
-    chain, written with one INSERT and no object (nothing reads it back before the commit)."""
+    chain, written with one INSERT and no object (nothing reads it back before the commit). The council's
+    head (and its next number, moved by the caller) go in one UPDATE of those columns."""
     assert ticket.id is not None, "insert the ticket first"
-    session.execute(_INSERT_EVENT, chained_values(council, ticket.id, ticket.ref, "opened", actor, at, data))
-    session.add(council)
+    values = chained_values(council, ticket.id, ticket.ref, "opened", actor, at, data)
+    new_tickets.write_council_head(session, council)
+    session.execute(_INSERT_EVENT, values)
 
 
 _INSERT_EVENT = insert(TicketEventRow.__table__)

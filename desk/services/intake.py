@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from desk.db import queries
+from desk.db import queries, stamps
 from desk.db.tables import OutboxRow, SlackDeliveryRow, TicketRow
 from desk.domain.calendar import business_calendar
 from desk.domain.lifecycle import ThreadEffect
@@ -23,15 +23,22 @@ from desk.services import problems, rota, sla_state, tenancy, threads, tickets
 TITLE_WORDS = 120
 
 
-_RECORD_DELIVERY = {name: dialect.insert(SlackDeliveryRow.__table__).on_conflict_do_nothing()
-                    .returning(SlackDeliveryRow.__table__.c.key)
-                    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}  # built once
+# Built once. It returns the configuration stamps too (desk/db/stamps.py), so that the reads of the registry
+# and the open problems that follow in this unit of work are checked against them without a statement of
+# their own.
+_RECORD_DELIVERY = {name: stamps.returning_stamps(dialect.insert(SlackDeliveryRow.__table__).on_conflict_do_nothing()
+                                                  .returning(SlackDeliveryRow.__table__.c.key))
+                    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
 def first_time(session: Session, key: str, kind: str, at: datetime) -> bool:
     """Record a delivery; False if it was recorded before (a redelivery or a second submission)."""
     statement = _RECORD_DELIVERY[session.get_bind().dialect.name]
-    return session.execute(statement, {"key": key, "kind": kind, "received_at": at}).first() is not None
+    row = session.execute(statement, {"key": key, "kind": kind, "received_at": at}).first()
+    if row is None:
+        return False
+    stamps.note(session, row)
+    return True
 
 
 title_from = tickets.title_from

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from desk.db import queries
+from desk.db import queries, stamps
 from desk.db.tables import ProblemChainRow, ProblemLinkRow, ProblemRow, TicketRow
 from desk.domain import problems as rules
 from desk.domain.problems import LinkHow, ProblemStatus, problem_ref
@@ -120,14 +120,25 @@ def council_event(session: Session, ticket: TicketRow, type: str, by: str, now: 
 
 def intake_rules(session: Session) -> list[rules.MatchRule]:
     """Open problems that may take a new ticket, newest activity first. When there are any, the chain
-    head is locked first, before intake locks the council (the order every problem change uses)."""
-    query = select(ProblemRow).where(col(ProblemRow.status).in_([str(s) for s in rules.OPEN_PROBLEM_STATUSES]))
-    candidates = [p for p in session.exec(query).all() if p.match]
+    head is locked first, before intake locks the council (the order every problem change uses).
+
+    Read once per process while the problems' stamp stays (desk/db/stamps.py): every problem change, on
+    any replica, moves it."""
+    candidates = _OPEN_RULES.get(session, _read_intake_rules)
     if not candidates:
         return []
     problem_audit.lock_chain(session)
+    return list(candidates)
+
+
+def _read_intake_rules(session: Session) -> tuple[rules.MatchRule, ...]:
+    query = select(ProblemRow).where(col(ProblemRow.status).in_([str(s) for s in rules.OPEN_PROBLEM_STATUSES]))
+    candidates = [p for p in session.exec(query).all() if p.match]
     candidates.sort(key=lambda p: (p.updated_at, p.id or 0), reverse=True)
-    return [rules.MatchRule(p.id or 0, tuple(p.match), p.triage_rule, p.category) for p in candidates]
+    return tuple(rules.MatchRule(p.id or 0, tuple(p.match), p.triage_rule, p.category) for p in candidates)
+
+
+_OPEN_RULES: stamps.Stamped[tuple[rules.MatchRule, ...]] = stamps.Stamped(stamps.PROBLEMS)
 
 
 def auto_link(session: Session, ticket: TicketRow, candidates: list[rules.MatchRule], *, now: datetime) -> int | None:

@@ -2,50 +2,57 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from sqlmodel import Session
 
-from desk.db import queries
-from desk.db.tables import CouncilRow
+from desk.db import queries, stamps
 from desk.domain.identity import OrgIdentity, Standing, place
 from desk.domain.tenancy import Actor, Directory, resolve
 
 log = logging.getLogger("desk.tenancy")
 
 
-# The registry as one unit of work read it (session.info): intake asks who is acting, whether the channel is
-# the council's and (routing) for the rota, and each read the same rows. `playbooks.sync`, the one writer,
-# calls `forget` so the session that changed the registry reads it afresh.
-_SUPPORT, _DIRECTORY = "desk.support_definition", "desk.directory"
+# The registry, read once per process while its stamp stays (desk/db/stamps.py): intake asks who is acting,
+# whether the channel is the council's and (routing) for the rota on every message, and it changes by
+# `desk playbooks sync`. Kept as immutable values: the support block as JSON text (each caller gets its own
+# copy to read), the directory with read-only mappings; never as ORM rows, which belong to one session.
+@dataclass(frozen=True)
+class _Registry:
+    directory: Directory
+    support_json: str
+
+
+_REGISTRY: stamps.Stamped[_Registry] = stamps.Stamped(stamps.REGISTRY)
+
+
+def _registry(session: Session) -> _Registry:
+    return _REGISTRY.get(session, _read_registry)
 
 
 def support_definition(session: Session) -> dict:
     """The registry's `support:` block (team, triage channel, engineers, duty lead, service managers)."""
-    if _SUPPORT not in session.info:
-        session.info[_SUPPORT] = dict(queries.find_support_definition(session) or {})
-    return dict(session.info[_SUPPORT])
+    return json.loads(_registry(session).support_json)
 
 
 def directory(session: Session) -> Directory:
-    if _DIRECTORY not in session.info:
-        councils = list(queries.list_councils(session))
-        # the rows are kept with it: while they are, `queries.get_council` finds them without a query
-        session.info[_DIRECTORY] = (_directory_of(session, councils), councils)
-    return session.info[_DIRECTORY][0]
+    return _registry(session).directory
 
 
 def forget(session: Session) -> None:
     """The registry changed in this unit of work: read it again next time."""
-    session.info.pop(_SUPPORT, None)
-    session.info.pop(_DIRECTORY, None)
+    stamps.forget(session)
 
 
-def _directory_of(session: Session, councils: list[CouncilRow]) -> Directory:
+def _read_registry(session: Session) -> _Registry:
+    definition = dict(queries.find_support_definition(session) or {})
     by_team: dict[str, str] = {}
     by_channel: dict[str, str] = {}
     names: dict[str, str] = {}
-    for council in councils:
+    for council in queries.list_councils(session):
         if not council.active:
             continue
         names[council.id] = council.name
@@ -53,8 +60,9 @@ def _directory_of(session: Session, councils: list[CouncilRow]) -> Directory:
             by_team[team] = council.id
         for channel in council.slack.get("channels", []):
             by_channel[channel] = council.id
-    definition = support_definition(session)
-    return Directory(by_team, by_channel, definition.get("team"), definition.get("triage_channel"), names)
+    found = Directory(MappingProxyType(by_team), MappingProxyType(by_channel), definition.get("team"),
+                      definition.get("triage_channel"), MappingProxyType(names))
+    return _Registry(found, json.dumps(definition))
 
 
 def actor(session: Session, *, user: str, team: OrgIdentity | str | None, channel: str | None = None) -> Actor:
