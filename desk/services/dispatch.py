@@ -39,6 +39,12 @@ from desk.services.ports import BatchNotifier, DeliveryFailed, Notifier, OutboxI
 
 log = logging.getLogger("desk.dispatcher")
 
+_OUTBOX = OutboxRow.__table__
+_CLAIMED = (_OUTBOX.c.id, _OUTBOX.c.idempotency_key, _OUTBOX.c.kind, _OUTBOX.c.council_id, _OUTBOX.c.ticket_id,
+            _OUTBOX.c.target, _OUTBOX.c.payload, _OUTBOX.c.attempts)
+_CLAIM = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("outbox_id"))
+          .values(claimed_until=bindparam("until"), attempts=bindparam("attempts")))
+
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 BATCH = 50
@@ -61,25 +67,22 @@ def backoff(attempts: int) -> timedelta:
 def claim(session: Session, *, now: datetime, limit: int = BATCH, lease: timedelta = LEASE,
           ticket_id: int | None = None, kinds: tuple[str, ...] | None = None) -> list[OutboxItem]:
     """Rows due now and not claimed by anyone, claimed for `lease`; `ticket_id` and `kinds` narrow it to
-    one ticket's notifications (a listener sending what its own change just queued)."""
-    query = (select(OutboxRow)
-             .where(OutboxRow.status == "pending", col(OutboxRow.available_at) <= now)
-             .where((col(OutboxRow.claimed_until).is_(None)) | (col(OutboxRow.claimed_until) < now)))
+    one ticket's notifications (a listener sending what its own change just queued). Core statements (the
+    dispatcher claims a batch each pass; row objects would only be read once): one SELECT, one UPDATE."""
+    query = (select(*_CLAIMED).where(_OUTBOX.c.status == "pending", _OUTBOX.c.available_at <= now)
+             .where(_OUTBOX.c.claimed_until.is_(None) | (_OUTBOX.c.claimed_until < now)))
     if ticket_id is not None:
-        query = query.where(OutboxRow.ticket_id == ticket_id)
+        query = query.where(_OUTBOX.c.ticket_id == ticket_id)
     if kinds is not None:
-        query = query.where(col(OutboxRow.kind).in_(kinds))
-    rows = session.exec(
-        query.order_by(OutboxRow.available_at, OutboxRow.id).limit(limit).with_for_update(skip_locked=True)
-    ).all()
-    items = []
-    for row in rows:
-        row.claimed_until, row.attempts = now + lease, row.attempts + 1
-        session.add(row)
-        assert row.id is not None
-        items.append(OutboxItem(row.id, row.idempotency_key, row.kind, row.council_id, row.ticket_id, row.target,
-                                dict(row.payload), row.attempts))
-    session.flush()
+        query = query.where(_OUTBOX.c.kind.in_(kinds))
+    session.flush()  # as an ORM query would (autoflush): rows added in this unit of work are claimable
+    rows = session.execute(query.order_by(_OUTBOX.c.available_at, _OUTBOX.c.id).limit(limit)
+                           .with_for_update(skip_locked=True)).all()
+    items = [OutboxItem(row.id, row.idempotency_key, row.kind, row.council_id, row.ticket_id, row.target,
+                        dict(row.payload), row.attempts + 1) for row in rows]
+    if items:
+        session.execute(_CLAIM, [{"outbox_id": item.id, "until": now + lease, "attempts": item.attempts}
+                                 for item in items])
     return items
 
 
@@ -332,7 +335,6 @@ def _finish(session: Session | Connection, outbox_id: int, *, status: str, ts: s
     assert result.rowcount == 1, f"no outbox row {outbox_id}"
 
 
-_OUTBOX = OutboxRow.__table__
 _SENT = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("outbox_id"))  # built once: it runs once per post
          .values(status="sent", claimed_until=None, slack_ts=bindparam("ts"), sent_at=bindparam("at")))
 
