@@ -367,8 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{batched.longest:.2f} s batched against {unbatched.longest:.1f} s in one pass"
           f"{LOCKED if dialect == 'sqlite' else ''}.")
     if dispatched:
-        print("- dispatch: a batch is claimed, then a window at a time renewed, checked and its tickets read for "
-              "rendering together, each row posted and recorded on its own; the floor is the bare post of the "
+        print("- dispatch: a batch is claimed, then a window at a time checked (the first as it is claimed, later "
+              "ones renewed first) and its tickets read for rendering together, each row posted and recorded on "
+              "its own; the floor is the bare post of the "
               "same message's text, beside it the same messages posted whole (their blocks too, which the "
               "stand-in checks as Slack would, in this process). Production paces posts to one channel at 1/s "
               "(Slack's limit), which bounds a real catch-up far below either figure.")

@@ -8,7 +8,8 @@ message can be sent twice (docs/operations.md says so); the idempotency key keep
 A batch is claimed at once, but each row is posted only if this dispatcher still holds it: just before the
 post, the claim is checked and renewed for a whole lease (`renew`). A batch that outlasts its lease (posts
 to one channel are paced, Slack may be slow) would otherwise post rows another dispatcher has since claimed,
-and both would send them.
+and both would send them. The rows a batch can post at once (no channel to wait for) are checked in the
+claim's own transaction instead: claimed a moment before, their claims need no renewing.
 
 A dispatcher told to stop (`stopping`) finishes the row in hand and gives the rest of its batch back.
 
@@ -26,20 +27,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, func, update
+from sqlalchemy import Connection, Engine, bindparam, func, update
 from sqlmodel import Session, col, select
 
-from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.db.outage import patiently, unreachable
-from desk.db.tables import CouncilRow, OutboxRow, TicketRow
-from desk.domain.lifecycle import OPEN_STATUSES
-from desk.domain.playbook import Metric
+from desk.db.tables import OutboxRow
 from desk.observability import logs, metrics
-from desk.services import sla_state
-from desk.services.ports import BatchNotifier, DeliveryFailed, Notifier, OutboxItem
+from desk.services.outbox_staleness import read_tickets, stale_many
+from desk.services.ports import BatchNotifier, DeliveryFailed, Notifier, OutboxItem, TicketReads
 
 log = logging.getLogger("desk.dispatcher")
+
+_OUTBOX = OutboxRow.__table__
+_CLAIMED = (_OUTBOX.c.id, _OUTBOX.c.idempotency_key, _OUTBOX.c.kind, _OUTBOX.c.council_id, _OUTBOX.c.ticket_id,
+            _OUTBOX.c.target, _OUTBOX.c.payload, _OUTBOX.c.attempts)
+_CLAIM = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("outbox_id"))
+          .values(claimed_until=bindparam("until"), attempts=bindparam("attempts")))
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
@@ -63,25 +67,22 @@ def backoff(attempts: int) -> timedelta:
 def claim(session: Session, *, now: datetime, limit: int = BATCH, lease: timedelta = LEASE,
           ticket_id: int | None = None, kinds: tuple[str, ...] | None = None) -> list[OutboxItem]:
     """Rows due now and not claimed by anyone, claimed for `lease`; `ticket_id` and `kinds` narrow it to
-    one ticket's notifications (a listener sending what its own change just queued)."""
-    query = (select(OutboxRow)
-             .where(OutboxRow.status == "pending", col(OutboxRow.available_at) <= now)
-             .where((col(OutboxRow.claimed_until).is_(None)) | (col(OutboxRow.claimed_until) < now)))
+    one ticket's notifications (a listener sending what its own change just queued). Core statements (the
+    dispatcher claims a batch each pass; row objects would only be read once): one SELECT, one UPDATE."""
+    query = (select(*_CLAIMED).where(_OUTBOX.c.status == "pending", _OUTBOX.c.available_at <= now)
+             .where(_OUTBOX.c.claimed_until.is_(None) | (_OUTBOX.c.claimed_until < now)))
     if ticket_id is not None:
-        query = query.where(OutboxRow.ticket_id == ticket_id)
+        query = query.where(_OUTBOX.c.ticket_id == ticket_id)
     if kinds is not None:
-        query = query.where(col(OutboxRow.kind).in_(kinds))
-    rows = session.exec(
-        query.order_by(OutboxRow.available_at, OutboxRow.id).limit(limit).with_for_update(skip_locked=True)
-    ).all()
-    items = []
-    for row in rows:
-        row.claimed_until, row.attempts = now + lease, row.attempts + 1
-        session.add(row)
-        assert row.id is not None
-        items.append(OutboxItem(row.id, row.idempotency_key, row.kind, row.council_id, row.ticket_id, row.target,
-                                dict(row.payload), row.attempts))
-    session.flush()
+        query = query.where(_OUTBOX.c.kind.in_(kinds))
+    session.flush()  # as an ORM query would (autoflush): rows added in this unit of work are claimable
+    rows = session.execute(query.order_by(_OUTBOX.c.available_at, _OUTBOX.c.id).limit(limit)
+                           .with_for_update(skip_locked=True)).all()
+    items = [OutboxItem(row.id, row.idempotency_key, row.kind, row.council_id, row.ticket_id, row.target,
+                        dict(row.payload), row.attempts + 1) for row in rows]
+    if items:
+        session.execute(_CLAIM, [{"outbox_id": item.id, "until": now + lease, "attempts": item.attempts}
+                                 for item in items])
     return items
 
 
@@ -140,47 +141,6 @@ def backlog(session: Session, *, now: datetime) -> tuple[int, float]:
     return int(depth), max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
 
 
-def stale(session: Session, item: OutboxItem) -> str | None:
-    """Why an escalation no longer makes sense (its clock stopped or paused since it was written), a
-    resolution message (the ticket was reopened before Slack took it), or a reopening notice (the ticket
-    was resolved again)."""
-    return stale_many(session, [item]).get(item.id)
-
-
-def stale_many(session: Session, items: Sequence[OutboxItem]) -> dict[int, str]:
-    """`stale` for several rows, by row id (only those that are), their tickets and clocks read together."""
-    ids = {item.ticket_id for item in items if item.ticket_id is not None}
-    tickets = {t.id: t for t in session.exec(select(TicketRow).where(col(TicketRow.id).in_(ids))).all()} if ids else {}
-    running = [t.id for t in tickets.values() if t.status in OPEN_STATUSES]
-    clocks = sla_state.clocks_of(session, [i for i in running if i is not None])
-    councils = queries.councils_by_id(session, {t.council_id for t in tickets.values()}) if tickets else {}
-    reasons = {}
-    for item in items:
-        ticket = tickets.get(item.ticket_id) if item.ticket_id is not None else None
-        reason = None
-        if item.kind == "resolution" and item.ticket_id is not None:
-            reason = None if ticket is not None and ticket.status not in OPEN_STATUSES else "the ticket was reopened"
-        elif item.kind == "reopened" and item.ticket_id is not None:  # desk/slack/lifecycle_posts.py
-            reason = None if ticket is not None and ticket.status in OPEN_STATUSES else "the ticket was resolved again"
-        elif item.kind == "escalation" and item.ticket_id is not None:
-            reason = _escalation_stale(session, item, ticket, clocks, councils)
-        if reason:
-            reasons[item.id] = reason
-    return reasons
-
-
-def _escalation_stale(session: Session, item: OutboxItem, ticket: TicketRow | None,
-                      clocks: dict[int, list], councils: dict[str, CouncilRow]) -> str | None:
-    if ticket is None or ticket.status not in OPEN_STATUSES or ticket.id is None:
-        return "the ticket is no longer open"
-    policy = sla_state.policy_for(session, ticket, councils.get(ticket.council_id))
-    sla = sla_state.of_rows(ticket, policy, clocks[ticket.id])
-    metric, cycle = Metric(item.payload["metric"]), int(item.payload["cycle"])
-    if not sla.run(metric, cycle).running:
-        return f"the {metric} clock is no longer running"
-    return None
-
-
 class Dispatcher:
     """One per process: remembers when it last posted to each channel, to pace them."""
 
@@ -201,12 +161,16 @@ class Dispatcher:
             return report
         now = self.now()
         with unit_of_work(self.engine) as session:
-            items = claim(session, now=now, limit=limit, lease=self.lease, ticket_id=ticket_id, kinds=kinds)
-        claims = {item.id: now + self.lease for item in items}  # each row's claim, as this dispatcher holds it
-        left = list(items)
+            left = claim(session, now=now, limit=limit, lease=self.lease, ticket_id=ticket_id, kinds=kinds)
+            # A first window that waits for no channel is checked at once: claimed a moment ago, it needs no renewing
+            first = self._window(left) if left and self._wait(left[0].target) <= 0 else []
+            checked = self._check(session, first, report) if first else None
+        claims = {item.id: now + self.lease for item in left}  # each row's claim, as this dispatcher holds it
         while left and not self.stopping.is_set():
-            window = self._window(left)
-            left = self._send(window, claims, report) + left[len(window):]
+            window = first if checked is not None else self._window(left)
+            left = self._send(window, claims, report, (now, checked) if checked is not None else None) \
+                + left[len(window):]
+            checked = None
         if left:
             with unit_of_work(self.engine) as session:
                 for claimed_until in set(claims[item.id] for item in left):
@@ -238,33 +202,34 @@ class Dispatcher:
             targets.add(item.target)
         return window
 
-    def _send(self, window: list[OutboxItem], claims: dict[int, datetime], report: DispatchReport) -> list[OutboxItem]:
+    def _send(self, window: list[OutboxItem], claims: dict[int, datetime], report: DispatchReport,
+              checked: tuple[datetime, list[OutboxItem]] | None = None) -> list[OutboxItem]:
         """Renew, check and post a window's rows; return those renewed but not posted (a stop, or the window
-        outlasting a quarter of its lease: they go round again, renewed and checked afresh)."""
+        outlasting a quarter of its lease: they go round again, renewed and checked afresh). `checked`: the
+        window was checked as it was claimed (when, and the rows to send), so it is not renewed again."""
         self._pace(window[0].target)  # first: the claims are renewed as close to the posts as they can be
-        renewed_at = self.now()
-        sendable = self._renew(window, claims, renewed_at + self.lease, report)
-        for index, item in enumerate(sendable):
-            if index and (self.stopping.is_set() or self.now() - renewed_at > self.lease / 4):
-                return sendable[index:]
-            if index:
-                self._pace(item.target)  # no wait (see `_window`): only remembers the post
-            with logs.bind(ticket=item.payload.get("ref")):
-                self._post(item, report)
+        if checked is not None:
+            renewed_at, sendable = checked
+        else:
+            renewed_at = self.now()
+            sendable = self._renew(window, claims, renewed_at + self.lease, report)
+        with _Records(self.engine) as records:
+            for index, item in enumerate(sendable):
+                if index and (self.stopping.is_set() or self.now() - renewed_at > self.lease / 4):
+                    return sendable[index:]
+                if index:
+                    self._pace(item.target)  # no wait (see `_window`): only remembers the post
+                with logs.bind(ticket=item.payload.get("ref")):
+                    self._post(item, report, records)
         return []
 
     def _renew(self, window: list[OutboxItem], claims: dict[int, datetime], until: datetime,
                report: DispatchReport) -> list[OutboxItem]:
-        """The window's rows this dispatcher still holds and that still make sense, renewed until `until`;
-        the stale ones are cancelled. The notifier may then read what rendering them needs, together."""
+        """The window's rows this dispatcher still holds and that still make sense (`_check`), renewed until
+        `until`."""
         with unit_of_work(self.engine) as session:
             held = renew_many(session, window, claims, until=until)
-            reasons = stale_many(session, held)
-            for item in held:
-                if item.id in reasons:
-                    _finish(session, item.id, status="cancelled", error=reasons[item.id])
-                    report.cancelled += 1
-                    metrics.NOTIFICATIONS.labels(kind=item.kind, outcome="cancelled").inc()
+            sendable = self._check(session, held, report)
         kept = {item.id for item in held}
         for item in window:
             if item.id in kept:
@@ -273,17 +238,37 @@ class Dispatcher:
                 with logs.bind(ticket=item.payload.get("ref")):
                     log.warning("%s: claimed by another dispatcher after this one's lease ran out; left to it",
                                 item.key)
-        sendable = [item for item in held if item.id not in reasons]
-        if len(sendable) > 1 and isinstance(self.notifier, BatchNotifier):
-            try:
-                self.notifier.prepare(sendable)
-            except Exception as err:
-                if unreachable(err):  # as in delivering: the lease brings the rows back
-                    raise
-                log.exception("reading %s notification(s) together failed; each is read on its own", len(sendable))
         return sendable
 
-    def _post(self, item: OutboxItem, report: DispatchReport) -> None:
+    def _check(self, session: Session, held: list[OutboxItem], report: DispatchReport) -> list[OutboxItem]:
+        """Of rows this dispatcher holds, those that still make sense; the stale ones are cancelled. The
+        notifier may then read what rendering them needs, together, in the same transaction."""
+        reads = read_tickets(session, held)
+        reasons = stale_many(session, held, reads)
+        for item in held:
+            if item.id in reasons:
+                _finish(session, item.id, status="cancelled", error=reasons[item.id])
+                report.cancelled += 1
+                metrics.NOTIFICATIONS.labels(kind=item.kind, outcome="cancelled").inc()
+        sendable = [item for item in held if item.id not in reasons]
+        if len(sendable) > 1 and isinstance(self.notifier, BatchNotifier):
+            self._prepare(session, sendable, reads)
+        return sendable
+
+    def _prepare(self, session: Session, sendable: list[OutboxItem], reads: TicketReads) -> None:
+        """The notifier's reads for rendering, in the transaction that renewed and checked the rows (one
+        transaction per window), given what checking them read; under a savepoint, so that a failed read
+        leaves the renewals in place."""
+        assert isinstance(self.notifier, BatchNotifier)
+        try:
+            with session.begin_nested():
+                self.notifier.prepare(session, sendable, reads)
+        except Exception as err:
+            if unreachable(err):  # as in delivering: the lease brings the rows back
+                raise
+            log.exception("reading %s notification(s) together failed; each is read on its own", len(sendable))
+
+    def _post(self, item: OutboxItem, report: DispatchReport, records: _Records) -> None:
         try:
             ts = self.notifier.deliver(item)
         except DeliveryFailed as failure:
@@ -296,11 +281,9 @@ class Dispatcher:
             self._failed(item, DeliveryFailed(type(err).__name__), report)
             return
 
-        def sent() -> None:  # Slack has it: recording that must outlast a database blip, or it is posted twice
-            with self.engine.begin() as connection:  # a transaction as `unit_of_work`'s, without a Session
-                _finish(connection, item.id, status="sent", ts=ts, at=self.now())
-
-        patiently(sent, what=f"recording {item.key} as sent", stopping=self.stopping)
+        # Slack has it: recording that must outlast a database blip, or it is posted twice
+        patiently(lambda: records.sent(item.id, ts=ts, at=self.now()), what=f"recording {item.key} as sent",
+                  stopping=self.stopping)
         report.sent += 1
         metrics.NOTIFICATIONS.labels(kind=item.kind, outcome="sent").inc()
 
@@ -348,9 +331,46 @@ def _finish(session: Session | Connection, outbox_id: int, *, status: str, ts: s
     for name, value in (("slack_ts", ts), ("sent_at", at), ("last_error", error)):
         if value is not None:
             values[name] = value
-    outbox = OutboxRow.__table__
-    result = session.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
+    result = session.execute(update(_OUTBOX).where(_OUTBOX.c.id == outbox_id).values(**values))
     assert result.rowcount == 1, f"no outbox row {outbox_id}"
+
+
+_SENT = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("outbox_id"))  # built once: it runs once per post
+         .values(status="sent", claimed_until=None, slack_ts=bindparam("ts"), sent_at=bindparam("at")))
+
+
+class _Records:
+    """The connection a window's posts are recorded on, each in its own committed transaction, one after the
+    other: checking a connection out of the pool for each costs about as much as the UPDATE. It is given
+    back at the window's end, and at once after a failure (a blip: the next try takes a fresh one)."""
+
+    def __init__(self, engine: Engine):
+        self.engine, self.connection = engine, None
+
+    def __enter__(self) -> _Records:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def sent(self, outbox_id: int, *, ts: str | None, at: datetime) -> None:
+        if self.connection is None:
+            self.connection = self.engine.connect()
+        try:
+            with self.connection.begin():  # a transaction as `unit_of_work`'s, without a Session
+                if ts is None:
+                    _finish(self.connection, outbox_id, status="sent", at=at)
+                else:
+                    result = self.connection.execute(_SENT, {"outbox_id": outbox_id, "ts": ts, "at": at})
+                    assert result.rowcount == 1, f"no outbox row {outbox_id}"
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            connection.close()
 
 
 def _alert(session: Session, item: OutboxItem, code: str, now: datetime) -> None:

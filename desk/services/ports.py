@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from desk.db.tables import CouncilRow, SlaClockRow, TicketRow
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,16 @@ class OutboxItem:
     target: str | None
     payload: dict
     attempts: int
+
+
+@dataclass(frozen=True)
+class TicketReads:
+    """What the dispatcher read of the tickets of rows about to be posted, in the transaction it hands to
+    `BatchNotifier.prepare`: tickets by id, the clock rows of the open ones by ticket id, their councils."""
+
+    tickets: dict[int, TicketRow]
+    clocks: dict[int, list[SlaClockRow]]
+    councils: dict[str, CouncilRow]
 
 
 class DeliveryFailed(Exception):
@@ -40,7 +55,9 @@ class Notifier(Protocol):
 
 @runtime_checkable
 class BatchNotifier(Notifier, Protocol):
-    def prepare(self, items: Sequence[OutboxItem]) -> None:
+    def prepare(self, session: Session, items: Sequence[OutboxItem], reads: TicketReads) -> None:
         """The dispatcher is about to deliver these one after the other: read what rendering them needs
-        together now, once, rather than once per `deliver`. Optional; `deliver` must work without it."""
+        together now, once, rather than once per `deliver`, in `session` (the dispatcher's transaction that
+        has just renewed and checked them, and read `reads` for it; read only, nothing read twice).
+        Optional; `deliver` must work without it."""
         ...

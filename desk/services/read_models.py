@@ -5,14 +5,14 @@ Builders (Slack blocks, CLI, reports) take these and never reach back into the d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
 
 from desk.db import queries
-from desk.db.tables import CouncilRow, TicketEventRow, TicketRatingRow, TicketRow
+from desk.db.tables import CouncilRow, SlaClockRow, TicketEventRow, TicketRatingRow, TicketRow
 from desk.services import sla_state
 
 
@@ -74,17 +74,26 @@ def summarize(session: Session, ticket: TicketRow, now: datetime) -> TicketSumma
     return summarize_many(session, [ticket], now)[0]
 
 
-def summarize_many(session: Session, tickets: Sequence[TicketRow], now: datetime) -> list[TicketSummary]:
-    """Summaries of several tickets, each table read once for all of them (the dispatcher renders a batch)."""
+def summarize_many(session: Session, tickets: Sequence[TicketRow], now: datetime, *, with_history: bool = True,
+                   clocks: Mapping[int, list[SlaClockRow]] | None = None,
+                   councils: Mapping[str, CouncilRow] | None = None) -> list[TicketSummary]:
+    """Summaries of several tickets, each table read once for all of them (the dispatcher renders a batch).
+    `with_history=False`, for a message that shows none of it (an escalation): the events, ratings and
+    follow-ups are not read, and what comes of them stays empty (triage reason, rating, edits, follow-ups).
+    `clocks` (by ticket id) and `councils` (by id): rows the caller has read in this transaction, not read
+    again (what they lack is)."""
     ids = [ticket.id for ticket in tickets if ticket.id is not None]
-    clocks = sla_state.clocks_of(session, ids)
+    known_clocks, known_councils = clocks or {}, councils or {}
+    clock_rows = {**sla_state.clocks_of(session, [i for i in ids if i not in known_clocks]),
+                  **{i: known_clocks[i] for i in ids if i in known_clocks}}
     history: dict[int, list[TicketEventRow]] = {ticket_id: [] for ticket_id in ids}
     ratings: dict[tuple[int, int], TicketRatingRow] = {}
     follow_ups: dict[int, list[str]] = {ticket_id: [] for ticket_id in ids}
-    parents = {ticket.follow_up_of for ticket in tickets if ticket.follow_up_of is not None}
+    parents = {ticket.follow_up_of for ticket in tickets if ticket.follow_up_of is not None} if with_history else set()
     refs: dict[int, str] = {}
-    councils = queries.councils_by_id(session, {ticket.council_id for ticket in tickets})
-    if ids:
+    unknown = {ticket.council_id for ticket in tickets} - known_councils.keys()
+    council_rows = {**(queries.councils_by_id(session, unknown) if unknown else {}), **known_councils}
+    if ids and with_history:
         for event in queries.list_events_of(session, ids, types=("opened", "priority", "edited", "message_deleted")):
             history[event.ticket_id].append(event)
         for rating in queries.list_ratings_of(session, ids):
@@ -93,7 +102,7 @@ def summarize_many(session: Session, tickets: Sequence[TicketRow], now: datetime
             follow_ups[follow_up.follow_up_of].append(follow_up.ref)
     if parents:
         refs = queries.refs_of(session, parents)
-    return [_summary(session, ticket, now, councils.get(ticket.council_id), clocks.get(ticket.id, []),
+    return [_summary(session, ticket, now, council_rows.get(ticket.council_id), clock_rows.get(ticket.id, []),
                      history.get(ticket.id, []), ratings, tuple(follow_ups.get(ticket.id, ())), refs)
             for ticket in tickets]
 

@@ -13,13 +13,14 @@ from collections.abc import Sequence
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlmodel import Session
 
 from desk.db import queries
 from desk.db.engine import unit_of_work
 from desk.services import council_notices
 from desk.services.dispatch import Dispatcher
-from desk.services.ports import DeliveryFailed, OutboxItem
-from desk.services.read_models import TicketSummary, summarize, summarize_many
+from desk.services.ports import DeliveryFailed, OutboxItem, TicketReads
+from desk.services.read_models import TicketSummary, summarize_many
 from desk.services.tenancy import support_definition
 from desk.slack import council_thread, lifecycle_posts, posting, problem_messages, problem_posts, reply_posts
 from desk.slack.blocks import Message
@@ -43,19 +44,23 @@ class SlackNotifier:
         self.renderers = renderers or {}  # kind -> callable(notifier, item) -> ts, for digests
         self._prepared: dict[tuple[int, int], tuple[TicketSummary, tuple]] = {}  # see `prepare`
 
-    def prepare(self, items: Sequence[OutboxItem]) -> None:
+    def prepare(self, session: Session, items: Sequence[OutboxItem], reads: TicketReads) -> None:
         """The dispatcher is about to deliver these one after the other: read the tickets its escalations
-        render in one transaction (as of now, a moment before their posts), for `deliver` to take each from.
+        render, in its transaction (as of now, a moment before their posts; what it has read there, `reads`,
+        is not read again), for `deliver` to take each from.
         A row is taken once, under its claim (its attempt); whatever was not taken is dropped at the next
         call, and `deliver` reads for itself what it does not find."""
+        self._prepared = {}
         escalations = [item for item in items if item.kind == "escalation" and item.payload.get("ref")]
         if not escalations:
             return
-        with unit_of_work(self.deps.engine) as session:
-            tickets = queries.tickets_by_ref(session, [item.payload["ref"] for item in escalations])
-            found = list(tickets.values())
-            summaries = {s.ref: (s, (t.card_channel, t.card_ts))
-                         for s, t in zip(summarize_many(session, found, self.deps.clock.now()), found, strict=True)}
+        refs = {item.payload["ref"].upper() for item in escalations}
+        found = [ticket for ticket in reads.tickets.values() if ticket.ref in refs]
+        missing = refs - {ticket.ref for ticket in found}
+        found += queries.tickets_by_ref(session, missing).values() if missing else []
+        summaries = {s.ref: (s, (t.card_channel, t.card_ts)) for s, t in zip(
+            summarize_many(session, found, self.deps.clock.now(), with_history=False, clocks=reads.clocks,
+                           councils=reads.councils), found, strict=True)}
         self._prepared = {(item.id, item.attempts): summaries[item.payload["ref"].upper()] for item in escalations
                           if item.payload["ref"].upper() in summaries}
 
@@ -125,7 +130,7 @@ class SlackNotifier:
         else:
             with unit_of_work(self.deps.engine) as session:
                 ticket = queries.get_ticket(session, item.payload["ref"])
-                summary = summarize(session, ticket, self.deps.clock.now())
+                summary = summarize_many(session, [ticket], self.deps.clock.now(), with_history=False)[0]
                 card = (ticket.card_channel, ticket.card_ts)
         thread_url = None
         if summary.thread_channel and summary.thread_ts:

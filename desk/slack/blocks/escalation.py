@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from slack_sdk.models.blocks import ActionsBlock
-
 from desk.services.read_models import TicketSummary
-from desk.slack.blocks import Message, facts
-from desk.slack.blocks.kit import button, context, dicts, section
+from desk.slack.blocks import Message, facts, kit_dicts
+from desk.slack.blocks.kit import dicts, section
 from desk.slack.blocks.text import duration, local_time, person_text
 from desk.slack.ids import Action
 from desk.slack.metadata import TicketRef
@@ -36,13 +34,13 @@ def escalation(t: TicketSummary, payload: dict, now: datetime, thread_url: str |
     ]
     if payload.get("cycle", 1) > 1:
         lines.append(f"Resolve cycle {payload['cycle']} (reopened)")
-    buttons = [button("Claim", Action.CLAIM, value=TicketRef(ref=t.ref).dump(), style="primary")]
-    blocks = [section("\n".join(lines))]
+    claim = kit_dicts.button("Claim", Action.CLAIM, value=TicketRef(ref=t.ref).dump(), style="primary")
+    blocks = [kit_dicts.section("\n".join(lines))]  # built as dicts: one per outbox row (see kit_dicts)
     if thread_url:
-        blocks.append(context(f"<{thread_url}|Open the council thread>"))
-    blocks.append(ActionsBlock(elements=buttons))
+        blocks.append(kit_dicts.context(f"<{thread_url}|Open the council thread>"))
+    blocks.append(kit_dicts.actions(claim))
     text = f"{t.ref}: {metric} {'breached' if payload['kind'] == 'breach' else 'warning'}"
-    return Message(text=text, blocks=dicts(blocks))
+    return Message(text=text, blocks=blocks)
 
 
 def alert(payload: dict) -> Message:
