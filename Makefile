@@ -51,7 +51,7 @@ test: $(VENV)/.installed-dev
 test-postgres: $(VENV)/.installed-dev
 	bash .ci/postgres.sh run $(BIN)/python -m pytest -q
 
-## make bench: every benchmark beside its baseline (SQLite, and PostgreSQL started as in CI), under 10 minutes;
+## make bench: every benchmark beside its baseline (SQLite, and PostgreSQL started as in CI), 10-15 minutes;
 ## writes docs/benchmarks.md. `$(BIN)/python bench/run_all.py --quick` is the one-minute version.
 bench: $(VENV)/.installed-dev
 	bash .ci/postgres.sh run $(BIN)/python bench/run_all.py --write docs/benchmarks.md
