@@ -293,7 +293,6 @@ class SocketModeRunner:
         metrics.ACK_SECONDS.labels(type=kind).observe(elapsed)
         log.info("%s envelope acked in %.1f ms%s", kind, elapsed * 1000, retry)
 
-
     def _without_database(self, request: SocketModeRequest, kind: str, found: Unreachable) -> None:
         """The database is known to be unreachable: answered at once, without Bolt (desk.slack.unreachable)."""
         if not found.taken:

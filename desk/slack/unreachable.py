@@ -24,7 +24,7 @@ from slack_sdk.webhook import WebhookClient
 from desk.slack.context import UNREACHABLE_TEXT
 from desk.slack.ids import Action
 
-log = logging.getLogger("desk.web")
+log = logging.getLogger("desk.slack")
 
 NOT_TAKEN = {"ok": False, "error": "database_unavailable", "detail": "desk cannot reach its database: deliver this again"}
 
