@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, text
@@ -20,7 +21,8 @@ from desk.db.outage import Reachability, describe
 from desk.observability import metrics
 from desk.services.report_links import LinkMaker, derive_secret
 
-Health = Callable[[], tuple[bool, dict]]  # healthy or not, and what /healthz says
+if TYPE_CHECKING:  # the web front (Bolt) is imported where it is built, not by every command
+    from desk.slack.web import Health
 
 log = logging.getLogger("desk.health")
 
