@@ -263,14 +263,27 @@ class SocketModeStandIn:
 
     def send(self, kind: EnvelopeType | str, payload: Mapping[str, Any], *, connection: int | None = None,
              retry_attempt: int = 0, retry_reason: str = "") -> Envelope:
-        """One envelope on one open connection (round robin, or the one named); it is recorded as sent."""
-        link = self._pick(connection)
-        envelope = Envelope(str(uuid.uuid4()), EnvelopeType(kind), dict(payload), link.number, time.monotonic(),
-                            retry_attempt, retry_reason)
-        with self._lock:
-            self.envelopes[envelope.envelope_id] = envelope
-        link.connection.send(json.dumps(envelope.message()))
-        return envelope
+        """One envelope on one open connection (round robin, or the one named); it is recorded as sent. A
+        connection found closed as it is sent on (the app closed it a moment ago) is passed over for another
+        open one, as Slack does; unless it was the one named."""
+        from websockets.exceptions import ConnectionClosed
+
+        while True:
+            link = self._pick(connection)
+            envelope = Envelope(str(uuid.uuid4()), EnvelopeType(kind), dict(payload), link.number,
+                                time.monotonic(), retry_attempt, retry_reason)
+            with self._lock:
+                self.envelopes[envelope.envelope_id] = envelope
+            try:
+                link.connection.send(json.dumps(envelope.message()))
+            except ConnectionClosed:
+                with self._lock:
+                    del self.envelopes[envelope.envelope_id]
+                    link.closed.set()
+                if connection is not None:
+                    raise
+                continue
+            return envelope
 
     def send_event(self, body: Mapping[str, Any], **options: Any) -> Envelope:
         """An Events API body (`event_callback`), as an `events_api` envelope."""
