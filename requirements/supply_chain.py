@@ -42,6 +42,9 @@ OSI_APPROVED = {
     # Pillow's licence: the CMU/MIT-style HPND variant, OSI-approved as "CMU License (MIT-CMU)".
     "MIT-CMU", "HPND",
 }
+# Trove classifiers that qualify the licence named beside them rather than name one ("License :: DFSG
+# approved"): left out of the judgement, which still needs a licence from OSI_APPROVED beside them.
+QUALIFIERS = {"DFSG approved", "OSI Approved"}
 # Packages whose metadata names no licence: what the licence file they ship says, checked on each run.
 KNOWN = {
     "axe-playwright-python": ("MIT", "MIT License"),  # its LICENSE; the axe-core it bundles is MPL-2.0
@@ -77,7 +80,8 @@ def judge(name: str, item: dict | None) -> tuple[str, bool]:
         spdx, first_line = KNOWN[name]
         text = (item.get("LicenseText") or "").strip()
         return (f"{spdx} (from its licence file)", text.startswith(first_line))
-    parts = [p.strip() for p in re.split(r";|\bAND\b|\bOR\b|\bWITH\b", stated) if p.strip(" ()")]
+    parts = [p.strip() for p in re.split(r";|\bAND\b|\bOR\b|\bWITH\b", stated)
+             if p.strip(" ()") and p.strip() not in QUALIFIERS]
     return stated, bool(parts) and all(p in OSI_APPROVED or p.strip("()") in OSI_APPROVED for p in parts)
 
 

@@ -111,6 +111,8 @@ def test_the_licence_list_covers_every_locked_package_and_refuses_what_is_not_os
     assert not supply_chain.judge("x", {"License": "MIT AND SSPL-1.0"})[1]
     assert not supply_chain.judge("x", {"License": "Commons Clause"})[1]
     assert not supply_chain.judge("x", {"License": "UNKNOWN"})[1]
+    assert supply_chain.judge("x", {"License": "DFSG approved; MIT License"})[1]  # a qualifier beside a licence
+    assert not supply_chain.judge("x", {"License": "DFSG approved"})[1]  # a qualifier alone names no licence
     assert not supply_chain.judge("axe-playwright-python", {"License": "UNKNOWN", "LicenseText": "All rights reserved"})[1]
     assert not supply_chain.judge("x", None)[1]
 
