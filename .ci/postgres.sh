@@ -29,8 +29,18 @@ as_postgres() {
 
 chown postgres "$DATA" 2>/dev/null || true
 as_postgres "'$BIN/initdb' -D '$DATA/data' -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null"
-as_postgres "'$BIN/pg_ctl' -D '$DATA/data' -l '$DATA/log' -w -o \"-c listen_addresses=127.0.0.1 -p $PORT -k '$DATA' -c fsync=off -c max_connections=200\" start >/dev/null" || {
-  echo "PostgreSQL did not start on 127.0.0.1:$PORT; its log:" >&2; tail -n 20 "$DATA/log" >&2; rm -rf "$DATA"; exit 1; }
+start() {
+  as_postgres "'$BIN/pg_ctl' -D '$DATA/data' -l '$DATA/log' -w -o \"-c listen_addresses=127.0.0.1 -p $PORT -k '$DATA' -c fsync=off -c max_connections=200\" start >/dev/null 2>&1"
+}
+# Another run may take the free port found above while initdb runs: then the next free one, a few times.
+for attempt in 1 2 3 4 5 6 7 8; do
+  start && break
+  if [ -n "${DESK_CI_PG_PORT:-}" ] || [ "$attempt" = 8 ] || ! grep -q "could not bind" "$DATA/log"; then
+    echo "PostgreSQL did not start on 127.0.0.1:$PORT; its log:" >&2; tail -n 20 "$DATA/log" >&2; rm -rf "$DATA"; exit 1
+  fi
+  PORT=$((PORT + 1)); while listening "$PORT"; do PORT=$((PORT + 1)); done
+  : > "$DATA/log"
+done
 stop() { as_postgres "'$BIN/pg_ctl' -D '$DATA/data' -m fast stop >/dev/null" || true; rm -rf "$DATA"; }
 trap stop EXIT
 

@@ -52,6 +52,7 @@ ACK_WITHIN = 2.5  # seconds from an envelope's arrival: Slack's 3 s, less the wa
 PING_INTERVAL = 2.0  # seconds: how often the client checks its connection (a dropped socket is noticed)
 RECEIVE_BUFFER = 64 * 1024  # bytes per read: an envelope (often several KB) in one read, not slack_sdk's 1 KB
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0  # seconds between failed reconnections, doubling
+JOIN_WITHIN = 5.0  # seconds `close()` gives each of the client's threads to end (its reader's reads time out after 3)
 UNHEALTHY_AFTER = 60.0  # seconds without a connection before /healthz fails (a reconnection takes a second or two)
 ENVELOPE_KINDS = {"events_api": "event", "slash_commands": "command", "interactive": "interaction"}
 REFUSED_TOKEN = frozenset({"invalid_auth", "not_authed", "not_allowed_token_type", "account_inactive",
@@ -59,13 +60,15 @@ REFUSED_TOKEN = frozenset({"invalid_auth", "not_authed", "not_allowed_token_type
 
 
 class _Client(SocketModeClient):
-    """slack_sdk's client, noting when each envelope arrived and backing off failed reconnections."""
+    """slack_sdk's client, noting when each envelope arrived, backing off failed reconnections and stopping in
+    bounded time."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.arrivals: dict[str, float] = {}
         self._arrivals_lock = threading.Lock()
         self._failures = 0
         self._not_before = 0.0
+        self._live: tuple[Connection | None, ConnectionState] = (None, ConnectionState())  # what the reader reads
         super().__init__(*args, **kwargs)
 
     def enqueue_message(self, message: str) -> None:
@@ -99,6 +102,39 @@ class _Client(SocketModeClient):
             log.info("Socket Mode: reconnected after %s failed attempt(s)", self._failures)
         self._failures, self._not_before = 0, 0.0
 
+    def _run_current_session(self) -> None:
+        """slack_sdk's reader round (run every 0.1 s), except that a terminated session state stays terminated.
+        slack_sdk's marks the state live again on each round: when `close()` had marked it terminated but
+        closing the socket waited past the next round (an ack being written holds the send lock; a loaded
+        machine), the reader started over on the closing session, never ended, and `close()`, joining it,
+        hung for good. Each connection gets a fresh state (`connect`), so nothing needs the reset; the two
+        are read as one pair, never a new session with the state its predecessor is about to end."""
+        session, state = self._live
+        if getattr(self, "closed", False) or session is None or state.terminated or not session.is_active():
+            return
+        try:
+            session.run_until_completion(state)
+        except Exception as err:
+            self.logger.error(f"Failed to receive on the connection (session id: {session.session_id}, error: {err})")
+
+    def close(self) -> None:
+        """slack_sdk's, except that each of the client's threads gets `JOIN_WITHIN` seconds to end, not
+        forever: a stop (SIGTERM, a deploy) never hangs on the connection."""
+        self.closed = True
+        self.auto_reconnect_enabled = False
+        self.current_session_state.terminated = True
+        self.disconnect()
+        runners = (self.current_session_runner, self.current_app_monitor, self.message_processor)
+        for runner in runners:
+            runner.event.set()
+        for runner in runners:
+            if runner.thread is not None and runner.thread.is_alive():
+                runner.thread.join(JOIN_WITHIN)
+                if runner.thread.is_alive():
+                    log.warning("Socket Mode: a client thread (%s) did not end within %.0f s; left behind",
+                                runner.thread.name, JOIN_WITHIN)
+        self.message_workers.shutdown()
+
     def connect(self) -> None:
         """slack_sdk's `connect`, except that the old connection is closed in the background: slack_sdk
         closes it inline, and that close waits for the old socket's reader, i.e. for Slack to close the old
@@ -115,8 +151,8 @@ class _Client(SocketModeClient):
             proxy=self.proxy, proxy_headers=self.proxy_headers, on_message_listener=self._on_message,
             on_error_listener=self._on_error, on_close_listener=self._on_close, ssl_context=self.web_client.ssl)
         session.connect()
-        self.current_session = session
-        self.current_session_state = ConnectionState()
+        self.current_session, self.current_session_state = session, ConnectionState()
+        self._live = (self.current_session, self.current_session_state)
         self.auto_reconnect_enabled = self.default_auto_reconnect_enabled
         if old_state is not None:
             old_state.terminated = True
