@@ -14,18 +14,20 @@ work's transaction (a deploy, an OOM kill) would lose a council's message. Inste
    what marks the row done. When the work ends without an effect (a bot's message, an edit, a reaction
    that is not :ticket:) or with a refusal, `kept` marks the row done itself.
 3. **Rework** (`Receipts.rework`, the worker's `inbox` job, on start and every few seconds): rows still
-   unfinished after their lease are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and their stored
-   body is dispatched through the same Bolt app as Bolt's own "lazy only" request, so the same listener
-   runs, synchronously, with every argument it would have had. Its effect happens once whatever runs
-   twice: the delivery key is unique and written in the effect's transaction.
+   unfinished after their lease are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL), `REWORK_AT_ONCE` at
+   a time, and their stored body is dispatched through the same Bolt app as Bolt's own "lazy only"
+   request, so the same listener runs, synchronously, with every argument it would have had. Its effect
+   happens once whatever runs twice: the delivery key is unique and written in the effect's transaction.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -45,6 +47,7 @@ log = logging.getLogger("desk.slack")
 F = TypeVar("F", bound=Callable[..., Any])
 
 STORE_WITHIN = 1.0  # seconds the ack waits to store a request: well inside Slack's 3 s, with room for the rest
+REWORK_AT_ONCE = 4  # rows reworked at a time: a backlog after a crash, mostly waiting on Slack's answers
 REWORK = "desk_inbox_rework"  # context key on a request re-dispatched from the inbox (its inbox key)
 
 
@@ -160,18 +163,30 @@ class Receipts:
 
     # -- rework ------------------------------------------------------------------------------------------
 
-    def rework(self, *, limit: int = inbox.BATCH) -> int:
-        """Work again what was stored and not finished within its lease, one row at a time (each held from
-        when its own work starts), at most `limit` rows; how many were claimed."""
+    def rework(self, *, limit: int = inbox.BATCH, at_once: int = REWORK_AT_ONCE) -> int:
+        """Work again what was stored and not finished within its lease, at most `limit` rows, `at_once` at a
+        time: the work mostly waits on Slack (users.info, the posts), so a crash's backlog drains in parallel,
+        as live events are worked. Each row is claimed when its own work starts, so its lease runs from then.
+        How many were claimed."""
         if self.app is None:
             raise RuntimeError("no Bolt app to rework the inbox through: build it first")
-        for count in range(limit):
-            with unit_of_work(self.engine) as session:
-                claimed = inbox.claim(session, now=self.clock.now(), lease=self.lease)
-            if not claimed:
-                return count
-            self._rework(claimed[0])
-        return limit
+        budget = itertools.count()  # shared by the threads: next() on it is atomic
+
+        def drain() -> int:
+            claimed_here = 0
+            while next(budget) < limit:
+                with unit_of_work(self.engine) as session:
+                    claimed = inbox.claim(session, now=self.clock.now(), lease=self.lease)
+                if not claimed:
+                    break
+                claimed_here += 1
+                self._rework(claimed[0])
+            return claimed_here
+
+        if at_once <= 1:
+            return drain()
+        with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="desk-rework") as pool:
+            return sum(pool.map(lambda _: drain(), range(at_once)))
 
     def _rework(self, received: inbox.Received) -> None:
         metrics.INBOX.labels(kind=received.kind, outcome="reworked").inc()

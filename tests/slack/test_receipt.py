@@ -128,6 +128,24 @@ def test_what_a_dead_process_acked_is_worked_again_after_the_lease_once(desk: De
     assert worker.inbox() == 0 and len(tickets(desk)) == 1
 
 
+def test_a_backlog_left_by_a_crash_is_worked_again_several_at_a_time(desk: Desk) -> None:
+    """The work mostly waits on Slack: four rows reworked one after another would take four times as long
+    (a backlog of hundreds after a crash took minutes). Each row's first post waits 1.5 s here; they all
+    reach Slack before the first has its answer, and each row still opens one ticket."""
+    texts = [f"Direct debit run {n} failed overnight" for n in range(4)]
+    for text in texts:
+        left_by_a_dead_process(desk, a_message(desk, text))
+    desk.clock.advance(seconds=desk.wiring.receipts.lease.total_seconds())
+    desk.slack.inject("chat.postMessage", times=4, latency=1.5)
+    assert desk.wiring.worker(enqueue_digests=None).inbox() == 4
+    first_posts = sorted(c.at for c in desk.slack.calls_to("chat.postMessage"))[:4]
+    assert first_posts[-1] - first_posts[0] < 1.5, "the rows were reworked one after another"
+    assert sorted(t.description for t in tickets(desk)) == sorted(texts)
+    assert len(cards(desk)) == 4
+    with Session(desk.engine) as session:
+        assert inbox.unfinished(session) == 0
+
+
 def test_a_reaction_is_kept_too_and_its_rework_opens_one_ticket(desk: Desk) -> None:
     message = a_message(desk, "Our planning portal shows a blank page")
     desk.slack.add_message(message)  # the message the reaction is on
