@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 from sqlmodel import Session
 
+from desk.db import new_tickets
 from desk.domain.search import REDACTED_TITLE, Document, Match, fts5_query, tsquery_text
 
 SEARCH_TABLE = "ticket_search"
@@ -44,22 +45,28 @@ def _dialect(session: Session | Connection) -> str:
     return session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
 
 
+# Built once (a `text()` is parsed into a statement, and given a cache key, each time it is made).
+_UPSERT_POSTGRESQL = text(
+    f"INSERT INTO {SEARCH_TABLE} (ticket_id, document) VALUES (:id, "
+    f"setweight(to_tsvector('{CONFIG}', :title), 'A') || setweight(to_tsvector('{CONFIG}', :description), 'B')"
+    f" || setweight(to_tsvector('{CONFIG}', :replies), 'C')) "
+    "ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document")
+_DELETE_SQLITE = text(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = :id")
+_INSERT_SQLITE = text(f"INSERT INTO {SEARCH_TABLE} (rowid, title, description, replies) "
+                      "VALUES (:id, :title, :description, :replies)")
+
+
 def write(session: Session, ticket_id: int, doc: Document, *, new: bool = False) -> None:
     """Put (or replace) one ticket's document; `new`: a ticket opened in this transaction, which has none
     to replace (tickets are never deleted, so its id was never indexed before)."""
-    if _dialect(session) == "postgresql":
-        session.execute(text(
-            f"INSERT INTO {SEARCH_TABLE} (ticket_id, document) VALUES (:id, "
-            f"setweight(to_tsvector('{CONFIG}', :title), 'A') || setweight(to_tsvector('{CONFIG}', :description), 'B')"
-            f" || setweight(to_tsvector('{CONFIG}', :replies), 'C')) "
-            "ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document"),
-            {"id": ticket_id, "title": doc.title, "description": doc.description, "replies": doc.replies})
+    connection = new_tickets.connection(session)
+    values = {"id": ticket_id, "title": doc.title, "description": doc.description, "replies": doc.replies}
+    if connection.dialect.name == "postgresql":
+        connection.execute(_UPSERT_POSTGRESQL, values)
         return
     if not new:
-        session.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = :id"), {"id": ticket_id})
-    session.execute(text(f"INSERT INTO {SEARCH_TABLE} (rowid, title, description, replies) "
-                         "VALUES (:id, :title, :description, :replies)"),
-                    {"id": ticket_id, "title": doc.title, "description": doc.description, "replies": doc.replies})
+        connection.execute(_DELETE_SQLITE, {"id": ticket_id})
+    connection.execute(_INSERT_SQLITE, values)
 
 
 def compact(session: Session) -> None:
