@@ -1,6 +1,6 @@
 """The reads and writes that open a ticket, each in one statement (issue 16: intake is the busiest write).
 
-All are Core statements built once and run on the session's connection (`connection`): SQLAlchemy's ORM
+All are Core statements built once and run on the session's connection (`connection_of`): SQLAlchemy's ORM
 execution path cost more than the statements themselves, and nothing here is an ORM object until the
 ticket is made one, as if loaded.
 
@@ -11,6 +11,9 @@ ticket is made one, as if loaded.
   those columns alone.
 - `insert_ticket`: the ticket row, unless its Slack message has a ticket already. The unique constraint
   on the message answers that in the INSERT itself (ON CONFLICT DO NOTHING), instead of a SELECT before.
+- `write_opened`: then the council's head, the `opened` event, the SLA clock rows and the search document:
+  one statement each on SQLite; on PostgreSQL one statement for all four (data-modifying WITH clauses), as
+  each is a round trip to the server.
 """
 
 from __future__ import annotations
@@ -19,15 +22,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Connection, and_, bindparam, event, func, select, update
+from sqlalchemy import and_, bindparam, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from desk.db import queries
-from desk.db.tables import CouncilRow, PlaybookVersionRow, TicketRow
+from desk.db import queries, search_index
+from desk.db.engine import connection_of
+from desk.db.tables import CouncilRow, PlaybookVersionRow, SlaClockRow, TicketEventRow, TicketRow
 from desk.errors import NotFound
 
 _TICKETS = TicketRow.__table__
@@ -36,14 +40,6 @@ _VERSIONS = PlaybookVersionRow.__table__
 _READ = ("id", "ref_prefix", "playbook_id", "division", "next_number", "last_seq", "last_hash")
 _HEAD = ("next_number", "last_seq", "last_hash")
 _LOCKED = "desk.locked_councils"  # session.info: {council id: (its transaction, LockedCouncil)}
-
-
-def connection(session: Session) -> Connection:
-    """The session's connection in its transaction, for a Core statement: pending ORM changes are flushed
-    first, as `session.execute` would (autoflush), so the database sees writes in the order they were made."""
-    if session.autoflush:
-        session.flush()  # returns at once when nothing is pending
-    return session.connection()
 
 
 def _lock_council_query():
@@ -100,7 +96,7 @@ def _held(session: Session, council_id: str) -> CouncilRow | None:
 
 def lock_council(session: Session, council_id: str) -> tuple[LockedCouncil, CurrentVersion | None]:
     """The council, locked and read afresh, and its playbook's latest version (None: not synced)."""
-    found = connection(session).execute(_LOCK_COUNCIL, {"council_id": council_id}).first()
+    found = connection_of(session).execute(_LOCK_COUNCIL, {"council_id": council_id}).first()
     if found is None:
         raise NotFound(f"no council {council_id!r} (is it in councils.yaml, and synced?)")
     council = LockedCouncil(*found[:len(_READ)])
@@ -115,8 +111,12 @@ def lock_council(session: Session, council_id: str) -> tuple[LockedCouncil, Curr
 def write_council_head(session: Session, council: LockedCouncil) -> None:
     """Write the council's next number and chain head as they are in memory (the caller holds its lock); an
     ORM row of the council this session holds gets them as committed values (no flush writes them again)."""
-    connection(session).execute(_WRITE_HEAD, {"council_id": council.id,
-                                              **{name: getattr(council, name) for name in _HEAD}})
+    connection_of(session).execute(_WRITE_HEAD, {"council_id": council.id,
+                                                 **{name: getattr(council, name) for name in _HEAD}})
+    _sync_held(session, council)
+
+
+def _sync_held(session: Session, council: LockedCouncil) -> None:
     if (held := _held(session, council.id)) is not None:
         for name in _HEAD:
             set_committed_value(held, name, getattr(council, name))
@@ -157,7 +157,7 @@ def insert_ticket(session: Session, **given: Any) -> TicketRow | None:
         raise TypeError(f"no ticket column {sorted(unknown)}")
     values = {**_TICKET_DEFAULTS, **given}
     statement = _INSERT_TICKET[session.get_bind().dialect.name]
-    ticket_id = connection(session).execute(statement, values).scalar()
+    ticket_id = connection_of(session).execute(statement, values).scalar()
     if ticket_id is None:
         return None
     ticket = _TICKET_CLASS.new_instance()  # as a query loads a row: no model __init__, no attribute events
@@ -165,3 +165,49 @@ def insert_ticket(session: Session, **given: Any) -> TicketRow | None:
     make_transient_to_detached(ticket)  # its identity, and every column's value as committed
     session.add(ticket)
     return ticket
+
+
+_EVENTS = TicketEventRow.__table__
+_CLOCKS = SlaClockRow.__table__
+_INSERT_EVENT = insert(_EVENTS)
+_INSERT_CLOCKS = insert(_CLOCKS)
+_OPENED_POSTGRESQL: dict[int, Any] = {}  # by the number of clock rows; built on first use, then kept
+
+
+def _row_of(table, prefix: str) -> dict[str, Any]:
+    return {c.name: bindparam(f"{prefix}{c.name}", type_=c.type) for c in table.columns if c.name != "id"}
+
+
+def _opened_postgresql(clocks: int):
+    """The four writes of `write_opened` as one PostgreSQL statement, for `clocks` clock rows."""
+    head = (update(_COUNCILS).where(_COUNCILS.c.id == bindparam("head_council_id"))
+            .values({name: bindparam(f"head_{name}", type_=_COUNCILS.c[name].type) for name in _HEAD}).cte("head"))
+    event = insert(_EVENTS).values(_row_of(_EVENTS, "event_")).cte("opened_event")
+    # one INSERT per clock row: SQLAlchemy does not cache a statement with a multi-row VALUES (it would
+    # compile it anew on every execution, which costs more than the round trips this statement saves)
+    rows = [insert(_CLOCKS).values(_row_of(_CLOCKS, f"clock{i}_")).cte(f"clock{i}") for i in range(clocks)]
+    return search_index.postgresql_upsert().add_cte(head, event, *rows)
+
+
+def write_opened(session: Session, council: LockedCouncil, event: dict[str, Any], clocks: list[dict[str, Any]],
+                 document: dict[str, Any]) -> None:
+    """After `insert_ticket`, the rest of a new ticket: the council's next number and chain head as moved in
+    memory (`write_council_head`), its `opened` event's column values (`audit.chained_values`), its SLA
+    clocks' rows, and its search document (`search_index.values_of`). Nothing reads them back as objects
+    in this unit of work."""
+    if session.get_bind().dialect.name != "postgresql":
+        write_council_head(session, council)
+        connection = connection_of(session)
+        connection.execute(_INSERT_EVENT, event)
+        connection.execute(_INSERT_CLOCKS, clocks)
+        connection.execute(search_index.INSERT_NEW_SQLITE, document)
+        return
+    statement = _OPENED_POSTGRESQL.get(len(clocks))
+    if statement is None:
+        statement = _OPENED_POSTGRESQL.setdefault(len(clocks), _opened_postgresql(len(clocks)))
+    values = {"head_council_id": council.id, **{f"head_{name}": getattr(council, name) for name in _HEAD},
+              **{f"event_{name}": value for name, value in event.items()}, **document}
+    for i, clock in enumerate(clocks):
+        values.update((f"clock{i}_{name}", value) for name, value in clock.items())
+    connection_of(session).execute(statement, values)
+    _sync_held(session, council)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from desk.db import new_tickets, queries, stamps
+from desk.db.engine import connection_of
 from desk.db.tables import OutboxRow, SlackDeliveryRow, TicketRow
 from desk.domain.calendar import business_calendar
 from desk.domain.lifecycle import ThreadEffect
@@ -34,7 +35,7 @@ _RECORD_DELIVERY = {name: stamps.returning_stamps(dialect.insert(SlackDeliveryRo
 def first_time(session: Session, key: str, kind: str, at: datetime) -> bool:
     """Record a delivery; False if it was recorded before (a redelivery or a second submission)."""
     statement = _RECORD_DELIVERY[session.get_bind().dialect.name]
-    row = new_tickets.connection(session).execute(statement, {"key": key, "kind": kind, "received_at": at}).first()
+    row = connection_of(session).execute(statement, {"key": key, "kind": kind, "received_at": at}).first()
     if row is None:
         return False
     stamps.note(session, row)

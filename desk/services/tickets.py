@@ -136,12 +136,12 @@ def open_ticket(
     policy = sla_state.policy_of(session, version.id, council.division)
     sla = TicketSla.open(policy, decision.priority, at)
     target = policy.target(decision.priority)
-    audit.append_opened_event(session, council=council, ticket=ticket, actor=actor, at=at,
-                              data=_opened_data(ticket, decision, version.version, target.respond_within,
-                                                target.resolve_within))
-    sla_state.insert_new(session, ticket, sla)
+    event = audit.chained_values(council, ticket.id, ticket.ref, "opened", actor, at,
+                                 _opened_data(ticket, decision, version.version, target.respond_within,
+                                              target.resolve_within))
+    new_tickets.write_opened(session, council, event, sla_state.new_clock_values(ticket.id, sla),
+                             search.new_document(ticket))
     session.flush()
-    search.index_new_ticket(session, ticket)
     metrics.TICKETS_OPENED.labels(council=council.id).inc()
     return ticket
 
