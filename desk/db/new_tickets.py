@@ -9,11 +9,11 @@ ticket is made one, as if loaded.
   only: not its source), in one query, as a plain `LockedCouncil` (no ORM row to load, track and flush).
 - `write_council_head`: the council's next number and its chain's head, as moved in memory, in one UPDATE of
   those columns alone.
-- `insert_opened`: the ticket row, unless its Slack message has a ticket already (the unique constraint on
-  the message answers that in the INSERT itself, ON CONFLICT DO NOTHING, instead of a SELECT before), then
-  the council's head, the `opened` event, the SLA clock rows and the search document: one statement each
-  on SQLite; on PostgreSQL one statement for all five (data-modifying WITH clauses), as each statement is a
-  round trip to the server.
+- `insert_ticket`: the ticket row, unless its Slack message has a ticket already. The unique constraint
+  on the message answers that in the INSERT itself (ON CONFLICT DO NOTHING), instead of a SELECT before.
+- `write_opened`: then the council's head, the `opened` event, the SLA clock rows and the search document:
+  one statement each on SQLite; on PostgreSQL one statement for all four (data-modifying WITH clauses), as
+  each is a round trip to the server.
 """
 
 from __future__ import annotations
@@ -149,31 +149,22 @@ _TICKET_COLUMNS = frozenset(column.key for column in _TICKETS.columns)
 _TICKET_CLASS = TicketRow._sa_class_manager  # type: ignore[attr-defined]
 
 
-def _row_of(table, prefix: str, **given: Any) -> dict[str, Any]:
-    return {c.name: given.get(c.name, bindparam(f"{prefix}{c.name}", type_=c.type))
-            for c in table.columns if c.name != "id"}
-
-
-def _opened_postgresql(clocks: int):
-    """`insert_opened`'s writes as one PostgreSQL statement (data-modifying WITH clauses), for `clocks`
-    clock rows: each write but the ticket's takes its id from the ticket's INSERT, and writes nothing when
-    that INSERT did not (the message has a ticket already); the statement returns the new ticket's id."""
-    ticket = (postgresql.insert(_TICKETS).values(_row_of(_TICKETS, "ticket_"))
-              .on_conflict_do_nothing(index_elements=[_TICKETS.c.slack_channel, _TICKETS.c.slack_ts])
-              .returning(_TICKETS.c.id).cte("new_ticket"))
-
-    def from_ticket(table, prefix: str):
-        row = _row_of(table, prefix, ticket_id=ticket.c.id)
-        return insert(table).from_select(list(row), select(*row.values()))
-
-    head = (update(_COUNCILS).where(_COUNCILS.c.id == bindparam("head_council_id"), select(ticket.c.id).exists())
-            .values({name: bindparam(f"head_{name}", type_=_COUNCILS.c[name].type) for name in _HEAD}).cte("head"))
-    # one INSERT per clock row: SQLAlchemy caches no statement with a multi-row VALUES (it would compile it
-    # anew on every execution, which costs more than the round trips this statement saves)
-    writes = [head, from_ticket(_EVENTS, "event_").cte("opened_event"),
-              *(from_ticket(_CLOCKS, f"clock{i}_").cte(f"clock{i}") for i in range(clocks)),
-              search_index.postgresql_upsert(ticket.c.id).cte("document")]
-    return select(ticket.c.id).add_cte(*writes)
+def insert_ticket(session: Session, **given: Any) -> TicketRow | None:
+    """Insert a new ticket with these column values (the model's defaults for the others) and return it as
+    the session's row (persistent, with its id, as if loaded); None, with nothing written, when a ticket
+    already has its Slack message (`uq_ticket_slack_message`)."""
+    if unknown := given.keys() - _TICKET_COLUMNS:
+        raise TypeError(f"no ticket column {sorted(unknown)}")
+    values = {**_TICKET_DEFAULTS, **given}
+    statement = _INSERT_TICKET[session.get_bind().dialect.name]
+    ticket_id = connection_of(session).execute(statement, values).scalar()
+    if ticket_id is None:
+        return None
+    ticket = _TICKET_CLASS.new_instance()  # as a query loads a row: no model __init__, no attribute events
+    ticket.__dict__.update(values, id=ticket_id)
+    make_transient_to_detached(ticket)  # its identity, and every column's value as committed
+    session.add(ticket)
+    return ticket
 
 
 _EVENTS = TicketEventRow.__table__
@@ -183,50 +174,40 @@ _INSERT_CLOCKS = insert(_CLOCKS)
 _OPENED_POSTGRESQL: dict[int, Any] = {}  # by the number of clock rows; built on first use, then kept
 
 
-def insert_opened(session: Session, council: LockedCouncil, ticket: dict[str, Any], event: dict[str, Any],
-                  clocks: list[dict[str, Any]], document: dict[str, Any]) -> TicketRow | None:
-    """A new ticket: its row (`ticket`: column values, the model's defaults for the others), the council's
-    next number and chain head as moved in memory (`write_council_head`), its `opened` event
-    (`audit.chained_values`), its SLA clocks' rows and its search document (`search_index.values_of`),
-    the last three without the ticket's id, which its INSERT gives. Returns the ticket as the session's row
-    (persistent, with its id, as if loaded); None, with nothing written, when a ticket already has its
-    Slack message (`uq_ticket_slack_message`). Nothing reads the others back as objects in this unit of work.
+def _row_of(table, prefix: str) -> dict[str, Any]:
+    return {c.name: bindparam(f"{prefix}{c.name}", type_=c.type) for c in table.columns if c.name != "id"}
 
-    SQLite: one statement each. PostgreSQL: one statement for all, each a round trip to the server."""
-    if unknown := ticket.keys() - _TICKET_COLUMNS:
-        raise TypeError(f"no ticket column {sorted(unknown)}")
-    values = {**_TICKET_DEFAULTS, **ticket}
-    connection = connection_of(session)
-    if connection.dialect.name == "postgresql":
-        statement = _OPENED_POSTGRESQL.get(len(clocks))
-        if statement is None:
-            statement = _OPENED_POSTGRESQL.setdefault(len(clocks), _opened_postgresql(len(clocks)))
-        ticket_id = connection.execute(statement, _postgresql_values(council, values, event, clocks,
-                                                                     document)).scalar()
-        if ticket_id is None:
-            return None
-        _sync_held(session, council)
-    else:
-        ticket_id = connection.execute(_INSERT_TICKET[connection.dialect.name], values).scalar()
-        if ticket_id is None:
-            return None
+
+def _opened_postgresql(clocks: int):
+    """The four writes of `write_opened` as one PostgreSQL statement, for `clocks` clock rows."""
+    head = (update(_COUNCILS).where(_COUNCILS.c.id == bindparam("head_council_id"))
+            .values({name: bindparam(f"head_{name}", type_=_COUNCILS.c[name].type) for name in _HEAD}).cte("head"))
+    event = insert(_EVENTS).values(_row_of(_EVENTS, "event_")).cte("opened_event")
+    # one INSERT per clock row: SQLAlchemy does not cache a statement with a multi-row VALUES (it would
+    # compile it anew on every execution, which costs more than the round trips this statement saves)
+    rows = [insert(_CLOCKS).values(_row_of(_CLOCKS, f"clock{i}_")).cte(f"clock{i}") for i in range(clocks)]
+    return search_index.postgresql_upsert().add_cte(head, event, *rows)
+
+
+def write_opened(session: Session, council: LockedCouncil, event: dict[str, Any], clocks: list[dict[str, Any]],
+                 document: dict[str, Any]) -> None:
+    """After `insert_ticket`, the rest of a new ticket: the council's next number and chain head as moved in
+    memory (`write_council_head`), its `opened` event's column values (`audit.chained_values`), its SLA
+    clocks' rows, and its search document (`search_index.values_of`). Nothing reads them back as objects
+    in this unit of work."""
+    if session.get_bind().dialect.name != "postgresql":
         write_council_head(session, council)
-        connection.execute(_INSERT_EVENT, {**event, "ticket_id": ticket_id})
-        connection.execute(_INSERT_CLOCKS, [{**clock, "ticket_id": ticket_id} for clock in clocks])
-        connection.execute(search_index.INSERT_NEW_SQLITE, {**document, "search_id": ticket_id})
-    row = _TICKET_CLASS.new_instance()  # as a query loads a row: no model __init__, no attribute events
-    row.__dict__.update(values, id=ticket_id)
-    make_transient_to_detached(row)  # its identity, and every column's value as committed
-    session.add(row)
-    return row
-
-
-def _postgresql_values(council: LockedCouncil, ticket: dict[str, Any], event: dict[str, Any],
-                       clocks: list[dict[str, Any]], document: dict[str, Any]) -> dict[str, Any]:
+        connection = connection_of(session)
+        connection.execute(_INSERT_EVENT, event)
+        connection.execute(_INSERT_CLOCKS, clocks)
+        connection.execute(search_index.INSERT_NEW_SQLITE, document)
+        return
+    statement = _OPENED_POSTGRESQL.get(len(clocks))
+    if statement is None:
+        statement = _OPENED_POSTGRESQL.setdefault(len(clocks), _opened_postgresql(len(clocks)))
     values = {"head_council_id": council.id, **{f"head_{name}": getattr(council, name) for name in _HEAD},
-              **{f"ticket_{name}": value for name, value in ticket.items()},
-              **{f"event_{name}": value for name, value in event.items() if name != "ticket_id"}}
+              **{f"event_{name}": value for name, value in event.items()}, **document}
     for i, clock in enumerate(clocks):
-        values.update((f"clock{i}_{name}", value) for name, value in clock.items() if name != "ticket_id")
-    values.update((name, value) for name, value in document.items() if name != "search_id")
-    return values
+        values.update((f"clock{i}_{name}", value) for name, value in clock.items())
+    connection_of(session).execute(statement, values)
+    _sync_held(session, council)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Integer, Text, bindparam, column, func, literal_column, select, text
+from sqlalchemy import Connection, Integer, Text, bindparam, column, func, literal_column, text
 from sqlalchemy import table as table_
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
@@ -47,20 +47,16 @@ def _dialect(session: Session | Connection) -> str:
     return session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
 
 
-def postgresql_upsert(ticket_id=None):
+def postgresql_upsert():
     """PostgreSQL's INSERT of a ticket's document (replacing one there is), as a Core statement taking
-    :search_title, :search_description and :search_replies, and :search_id unless `ticket_id` (a column of a
-    WITH clause returning the new ticket's id: `desk/db/new_tickets.py`) gives it."""
+    :search_id, :search_title, :search_description and :search_replies."""
     def weighted(field: str, weight: str):
         return func.setweight(func.to_tsvector(literal_column(f"'{CONFIG}'"), bindparam(f"search_{field}", type_=Text)),
                               literal_column(f"'{weight}'"))
 
     table = table_(SEARCH_TABLE, column("ticket_id"), column("document"))
     document = weighted("title", "A").op("||")(weighted("description", "B")).op("||")(weighted("replies", "C"))
-    if ticket_id is None:
-        statement = postgresql.insert(table).values(ticket_id=bindparam("search_id", type_=Integer), document=document)
-    else:
-        statement = postgresql.insert(table).from_select(["ticket_id", "document"], select(ticket_id, document))
+    statement = postgresql.insert(table).values(ticket_id=bindparam("search_id", type_=Integer), document=document)
     return statement.on_conflict_do_update(index_elements=["ticket_id"], set_={"document": statement.excluded.document})
 
 
@@ -85,7 +81,7 @@ def write(session: Session, ticket_id: int, doc: Document, *, new: bool = False)
     connection.execute(INSERT_NEW_SQLITE, values)
 
 
-def values_of(ticket_id: int | None, doc: Document) -> dict[str, object]:
+def values_of(ticket_id: int, doc: Document) -> dict[str, object]:
     """The parameters of the statements that write a ticket's document."""
     return {"search_id": ticket_id, "search_title": doc.title, "search_description": doc.description,
             "search_replies": doc.replies}

@@ -72,10 +72,11 @@ def index_ticket(session: Session, ticket: TicketRow) -> None:
     search_index.write(session, ticket.id, document(ticket.title, ticket.description, replies, late))
 
 
-def new_document(title: str, description: str) -> dict[str, object]:
-    """`index_ticket`'s document for a ticket being opened, as `search_index` writes it, without its id
-    (`new_tickets.insert_opened` adds it): it has no replies or edits yet, and no document to replace."""
-    return search_index.values_of(None, document(title, description, [], None))
+def new_document(ticket: TicketRow) -> dict[str, object]:
+    """`index_ticket`'s document for a ticket opened in this transaction, as `search_index` writes it: it has
+    no replies or edits yet, and no document to replace (`new_tickets.write_opened` writes it)."""
+    assert ticket.id is not None, "insert the ticket before indexing it"
+    return search_index.values_of(ticket.id, document(ticket.title, ticket.description, [], None))
 
 
 def forget_words(session: Session, tickets: list[TicketRow]) -> None:

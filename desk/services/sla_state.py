@@ -105,14 +105,14 @@ def save(session: Session, ticket: TicketRow, sla: TicketSla,
         session.add(row)
 
 
-def new_clock_values(ticket_id: int | None, sla: TicketSla) -> list[dict]:
-    """A new ticket's runs as `sla_clock` rows' column values, for one INSERT (`new_tickets.insert_opened`): no
+def new_clock_values(ticket_id: int, sla: TicketSla) -> list[dict]:
+    """A new ticket's runs as `sla_clock` rows' column values, for one INSERT (`new_tickets.write_opened`): no
     rows exist to update, and nothing reads them back as objects in this unit of work (`load` reads them
     from the database)."""
     return [_clock_values(ticket_id, sla, run) for run in sla.runs]
 
 
-def _clock_values(ticket_id: int | None, sla: TicketSla, run: MetricRun) -> dict:
+def _clock_values(ticket_id: int, sla: TicketSla, run: MetricRun) -> dict:
     return {"ticket_id": ticket_id, "metric": str(run.metric), "cycle": run.cycle, "target_seconds": run.target,
             "clock": str(run.clock), **{name: getattr(run, name) for name in _RUN_FIELDS},
             "fired": {str(index): repeat for index, repeat in run.fired.items()},

@@ -122,40 +122,39 @@ def open_ticket(
     except ValueError as err:
         raise InvalidInput(str(err)) from None
     number = council.next_number
-    values = dict(
-        council_id=council.id, number=number, ref=f"{council.ref_prefix}-{number}", title=title,
+    ticket = new_tickets.insert_ticket(  # its id, for its event and clocks
+        session, council_id=council.id, number=number, ref=f"{council.ref_prefix}-{number}", title=title,
         description=description, requester=requester, status=str(Status.NEW), priority=decision.priority,
         category=decision.category, impact=decision.impact, urgency=decision.urgency,
         triage_rule=decision.rule, playbook_version_id=version.id, opened_at=at, updated_at=at,
         slack_channel=slack_channel, slack_ts=slack_ts, follow_up_of=follow_up_of)
+    if ticket is None:
+        existing = queries.find_ticket_by_message(session, slack_channel or "", slack_ts or "")
+        raise InvalidInput(f"that message is already {existing.ref if existing else 'a ticket'}")
     # Numbered under the council's lock, like the chain head below: both go in one UPDATE of the council.
     council.next_number = number + 1
     policy = sla_state.policy_of(session, version.id, council.division)
     sla = TicketSla.open(policy, decision.priority, at)
     target = policy.target(decision.priority)
-    # the event's hash covers its ticket's ref, not its id: the ticket's INSERT gives the id to all three
-    event = audit.chained_values(council, None, values["ref"], "opened", actor, at,
-                                 _opened_data(values, decision, version.version, target.respond_within,
+    event = audit.chained_values(council, ticket.id, ticket.ref, "opened", actor, at,
+                                 _opened_data(ticket, decision, version.version, target.respond_within,
                                               target.resolve_within))
-    ticket = new_tickets.insert_opened(session, council, values, event, sla_state.new_clock_values(None, sla),
-                                       search.new_document(title, description))
-    if ticket is None:
-        existing = queries.find_ticket_by_message(session, slack_channel or "", slack_ts or "")
-        raise InvalidInput(f"that message is already {existing.ref if existing else 'a ticket'}")
+    new_tickets.write_opened(session, council, event, sla_state.new_clock_values(ticket.id, sla),
+                             search.new_document(ticket))
     session.flush()
     metrics.TICKETS_OPENED.labels(council=council.id).inc()
     return ticket
 
 
-def _opened_data(ticket: dict, decision: TriageDecision, version: int, respond: int, resolve: int) -> dict:
+def _opened_data(ticket: TicketRow, decision: TriageDecision, version: int, respond: int, resolve: int) -> dict:
     return {
-        "title": ticket["title"], "description": ticket["description"], "requester": ticket["requester"],
+        "title": ticket.title, "description": ticket.description, "requester": ticket.requester,
         "priority": decision.priority, "category": decision.category, "impact": decision.impact,
         "urgency": decision.urgency, "rule": decision.rule, "decided_by": decision.decided_by,
         "reason": decision.explain(), "playbook_version": version,
         "targets": {"respond": respond, "resolve": resolve},
-        "slack": {"channel": ticket["slack_channel"], "ts": ticket["slack_ts"]} if ticket["slack_ts"] else None,
-        "follow_up_of": ticket["follow_up_of"],
+        "slack": {"channel": ticket.slack_channel, "ts": ticket.slack_ts} if ticket.slack_ts else None,
+        "follow_up_of": ticket.follow_up_of,
     }
 
 
