@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlmodel import Session
 
 from desk.db.writers import WriterQueue
@@ -136,6 +136,15 @@ def hurried(engine: Engine, *, timeout_seconds: float) -> Iterator[Session]:
         finally:
             if raw is not None:
                 raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def connection_of(session: Session) -> Connection:
+    """The session's connection in its transaction, for a Core statement: pending ORM changes are flushed
+    first, as `session.execute` would (autoflush), so the database sees writes in the order they were made.
+    Cheaper than `session.execute`, whose ORM path costs more than a short statement itself."""
+    if session.autoflush:
+        session.flush()  # returns at once when nothing is pending
+    return session.connection()
 
 
 @contextmanager

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Integer, Text, bindparam, column, func, literal_column, text
+from sqlalchemy import table as table_
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
+from desk.db.engine import connection_of
 from desk.domain.search import REDACTED_TITLE, Document, Match, fts5_query, tsquery_text
 
 SEARCH_TABLE = "ticket_search"
@@ -44,22 +47,44 @@ def _dialect(session: Session | Connection) -> str:
     return session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
 
 
+def postgresql_upsert():
+    """PostgreSQL's INSERT of a ticket's document (replacing one there is), as a Core statement taking
+    :search_id, :search_title, :search_description and :search_replies."""
+    def weighted(field: str, weight: str):
+        return func.setweight(func.to_tsvector(literal_column(f"'{CONFIG}'"), bindparam(f"search_{field}", type_=Text)),
+                              literal_column(f"'{weight}'"))
+
+    table = table_(SEARCH_TABLE, column("ticket_id"), column("document"))
+    document = weighted("title", "A").op("||")(weighted("description", "B")).op("||")(weighted("replies", "C"))
+    statement = postgresql.insert(table).values(ticket_id=bindparam("search_id", type_=Integer), document=document)
+    return statement.on_conflict_do_update(index_elements=["ticket_id"], set_={"document": statement.excluded.document})
+
+
+# Built once (a statement is parsed, or built, and given a cache key, each time it is made).
+_UPSERT_POSTGRESQL = postgresql_upsert()
+_DELETE_SQLITE = text(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = :search_id")
+# a document where there is none: a new ticket's, or after _DELETE_SQLITE
+INSERT_NEW_SQLITE = text(f"INSERT INTO {SEARCH_TABLE} (rowid, title, description, replies) "
+                         "VALUES (:search_id, :search_title, :search_description, :search_replies)")
+
+
 def write(session: Session, ticket_id: int, doc: Document, *, new: bool = False) -> None:
     """Put (or replace) one ticket's document; `new`: a ticket opened in this transaction, which has none
     to replace (tickets are never deleted, so its id was never indexed before)."""
-    if _dialect(session) == "postgresql":
-        session.execute(text(
-            f"INSERT INTO {SEARCH_TABLE} (ticket_id, document) VALUES (:id, "
-            f"setweight(to_tsvector('{CONFIG}', :title), 'A') || setweight(to_tsvector('{CONFIG}', :description), 'B')"
-            f" || setweight(to_tsvector('{CONFIG}', :replies), 'C')) "
-            "ON CONFLICT (ticket_id) DO UPDATE SET document = excluded.document"),
-            {"id": ticket_id, "title": doc.title, "description": doc.description, "replies": doc.replies})
+    connection = connection_of(session)
+    values = values_of(ticket_id, doc)
+    if connection.dialect.name == "postgresql":
+        connection.execute(_UPSERT_POSTGRESQL, values)
         return
     if not new:
-        session.execute(text(f"DELETE FROM {SEARCH_TABLE} WHERE rowid = :id"), {"id": ticket_id})
-    session.execute(text(f"INSERT INTO {SEARCH_TABLE} (rowid, title, description, replies) "
-                         "VALUES (:id, :title, :description, :replies)"),
-                    {"id": ticket_id, "title": doc.title, "description": doc.description, "replies": doc.replies})
+        connection.execute(_DELETE_SQLITE, {"search_id": ticket_id})
+    connection.execute(INSERT_NEW_SQLITE, values)
+
+
+def values_of(ticket_id: int, doc: Document) -> dict[str, object]:
+    """The parameters of the statements that write a ticket's document."""
+    return {"search_id": ticket_id, "search_title": doc.title, "search_description": doc.description,
+            "search_replies": doc.replies}
 
 
 def compact(session: Session) -> None:

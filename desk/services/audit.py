@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlmodel import Session
 
-from desk.db import new_tickets, queries
+from desk.db import queries
+from desk.db.new_tickets import LockedCouncil
 from desk.db.tables import CouncilRow, TicketEventRow, TicketRow
 from desk.domain.audit import (
     CURRENT_VERSION,
@@ -46,21 +46,7 @@ def _append(session: Session, council: CouncilRow, ticket_id: int | None, ticket
     return row
 
 
-def append_opened_event(session: Session, *, council: CouncilRow, ticket: TicketRow, actor: str, at: datetime,
-                        data: dict) -> None:
-    """`append_event` for the `opened` event of a ticket opened in this unit of work: the same link in the
-    chain, written with one INSERT and no object (nothing reads it back before the commit). The council's
-    head (and its next number, moved by the caller) go in one UPDATE of those columns."""
-    assert ticket.id is not None, "insert the ticket first"
-    values = chained_values(council, ticket.id, ticket.ref, "opened", actor, at, data)
-    new_tickets.write_council_head(session, council)
-    session.execute(_INSERT_EVENT, values)
-
-
-_INSERT_EVENT = insert(TicketEventRow.__table__)
-
-
-def chained_values(council: CouncilRow, ticket_id: int | None, ticket_ref: str, type: str, actor: str,
+def chained_values(council: CouncilRow | LockedCouncil, ticket_id: int | None, ticket_ref: str, type: str, actor: str,
                    at: datetime, data: dict) -> dict:
     """The next event on the council's chain, as column values, and the council's head moved onto it (not
     yet added to a session): for a caller inserting many events at once. The caller holds the council row's

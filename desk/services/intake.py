@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from desk.db import queries, stamps
+from desk.db import new_tickets, queries, stamps
+from desk.db.engine import connection_of
 from desk.db.tables import OutboxRow, SlackDeliveryRow, TicketRow
 from desk.domain.calendar import business_calendar
 from desk.domain.lifecycle import ThreadEffect
@@ -34,7 +35,7 @@ _RECORD_DELIVERY = {name: stamps.returning_stamps(dialect.insert(SlackDeliveryRo
 def first_time(session: Session, key: str, kind: str, at: datetime) -> bool:
     """Record a delivery; False if it was recorded before (a redelivery or a second submission)."""
     statement = _RECORD_DELIVERY[session.get_bind().dialect.name]
-    row = session.execute(statement, {"key": key, "kind": kind, "received_at": at}).first()
+    row = connection_of(session).execute(statement, {"key": key, "kind": kind, "received_at": at}).first()
     if row is None:
         return False
     stamps.note(session, row)
@@ -120,11 +121,10 @@ def opens_at(session: Session, ticket: TicketRow, at: datetime) -> datetime | No
     """The next working time, when a ticket arrives outside its council's hours and its clocks wait for
     them; None when they are running already (in hours, or a priority on a 24x7 clock: a P1 on a
     Saturday night is being counted, so telling the council "we're closed" would be wrong)."""
-    council = queries.get_council(session, ticket.council_id)
     playbook = sla_state.playbook_for(session, ticket.playbook_version_id)
     if playbook.priorities[ticket.priority].clock != ClockKind.BUSINESS:
         return None
-    calendar = business_calendar(playbook.calendar.with_division(council.division))
+    calendar = business_calendar(playbook.calendar.with_division(new_tickets.division(session, ticket.council_id)))
     opens = calendar.next_working(at)
     return None if opens == at else opens
 

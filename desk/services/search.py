@@ -72,11 +72,11 @@ def index_ticket(session: Session, ticket: TicketRow) -> None:
     search_index.write(session, ticket.id, document(ticket.title, ticket.description, replies, late))
 
 
-def index_new_ticket(session: Session, ticket: TicketRow) -> None:
-    """`index_ticket` for a ticket opened in this transaction: it has no replies or edits yet, and no
-    document to replace."""
-    assert ticket.id is not None, "flush the ticket before indexing it"
-    search_index.write(session, ticket.id, document(ticket.title, ticket.description, [], None), new=True)
+def new_document(ticket: TicketRow) -> dict[str, object]:
+    """`index_ticket`'s document for a ticket opened in this transaction, as `search_index` writes it: it has
+    no replies or edits yet, and no document to replace (`new_tickets.write_opened` writes it)."""
+    assert ticket.id is not None, "insert the ticket before indexing it"
+    return search_index.values_of(ticket.id, document(ticket.title, ticket.description, [], None))
 
 
 def forget_words(session: Session, tickets: list[TicketRow]) -> None:

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session
 
 from desk.db import queries
@@ -106,14 +105,11 @@ def save(session: Session, ticket: TicketRow, sla: TicketSla,
         session.add(row)
 
 
-_INSERT_CLOCKS = insert(SlaClockRow.__table__)
-
-
-def insert_new(session: Session, ticket: TicketRow, sla: TicketSla) -> None:
-    """A new ticket's runs, in one INSERT: no rows exist to update, and nothing reads them back as objects
-    in this unit of work (`load` reads them from the database)."""
-    assert ticket.id is not None
-    session.execute(_INSERT_CLOCKS, [_clock_values(ticket.id, sla, run) for run in sla.runs])
+def new_clock_values(ticket_id: int, sla: TicketSla) -> list[dict]:
+    """A new ticket's runs as `sla_clock` rows' column values, for one INSERT (`new_tickets.write_opened`): no
+    rows exist to update, and nothing reads them back as objects in this unit of work (`load` reads them
+    from the database)."""
+    return [_clock_values(ticket_id, sla, run) for run in sla.runs]
 
 
 def _clock_values(ticket_id: int, sla: TicketSla, run: MetricRun) -> dict:

@@ -122,13 +122,13 @@ def open_ticket(
     except ValueError as err:
         raise InvalidInput(str(err)) from None
     number = council.next_number
-    ticket = TicketRow(
-        council_id=council.id, number=number, ref=f"{council.ref_prefix}-{number}", title=title,
+    ticket = new_tickets.insert_ticket(  # its id, for its event and clocks
+        session, council_id=council.id, number=number, ref=f"{council.ref_prefix}-{number}", title=title,
         description=description, requester=requester, status=str(Status.NEW), priority=decision.priority,
         category=decision.category, impact=decision.impact, urgency=decision.urgency,
         triage_rule=decision.rule, playbook_version_id=version.id, opened_at=at, updated_at=at,
         slack_channel=slack_channel, slack_ts=slack_ts, follow_up_of=follow_up_of)
-    if not new_tickets.insert_ticket(session, ticket):  # its id, for its event and clocks
+    if ticket is None:
         existing = queries.find_ticket_by_message(session, slack_channel or "", slack_ts or "")
         raise InvalidInput(f"that message is already {existing.ref if existing else 'a ticket'}")
     # Numbered under the council's lock, like the chain head below: both go in one UPDATE of the council.
@@ -136,12 +136,12 @@ def open_ticket(
     policy = sla_state.policy_of(session, version.id, council.division)
     sla = TicketSla.open(policy, decision.priority, at)
     target = policy.target(decision.priority)
-    audit.append_opened_event(session, council=council, ticket=ticket, actor=actor, at=at,
-                              data=_opened_data(ticket, decision, version.version, target.respond_within,
-                                                target.resolve_within))
-    sla_state.insert_new(session, ticket, sla)
+    event = audit.chained_values(council, ticket.id, ticket.ref, "opened", actor, at,
+                                 _opened_data(ticket, decision, version.version, target.respond_within,
+                                              target.resolve_within))
+    new_tickets.write_opened(session, council, event, sla_state.new_clock_values(ticket.id, sla),
+                             search.new_document(ticket))
     session.flush()
-    search.index_new_ticket(session, ticket)
     metrics.TICKETS_OPENED.labels(council=council.id).inc()
     return ticket
 
