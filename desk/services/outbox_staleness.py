@@ -57,8 +57,10 @@ def stale_many(session: Session, items: Sequence[OutboxItem], reads: TicketReads
 def _escalation_stale(session: Session, item: OutboxItem, ticket: TicketRow | None, reads: TicketReads) -> str | None:
     if ticket is None or ticket.status not in OPEN_STATUSES or ticket.id is None:
         return "the ticket is no longer open"
-    policy = sla_state.policy_for(session, ticket, reads.councils.get(ticket.council_id))
-    sla = sla_state.of_rows(ticket, policy, reads.clocks[ticket.id])
+    sla = reads.slas.get(ticket.id)
+    if sla is None:
+        policy = sla_state.policy_for(session, ticket, reads.councils.get(ticket.council_id))
+        sla = reads.slas[ticket.id] = sla_state.of_rows(ticket, policy, reads.clocks[ticket.id])
     metric, cycle = Metric(item.payload["metric"]), int(item.payload["cycle"])
     if not sla.run(metric, cycle).running:
         return f"the {metric} clock is no longer running"
