@@ -30,7 +30,7 @@ def read_tickets(session: Session, items: Sequence[OutboxItem]) -> TicketReads:
     ids = {item.ticket_id for item in items if item.ticket_id is not None}
     tickets = {t.id: t for t in session.exec(select(TicketRow).where(col(TicketRow.id).in_(ids))).all()} if ids else {}
     running = [t.id for t in tickets.values() if t.status in OPEN_STATUSES]
-    clocks = sla_state.clocks_of(session, [i for i in running if i is not None])
+    clocks = sla_state.clocks_of(session, [i for i in running if i is not None], plain=True)  # only read
     councils = queries.councils_by_id(session, {t.council_id for t in tickets.values()}) if tickets else {}
     return TicketReads(tickets, clocks, councils)  # type: ignore[arg-type]  # ids are set on read rows
 
