@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
 
 from desk.db import queries
 from desk.db.tables import TicketRow
@@ -16,6 +17,8 @@ from desk.domain.lifecycle import OPEN_STATUSES
 from desk.domain.playbook import Metric
 from desk.services import sla_state
 from desk.services.ports import OutboxItem, TicketReads
+
+_TICKETS = TicketRow.__table__
 
 
 def stale(session: Session, item: OutboxItem) -> str | None:
@@ -26,9 +29,11 @@ def stale(session: Session, item: OutboxItem) -> str | None:
 
 
 def read_tickets(session: Session, items: Sequence[OutboxItem]) -> TicketReads:
-    """The rows' tickets, the clock rows of those open, their councils: each table read once."""
+    """The rows' tickets, the clock rows of those open, their councils: each table read once. Tickets and
+    clocks as plain Core rows with their tables' columns: they are only read (to check, then to render),
+    never changed or written back, so no objects are built or tracked for them."""
     ids = {item.ticket_id for item in items if item.ticket_id is not None}
-    tickets = {t.id: t for t in session.exec(select(TicketRow).where(col(TicketRow.id).in_(ids))).all()} if ids else {}
+    tickets = {t.id: t for t in session.execute(sa_select(*_TICKETS.c).where(_TICKETS.c.id.in_(ids))).all()} if ids else {}
     running = [t.id for t in tickets.values() if t.status in OPEN_STATUSES]
     clocks = sla_state.clocks_of(session, [i for i in running if i is not None], plain=True)  # only read
     councils = queries.councils_by_id(session, {t.council_id for t in tickets.values()}) if tickets else {}

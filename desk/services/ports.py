@@ -32,10 +32,9 @@ class OutboxItem:
 @dataclass(frozen=True)
 class TicketReads:
     """What the dispatcher read of the tickets of rows about to be posted, in the transaction it hands to
-    `BatchNotifier.prepare`: tickets by id, the clock rows of the open ones by ticket id (plain rows, read
-    only), their councils;
-    and, by ticket id, the SLA the staleness check worked out from those rows (not worked out again to
-    render the same rows' escalations)."""
+    `BatchNotifier.prepare`: tickets by id and the clock rows of the open ones by ticket id (both plain rows
+    with their tables' columns, to read only), their councils; and, by ticket id, the SLA the staleness
+    check worked out from those rows (not worked out again to render the same rows' escalations)."""
 
     tickets: dict[int, TicketRow]
     clocks: dict[int, list[SlaClockRow]]
