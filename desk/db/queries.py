@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from desk.db.tables import (
@@ -179,11 +180,13 @@ def list_sla_clocks(session: Session, ticket_id: int) -> Sequence[SlaClockRow]:
     return list_sla_clocks_of(session, [ticket_id])
 
 
-def list_sla_clocks_of(session: Session, ticket_ids: Sequence[int]) -> Sequence[SlaClockRow]:
-    """Several tickets' clocks; each ticket's respond first, then its resolve cycles."""
-    return session.exec(
-        select(SlaClockRow)
-        .where(col(SlaClockRow.ticket_id).in_(ticket_ids))
+def list_sla_clocks_of(session: Session, ticket_ids: Sequence[int], *, plain: bool = False) -> Sequence[SlaClockRow]:
+    """Several tickets' clocks; each ticket's respond first, then its resolve cycles. `plain`: as Core rows
+    with the same columns (no objects built nor tracked by the session), for a read that only works SLAs
+    out and writes nothing back (the dispatcher checking a window of notifications)."""
+    query = sa_select(*SlaClockRow.__table__.c) if plain else select(SlaClockRow)
+    return session.exec(  # type: ignore[call-overload]  # a plain read is a Core select
+        query.where(col(SlaClockRow.ticket_id).in_(ticket_ids))
         .order_by(SlaClockRow.ticket_id, col(SlaClockRow.metric).desc(), SlaClockRow.cycle)
     ).all()
 

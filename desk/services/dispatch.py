@@ -15,7 +15,8 @@ A dispatcher told to stop (`stopping`) finishes the row in hand and gives the re
 
 Failures: a 429 waits exactly `Retry-After` and does not count as an attempt; other transient failures back
 off exponentially; permanent ones (`channel_not_found`, `not_in_channel`, a revoked token…) and rows that
-exhaust their attempts are marked failed, visibly, with an alert to the triage channel.
+exhaust their attempts are marked failed, visibly, with an alert to the triage channel. What became of
+each row is written down by desk/services/outbox_records.py; this module decides.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, bindparam, func, update
+from sqlalchemy import Engine, bindparam, func, update
 from sqlmodel import Session, col, select
 
 from desk.db.engine import unit_of_work
 from desk.db.outage import patiently, unreachable
 from desk.db.tables import OutboxRow
 from desk.observability import logs, metrics
+from desk.services import outbox_records
 from desk.services.outbox_staleness import read_tickets, stale_many
 from desk.services.ports import BatchNotifier, DeliveryFailed, Notifier, OutboxItem, TicketReads
 
@@ -46,7 +48,6 @@ _CLAIM = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("outbox_id"))
           .values(claimed_until=bindparam("until"), attempts=bindparam("attempts")))
 
 LEASE = timedelta(seconds=60)
-MAX_ATTEMPTS = 8
 BATCH = 50
 CHANNEL_PACE_SECONDS = 1.0  # Slack allows about one message a second per channel
 
@@ -58,10 +59,6 @@ class DispatchReport:
     failed: int = 0
     cancelled: int = 0
     failures: list[str] = field(default_factory=list)
-
-
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 900))
 
 
 def claim(session: Session, *, now: datetime, limit: int = BATCH, lease: timedelta = LEASE,
@@ -213,7 +210,7 @@ class Dispatcher:
         else:
             renewed_at = self.now()
             sendable = self._renew(window, claims, renewed_at + self.lease, report)
-        with _Records(self.engine) as records:
+        with outbox_records.Records(self.engine) as records:
             for index, item in enumerate(sendable):
                 if index and (self.stopping.is_set() or self.now() - renewed_at > self.lease / 4):
                     return sendable[index:]
@@ -247,7 +244,7 @@ class Dispatcher:
         reasons = stale_many(session, held, reads)
         for item in held:
             if item.id in reasons:
-                _finish(session, item.id, status="cancelled", error=reasons[item.id])
+                outbox_records.cancel(session, item.id, reason=reasons[item.id])
                 report.cancelled += 1
                 metrics.NOTIFICATIONS.labels(kind=item.kind, outcome="cancelled").inc()
         sendable = [item for item in held if item.id not in reasons]
@@ -268,7 +265,7 @@ class Dispatcher:
                 raise
             log.exception("reading %s notification(s) together failed; each is read on its own", len(sendable))
 
-    def _post(self, item: OutboxItem, report: DispatchReport, records: _Records) -> None:
+    def _post(self, item: OutboxItem, report: DispatchReport, records: outbox_records.Records) -> None:
         try:
             ts = self.notifier.deliver(item)
         except DeliveryFailed as failure:
@@ -300,100 +297,10 @@ class Dispatcher:
         self._last_post[target] = time.monotonic()
 
     def _failed(self, item: OutboxItem, failure: DeliveryFailed, report: DispatchReport) -> None:
-        now = self.now()
-        outcome = "retried"
-        with unit_of_work(self.engine) as session:
-            row = session.get(OutboxRow, item.id)
-            assert row is not None
-            row.last_error, row.claimed_until = failure.code, None
-            if failure.retry_after is not None and not failure.permanent:
-                row.available_at = now + timedelta(seconds=failure.retry_after)
-                row.attempts = max(row.attempts - 1, 0)  # Slack said "later", not "no"
-                report.retried += 1
-            elif failure.permanent or row.attempts >= MAX_ATTEMPTS:
-                row.status, outcome = "failed", "failed"
-                report.failed += 1
-                report.failures.append(f"{item.key}: {failure.code}")
-                log.error("gave up on %s after %s attempt(s): %s", item.key, row.attempts, failure.code)
-                if item.kind != "alert":
-                    _alert(session, item, failure.code, now)
-            else:
-                row.available_at = now + backoff(row.attempts)
-                report.retried += 1
-            session.add(row)
+        outcome = outbox_records.failed(self.engine, item, failure, self.now())
+        if outcome == "failed":
+            report.failed += 1
+            report.failures.append(f"{item.key}: {failure.code}")
+        else:
+            report.retried += 1
         metrics.NOTIFICATIONS.labels(kind=item.kind, outcome=outcome).inc()
-
-
-def _finish(session: Session | Connection, outbox_id: int, *, status: str, ts: str | None = None,
-            at: datetime | None = None, error: str | None = None) -> None:
-    """Record a row's outcome: one UPDATE, nothing read first (it runs once per post, on a bare connection)."""
-    values: dict = {"status": status, "claimed_until": None}
-    for name, value in (("slack_ts", ts), ("sent_at", at), ("last_error", error)):
-        if value is not None:
-            values[name] = value
-    result = session.execute(update(_OUTBOX).where(_OUTBOX.c.id == outbox_id).values(**values))
-    assert result.rowcount == 1, f"no outbox row {outbox_id}"
-
-
-_SENT = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("outbox_id"))  # built once: it runs once per post
-         .values(status="sent", claimed_until=None, slack_ts=bindparam("ts"), sent_at=bindparam("at")))
-
-
-class _Records:
-    """The connection a window's posts are recorded on, each in its own committed transaction, one after the
-    other: checking a connection out of the pool for each costs about as much as the UPDATE. It is given
-    back at the window's end, and at once after a failure (a blip: the next try takes a fresh one)."""
-
-    def __init__(self, engine: Engine):
-        self.engine, self.connection = engine, None
-
-    def __enter__(self) -> _Records:
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.close()
-
-    def sent(self, outbox_id: int, *, ts: str | None, at: datetime) -> None:
-        if self.connection is None:
-            self.connection = self.engine.connect()
-        try:
-            with self.connection.begin():  # a transaction as `unit_of_work`'s, without a Session
-                if ts is None:
-                    _finish(self.connection, outbox_id, status="sent", at=at)
-                else:
-                    result = self.connection.execute(_SENT, {"outbox_id": outbox_id, "ts": ts, "at": at})
-                    assert result.rowcount == 1, f"no outbox row {outbox_id}"
-        except BaseException:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self.connection is not None:
-            connection, self.connection = self.connection, None
-            connection.close()
-
-
-def _alert(session: Session, item: OutboxItem, code: str, now: datetime) -> None:
-    """Tell the support team, in the triage channel, that something could not be delivered."""
-    key = f"alert:{item.key}"
-    if session.exec(select(OutboxRow.id).where(OutboxRow.idempotency_key == key)).first():
-        return
-    session.add(OutboxRow(idempotency_key=key, kind="alert", council_id=item.council_id, ticket_id=item.ticket_id,
-                          target="triage", created_at=now, available_at=now,
-                          payload={"failed_key": item.key, "failed_kind": item.kind, "target": item.target,
-                                   "error": code, "ref": item.payload.get("ref")}))
-
-
-def record_progress(engine: Engine, item: OutboxItem, part: str, done: dict) -> None:
-    """Remember that Slack has accepted one part of a notification of several posts (a digest's text before
-    its chart, one manager's copy before the next), so a retry after a failure carries on from there and
-    never posts that part again. Kept in the row's payload, under "progress"."""
-    with unit_of_work(engine) as session:
-        row = session.get(OutboxRow, item.id)
-        if row is None:
-            return
-        progress = dict(row.payload.get("progress") or {})
-        progress[part] = {**progress.get(part, {}), **done}
-        row.payload = {**row.payload, "progress": progress}
-        session.add(row)
-    item.payload.setdefault("progress", {}).setdefault(part, {}).update(done)  # this attempt sees it too

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
 
 from desk.db import queries
 from desk.db.tables import TicketRow
@@ -16,6 +17,8 @@ from desk.domain.lifecycle import OPEN_STATUSES
 from desk.domain.playbook import Metric
 from desk.services import sla_state
 from desk.services.ports import OutboxItem, TicketReads
+
+_TICKETS = TicketRow.__table__
 
 
 def stale(session: Session, item: OutboxItem) -> str | None:
@@ -26,11 +29,13 @@ def stale(session: Session, item: OutboxItem) -> str | None:
 
 
 def read_tickets(session: Session, items: Sequence[OutboxItem]) -> TicketReads:
-    """The rows' tickets, the clock rows of those open, their councils: each table read once."""
+    """The rows' tickets, the clock rows of those open, their councils: each table read once. Tickets and
+    clocks as plain Core rows with their tables' columns: they are only read (to check, then to render),
+    never changed or written back, so no objects are built or tracked for them."""
     ids = {item.ticket_id for item in items if item.ticket_id is not None}
-    tickets = {t.id: t for t in session.exec(select(TicketRow).where(col(TicketRow.id).in_(ids))).all()} if ids else {}
+    tickets = {t.id: t for t in session.execute(sa_select(*_TICKETS.c).where(_TICKETS.c.id.in_(ids))).all()} if ids else {}
     running = [t.id for t in tickets.values() if t.status in OPEN_STATUSES]
-    clocks = sla_state.clocks_of(session, [i for i in running if i is not None])
+    clocks = sla_state.clocks_of(session, [i for i in running if i is not None], plain=True)  # only read
     councils = queries.councils_by_id(session, {t.council_id for t in tickets.values()}) if tickets else {}
     return TicketReads(tickets, clocks, councils)  # type: ignore[arg-type]  # ids are set on read rows
 
@@ -57,8 +62,10 @@ def stale_many(session: Session, items: Sequence[OutboxItem], reads: TicketReads
 def _escalation_stale(session: Session, item: OutboxItem, ticket: TicketRow | None, reads: TicketReads) -> str | None:
     if ticket is None or ticket.status not in OPEN_STATUSES or ticket.id is None:
         return "the ticket is no longer open"
-    policy = sla_state.policy_for(session, ticket, reads.councils.get(ticket.council_id))
-    sla = sla_state.of_rows(ticket, policy, reads.clocks[ticket.id])
+    sla = reads.slas.get(ticket.id)
+    if sla is None:
+        policy = sla_state.policy_for(session, ticket, reads.councils.get(ticket.council_id))
+        sla = reads.slas[ticket.id] = sla_state.of_rows(ticket, policy, reads.clocks[ticket.id])
     metric, cycle = Metric(item.payload["metric"]), int(item.payload["cycle"])
     if not sla.run(metric, cycle).running:
         return f"the {metric} clock is no longer running"

@@ -7,13 +7,14 @@ never import Slack: they know only this port.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sqlmodel import Session
 
 if TYPE_CHECKING:
     from desk.db.tables import CouncilRow, SlaClockRow, TicketRow
+    from desk.domain.sla import TicketSla
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,14 @@ class OutboxItem:
 @dataclass(frozen=True)
 class TicketReads:
     """What the dispatcher read of the tickets of rows about to be posted, in the transaction it hands to
-    `BatchNotifier.prepare`: tickets by id, the clock rows of the open ones by ticket id, their councils."""
+    `BatchNotifier.prepare`: tickets by id and the clock rows of the open ones by ticket id (both plain rows
+    with their tables' columns, to read only), their councils; and, by ticket id, the SLA the staleness
+    check worked out from those rows (not worked out again to render the same rows' escalations)."""
 
     tickets: dict[int, TicketRow]
     clocks: dict[int, list[SlaClockRow]]
     councils: dict[str, CouncilRow]
+    slas: dict[int, TicketSla] = field(default_factory=dict)
 
 
 class DeliveryFailed(Exception):

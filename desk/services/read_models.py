@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from desk.db import queries
 from desk.db.tables import CouncilRow, SlaClockRow, TicketEventRow, TicketRatingRow, TicketRow
+from desk.domain.sla import TicketSla
 from desk.services import sla_state
 
 
@@ -76,12 +77,13 @@ def summarize(session: Session, ticket: TicketRow, now: datetime) -> TicketSumma
 
 def summarize_many(session: Session, tickets: Sequence[TicketRow], now: datetime, *, with_history: bool = True,
                    clocks: Mapping[int, list[SlaClockRow]] | None = None,
-                   councils: Mapping[str, CouncilRow] | None = None) -> list[TicketSummary]:
+                   councils: Mapping[str, CouncilRow] | None = None,
+                   slas: Mapping[int, TicketSla] | None = None) -> list[TicketSummary]:
     """Summaries of several tickets, each table read once for all of them (the dispatcher renders a batch).
     `with_history=False`, for a message that shows none of it (an escalation): the events, ratings and
     follow-ups are not read, and what comes of them stays empty (triage reason, rating, edits, follow-ups).
     `clocks` (by ticket id) and `councils` (by id): rows the caller has read in this transaction, not read
-    again (what they lack is)."""
+    again (what they lack is); `slas` (by ticket id): what the caller worked out from those same rows."""
     ids = [ticket.id for ticket in tickets if ticket.id is not None]
     known_clocks, known_councils = clocks or {}, councils or {}
     clock_rows = {**sla_state.clocks_of(session, [i for i in ids if i not in known_clocks]),
@@ -102,19 +104,21 @@ def summarize_many(session: Session, tickets: Sequence[TicketRow], now: datetime
             follow_ups[follow_up.follow_up_of].append(follow_up.ref)
     if parents:
         refs = queries.refs_of(session, parents)
+    known_slas = slas or {}
     return [_summary(session, ticket, now, council_rows.get(ticket.council_id), clock_rows.get(ticket.id, []),
-                     history.get(ticket.id, []), ratings, tuple(follow_ups.get(ticket.id, ())), refs)
+                     history.get(ticket.id, []), ratings, tuple(follow_ups.get(ticket.id, ())), refs,
+                     known_slas.get(ticket.id) if ticket.id is not None else None)
             for ticket in tickets]
 
 
 def _summary(session: Session, ticket: TicketRow, now: datetime, council: CouncilRow | None, clocks: list,
              history: list[TicketEventRow],
              ratings: dict[tuple[int, int], TicketRatingRow], follow_ups: tuple[str, ...],
-             refs: dict[int, str]) -> TicketSummary:
+             refs: dict[int, str], sla: TicketSla | None = None) -> TicketSummary:
     council = council or queries.get_council(session, ticket.council_id)  # raises NotFound, as it always did
     policy = sla_state.policy_for(session, ticket, council)
     playbook = sla_state.playbook_for(session, ticket.playbook_version_id)
-    sla = sla_state.of_rows(ticket, policy, clocks)
+    sla = sla or sla_state.of_rows(ticket, policy, clocks)
     respond, resolve = sla.respond, sla.current_resolve
     decisions = [e for e in history if e.type in ("opened", "priority")]
     edits = [e for e in history if e.type == "edited"]

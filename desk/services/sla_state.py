@@ -74,11 +74,12 @@ def of_rows(ticket: TicketRow, policy: SlaPolicy, rows: Sequence[SlaClockRow]) -
     return TicketSla(policy, ticket.priority, ticket.status, [to_run(row) for row in rows])
 
 
-def clocks_of(session: Session, ticket_ids: Sequence[int]) -> dict[int, list[SlaClockRow]]:
-    """The clock rows of several tickets in one query, each ticket's in `list_sla_clocks`'s order."""
+def clocks_of(session: Session, ticket_ids: Sequence[int], *, plain: bool = False) -> dict[int, list[SlaClockRow]]:
+    """The clock rows of several tickets in one query, each ticket's in `list_sla_clocks`'s order; `plain`:
+    read only, as Core rows (see `queries.list_sla_clocks_of`), which `of_rows` takes as it takes objects."""
     found: dict[int, list[SlaClockRow]] = {ticket_id: [] for ticket_id in ticket_ids}
     if ticket_ids:
-        for row in queries.list_sla_clocks_of(session, ticket_ids):
+        for row in queries.list_sla_clocks_of(session, ticket_ids, plain=plain):
             found[row.ticket_id].append(row)
     return found
 

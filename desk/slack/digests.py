@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from slack_sdk.models.blocks import SectionBlock
 
 from desk.db.engine import read_only
-from desk.services import digests, dispatch
+from desk.services import digests, outbox_records
 from desk.services.ports import DeliveryFailed, OutboxItem
 from desk.services.tenancy import support_definition
 from desk.slack.blocks import Message
@@ -42,11 +42,11 @@ def _post_with_chart(notifier, item: OutboxItem, channel: str, rendered: Rendere
         conversation, ts = done["conversation"], done["ts"]
     else:
         conversation, ts = notifier.post(channel, _message(rendered))
-        dispatch.record_progress(notifier.deps.engine, item, channel, {"conversation": conversation, "ts": ts})
+        outbox_records.record_progress(notifier.deps.engine, item, channel, {"conversation": conversation, "ts": ts})
     if rendered.chart_png and not done.get("chart"):
         notifier.client.files_upload_v2(channel=conversation, content=rendered.chart_png, filename="digest.png",
                                         title=rendered.chart_title, thread_ts=ts)
-        dispatch.record_progress(notifier.deps.engine, item, channel, {"chart": True})
+        outbox_records.record_progress(notifier.deps.engine, item, channel, {"chart": True})
     return ts
 
 

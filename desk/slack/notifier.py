@@ -60,7 +60,7 @@ class SlackNotifier:
         found += queries.tickets_by_ref(session, missing).values() if missing else []
         summaries = {s.ref: (s, (t.card_channel, t.card_ts)) for s, t in zip(
             summarize_many(session, found, self.deps.clock.now(), with_history=False, clocks=reads.clocks,
-                           councils=reads.councils), found, strict=True)}
+                           councils=reads.councils, slas=reads.slas), found, strict=True)}
         self._prepared = {(item.id, item.attempts): summaries[item.payload["ref"].upper()] for item in escalations
                           if item.payload["ref"].upper() in summaries}
 
