@@ -37,7 +37,7 @@ from desk.slack.blocks import problems as blocks
 from desk.slack.context import actor_for, answer, guarded, roles_for
 from desk.slack.deps import Deps
 from desk.slack.ids import Action, Block, View
-from desk.slack.listeners.views import value
+from desk.slack.listeners.views import form_check, value, when_accepted
 from desk.slack.metadata import ProblemForm, ProblemLink, TicketRef
 from desk.slack.notifier import tell_now
 from desk.slack.receipt import kept
@@ -59,14 +59,13 @@ def _engineer(deps: Deps, client: WebClient, body: dict) -> Actor:
     return actor
 
 
-def _check(ack: Ack, view: dict) -> None:
+def _missing(view: dict) -> dict[str, str]:
     """A problem modal needs an open problem chosen, or a title for a new one (shown on the form)."""
     linking = view.get("callback_id") == View.LINK_PROBLEM
     if (linking and value(view, Block.PROBLEM) is not None) or value(view, Block.PROBLEM_TITLE) is not None:
-        ack()
-        return
+        return {}
     needed = "Choose an open problem above, or give a new problem a title" if linking else "Required"
-    ack(response_action="errors", errors={str(Block.PROBLEM_TITLE): needed})
+    return {str(Block.PROBLEM_TITLE): needed}
 
 
 def _ack(ack: Ack) -> None:
@@ -111,6 +110,7 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     @kept(deps.receipts, View.LINK_PROBLEM)
+    @when_accepted(_missing)
     def on_link_submitted(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         ref = ProblemForm.load(view.get("private_metadata")).ref
         if ref is None:
@@ -140,6 +140,7 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     @kept(deps.receipts, View.NEW_PROBLEM)
+    @when_accepted(_missing)
     def on_new_submitted(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         actor = _engineer(deps, client, body)
         now = deps.clock.now()
@@ -160,8 +161,8 @@ def register(app: App, deps: Deps) -> None:
 
     app.action(Action.LINK_PROBLEM)(ack=_ack, lazy=[on_link])
     app.action(Action.UNLINK_PROBLEM)(ack=_ack, lazy=[on_unlink])
-    app.view(View.LINK_PROBLEM)(ack=_check, lazy=[on_link_submitted])
-    app.view(View.NEW_PROBLEM)(ack=_check, lazy=[on_new_submitted])
+    app.view(View.LINK_PROBLEM)(ack=form_check(_missing), lazy=[on_link_submitted])
+    app.view(View.NEW_PROBLEM)(ack=form_check(_missing), lazy=[on_new_submitted])
 
 
 def command(body: dict, client: WebClient, respond: Any, deps: Deps, team: OrgIdentity, roles: Roles) -> None:

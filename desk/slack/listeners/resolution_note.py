@@ -24,7 +24,7 @@ from desk.slack.blocks import modals
 from desk.slack.context import actor_for, guarded, roles_for
 from desk.slack.deps import Deps
 from desk.slack.ids import Action, Block, View
-from desk.slack.listeners.views import value
+from desk.slack.listeners.views import form_check, value, when_accepted
 from desk.slack.metadata import TicketRef
 
 
@@ -32,11 +32,8 @@ def _ack(ack: Ack) -> None:
     ack()
 
 
-def _check(ack: Ack, view: dict) -> None:
-    if value(view, Block.RESOLUTION) is None:
-        ack(response_action="errors", errors={str(Block.RESOLUTION): "Required"})
-    else:
-        ack()
+def _missing(view: dict) -> dict[str, str]:
+    return {str(Block.RESOLUTION): "Required"} if value(view, Block.RESOLUTION) is None else {}
 
 
 def register(app: App, deps: Deps) -> None:
@@ -63,6 +60,7 @@ def register(app: App, deps: Deps) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=modals.edit_resolution(t, note))
 
     @guarded
+    @when_accepted(_missing)
     def on_save(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         ref = TicketRef.load(view.get("private_metadata")).ref
         actor = support(client, body)
@@ -75,4 +73,4 @@ def register(app: App, deps: Deps) -> None:
         lifecycle_posts.note_edited(client, deps, ref)
 
     app.action(Action.EDIT_RESOLUTION)(ack=_ack, lazy=[on_edit])
-    app.view(View.EDIT_RESOLUTION)(ack=_check, lazy=[on_save])
+    app.view(View.EDIT_RESOLUTION)(ack=form_check(_missing), lazy=[on_save])

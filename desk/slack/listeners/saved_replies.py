@@ -27,7 +27,7 @@ from desk.slack.blocks.text import is_user_id
 from desk.slack.context import actor_for, display_name, guarded, roles_for
 from desk.slack.deps import Deps
 from desk.slack.ids import Action, Block, View
-from desk.slack.listeners.views import value
+from desk.slack.listeners.views import form_check, value, when_accepted
 from desk.slack.metadata import SavedReplyContext
 from desk.slack.notifier import tell_council_now
 from desk.slack.receipt import kept
@@ -37,11 +37,8 @@ def _ack(ack: Ack) -> None:
     ack()
 
 
-def _check(ack: Ack, view: dict) -> None:
-    if value(view, Block.REPLY) is None:
-        ack(response_action="errors", errors={str(Block.REPLY): "Write the reply, or press Cancel"})
-    else:
-        ack()
+def _missing(view: dict) -> dict[str, str]:
+    return {str(Block.REPLY): "Write the reply, or press Cancel"} if value(view, Block.REPLY) is None else {}
 
 
 def register(app: App, deps: Deps) -> None:
@@ -87,6 +84,7 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     @kept(deps.receipts, View.SAVED_REPLY)
+    @when_accepted(_missing)
     def on_send(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         context = SavedReplyContext.load(view.get("private_metadata"))
         user = body["user"]
@@ -109,4 +107,4 @@ def register(app: App, deps: Deps) -> None:
             tell_council_now(client, deps, context.ref)
 
     app.action(Action.REPLY_WITH)(ack=_ack, lazy=[on_reply_with])
-    app.view(View.SAVED_REPLY)(ack=_check, lazy=[on_send])
+    app.view(View.SAVED_REPLY)(ack=form_check(_missing), lazy=[on_send])

@@ -8,7 +8,9 @@ work is `kept`: stored before the ack and worked again if the process dies (desk
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -27,6 +29,8 @@ from desk.slack.ids import Block, Input, Shortcut, View
 from desk.slack.metadata import IntakeContext, TicketRef
 from desk.slack.notifier import tell_council_now
 from desk.slack.receipt import kept
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 REQUIRED = {View.INTAKE: (Block.TITLE,), View.PRIORITY: (Block.PRIORITY, Block.REASON),
             View.RESOLVE: (Block.RESOLUTION,), View.NOT_FIXED: (Block.REASON,), View.WAITING: (Block.NEEDED,)}
@@ -47,9 +51,36 @@ def value(view: dict, block: str) -> str | None:
     return text.strip() if isinstance(text, str) and text.strip() else None
 
 
-def _check(ack: Ack, view: dict) -> None:
-    missing = {str(b): "Required" for b in REQUIRED.get(view.get("callback_id"), ()) if value(view, b) is None}
-    ack(response_action="errors", errors=missing) if missing else ack()
+def _missing(view: dict) -> dict[str, str]:
+    return {str(b): "Required" for b in REQUIRED.get(view.get("callback_id"), ()) if value(view, b) is None}
+
+
+def form_check(missing: Callable[[dict], dict[str, str]]) -> Callable[[Ack, dict], None]:
+    """A form's ack: its errors on the fields `missing` names (the form stays open in Slack), else plain."""
+    def check(ack: Ack, view: dict) -> None:
+        errors = missing(view)
+        ack(response_action="errors", errors=errors) if errors else ack()
+
+    return check
+
+
+def when_accepted(missing: Callable[[dict], dict[str, str]]) -> Callable[[F], F]:
+    """The work of a form, run only when its ack accepted it (put it under `@kept`, which then marks the
+    row done). Bolt starts a listener's work whatever its ack said, but a submission answered with errors
+    stays open in Slack to be corrected and submitted again under the same view id: its work would act on
+    what was missing, and record the view id the corrected submission needs."""
+    def wrap(work: F) -> F:
+        @functools.wraps(work)
+        def accepted(**kwargs: Any) -> None:
+            if not missing(kwargs["view"]):
+                work(**kwargs)
+
+        return accepted  # type: ignore[return-value]
+
+    return wrap
+
+
+_check = form_check(_missing)
 
 
 def _ack(ack: Ack) -> None:
@@ -62,6 +93,7 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     @kept(deps.receipts, View.INTAKE)
+    @when_accepted(_missing)
     def on_intake(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         context = IntakeContext.load(view.get("private_metadata"))
         user = body["user"]
@@ -108,18 +140,21 @@ def register(app: App, deps: Deps) -> None:
 
     @guarded
     @kept(deps.receipts, View.PRIORITY)
+    @when_accepted(_missing)
     def on_priority(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         support_change(body, client, view, lambda s, actor, ref, now: tickets.change_priority(
             s, ref=ref, priority=value(view, Block.PRIORITY), reason=value(view, Block.REASON) or "",
             actor=actor.user, at=now))
 
     @guarded
+    @when_accepted(_missing)
     def on_waiting(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         support_change(body, client, view, lambda s, actor, ref, now: tickets.set_status(
             s, ref=ref, status="waiting_on_council", needed=value(view, Block.NEEDED), actor=actor.user, at=now))
 
     @guarded
     @kept(deps.receipts, View.RESOLVE)
+    @when_accepted(_missing)
     def on_resolve(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         note = value(view, Block.RESOLUTION) or ""
         # the resolution note reaches the council's thread through the outbox, sent at once by support_change
@@ -127,6 +162,7 @@ def register(app: App, deps: Deps) -> None:
             s, ref=ref, note=note, actor=actor.user, at=now))
 
     @guarded
+    @when_accepted(_missing)
     def on_not_fixed(body: dict, client: WebClient, view: dict, **_: Any) -> None:
         """The council's reason: the ticket reopens with it (once, however often the form is submitted)."""
         ref, user = TicketRef.load(view.get("private_metadata")).ref, body["user"]
