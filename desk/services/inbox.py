@@ -14,10 +14,11 @@ Adapter-neutral: the payload is the platform's text, stored and handed back as i
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, exists, func, or_, select, update
+from sqlalchemy import Engine, Insert, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -52,13 +53,18 @@ def store(engine: Engine, *, kind: str, key: str, payload: str, at: datetime, le
           within: float) -> bool:
     """Store a request before its acknowledgement; False if one with this key was stored before (a
     redelivery). Held by the caller until `at + lease`. Gives up (raises) after `within` seconds of waiting."""
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-    # on the table, not the entity: a Core INSERT, without the ORM's bulk-insert bookkeeping (before an ack)
-    statement = (insert(INBOX).values(key=key, kind=kind, payload=payload, received_at=at, leased_until=at + lease,
-                                      attempts=0)
-                 .on_conflict_do_nothing().returning(INBOX.c.key))
+    values = {"key": key, "kind": kind, "payload": payload, "received_at": at, "leased_until": at + lease,
+              "attempts": 0}
     with hurried(engine, timeout_seconds=within) as session:
-        return session.execute(statement).first() is not None
+        # a Core statement on the session's connection: no ORM execution before an ack
+        return session.connection().execute(_storing(engine.dialect.name), values).first() is not None
+
+
+@functools.cache
+def _storing(dialect: str) -> Insert:
+    """The inbox's INSERT, built once per dialect: its values come as parameters."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(INBOX).on_conflict_do_nothing().returning(INBOX.c.key)
 
 
 def stored(engine: Engine, key: str) -> bool:
