@@ -232,7 +232,9 @@ class TicketSla:
         """The run's next firing: what the sweeper's index holds for its row."""
         if not run.running:
             return None
-        return min((at for _, _, at in self._next_firings(run)), default=None)
+        need = min(self._next_needs(run), default=None)
+        # a step's instant only grows with the consumed time it needs: the least need fires first
+        return self._instant(run, need) if need is not None else None
 
     def planned_steps(self, run: MetricRun) -> list[tuple[EscalationStep, datetime]]:
         """When each step of a running run would fire if nothing changed (repeats excluded)."""
@@ -323,13 +325,13 @@ class TicketSla:
             return run.running_since
         return self._clock(run).add(run.running_since, need - run.consumed_before)
 
-    def _next_firings(self, run: MetricRun) -> Iterator[tuple[EscalationStep, int, datetime]]:
+    def _next_needs(self, run: MetricRun) -> Iterator[int]:
+        """The consumed seconds at which each step's next firing (or repeat) is due."""
         for step in self._steps(run):
             repeat = run.fired.get(step.index, -1) + 1
             if repeat and not step.repeat_every:
                 continue
-            need = _threshold(run.target, step.at_percent) + repeat * (step.repeat_every or 0)
-            yield step, repeat, self._instant(run, need)
+            yield _threshold(run.target, step.at_percent) + repeat * (step.repeat_every or 0)
 
     def _due_firings(self, run: MetricRun, until: datetime) -> Iterator[Firing]:
         consumed = run.consumed(self.policy.clocks, until)
