@@ -72,6 +72,8 @@ class Worker:
         self.inbox_every = min(max(inbox_lease / 2, timedelta(seconds=1)), timedelta(seconds=15))
         self.sweep_batch = sweep_batch  # clock rows per sweep transaction: bounds its memory and lock time
         self.stopping = threading.Event()
+        self._running = 0  # jobs running now (`stop` waits for them)
+        self._ran = threading.Condition()
         self.dispatcher = Dispatcher(engine, notifier, clock.now, pace=channel_pace, stopping=self.stopping,
                                      lease=lease)
         self.sweep_cap = timedelta(seconds=sweep_cap)
@@ -187,32 +189,51 @@ class Worker:
 
     def stop(self, *, wait: bool = True) -> None:
         """A graceful stop: jobs finish what they hold (a sweep batch, the notification being sent) and
-        start nothing new; with `wait`, return once the scheduler's running jobs are done."""
+        start nothing new; with `wait`, return once the scheduler's running jobs are done.
+
+        Not APScheduler's `shutdown(wait=True)`: it holds its job stores' lock while it waits, and a running
+        sweep re-arms itself (`modify_job`) through that lock, so a stop meeting that moment never returned
+        (`desk worker` ignored SIGTERM; a web worker was killed at gunicorn's graceful timeout). The
+        scheduler is stopped without waiting, then the jobs are waited for here."""
         self.stopping.set()
         if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=wait)
+            self.scheduler.shutdown(wait=False)
+        if wait:
+            with self._ran:
+                self._ran.wait_for(lambda: not self._running)
         log.info("worker stopped")
 
     # -- scheduling --------------------------------------------------------------------------------------
 
     def _patient(self, job: Job) -> Callable[[], object]:
-        """The job as scheduled: a database outage is one line when it starts and one when it ends."""
+        """The job as scheduled: counted while it runs (`stop` waits for it), and a database outage is one
+        line when it starts and one when it ends."""
         def run() -> object:
+            with self._ran:
+                self._running += 1
             try:
-                result = job.run()
-            except Exception as err:
-                if not unreachable(err):
-                    raise
-                if job.id not in self._unreachable_since:
-                    self._unreachable_since[job.id] = time.monotonic()
-                    log.warning("%s: database unreachable (%s); trying again on schedule", job.id, describe(err))
-                return None
-            started = self._unreachable_since.pop(job.id, None)
-            if started is not None:
-                log.info("%s: database reachable again after %.1f s", job.id, time.monotonic() - started)
-            return result
+                return self._through_outages(job)
+            finally:
+                with self._ran:
+                    self._running -= 1
+                    self._ran.notify_all()
 
         return run
+
+    def _through_outages(self, job: Job) -> object:
+        try:
+            result = job.run()
+        except Exception as err:
+            if not unreachable(err):
+                raise
+            if job.id not in self._unreachable_since:
+                self._unreachable_since[job.id] = time.monotonic()
+                log.warning("%s: database unreachable (%s); trying again on schedule", job.id, describe(err))
+            return None
+        started = self._unreachable_since.pop(job.id, None)
+        if started is not None:
+            log.info("%s: database reachable again after %.1f s", job.id, time.monotonic() - started)
+        return result
 
     def schedule(self, scheduler: BaseScheduler) -> BaseScheduler:
         for job in self.jobs():
