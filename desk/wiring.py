@@ -123,7 +123,7 @@ class Wiring:
                         api=self.council_api(), database=self.reachability.problem,
                         notices=self.listener_executor, ops_port=self.settings.ops_port,
                         body_deadline_seconds=self.settings.request_timeout_seconds,
-                        front=None if signing is None else self.front(app))
+                        front=self.front(app))
 
     def front(self, app):
         """Acks given in front of `app` (desk.slack.front), when it works after its acks as desk does."""
