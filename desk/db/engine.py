@@ -61,8 +61,9 @@ def _tune_sqlite(engine: Engine) -> None:
         if writers.acquire(timeout=hurried or SQLITE_BUSY_TIMEOUT_MS / 1000, hurried=hurried is not None):
             connection.info[_HOLDS_WRITERS] = True
         elif hurried is not None:
+            held = writers.holder()
             raise exc.OperationalError("BEGIN IMMEDIATE", None,
-                                       sqlite3.OperationalError("database is locked (writers queued)"))
+                                       sqlite3.OperationalError(f"database is locked (writers queued; held by {held})"))
         # else (a writer held up this long, or one nested in its own thread): SQLite's busy timeout decides
         try:
             if hurried is not None:  # SQLite waits only for what is left of the budget (other processes)

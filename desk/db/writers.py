@@ -13,8 +13,13 @@ are not. Between processes (the worker and the web process on one file) SQLite's
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+import traceback
+from pathlib import Path
+
+_DESK = str(Path(__file__).resolve().parents[1])  # the desk package: where a holder's frames are worth naming
 
 
 class WriterQueue:
@@ -22,6 +27,7 @@ class WriterQueue:
         self._changed = threading.Condition()
         self._held = False
         self._hurried_waiting = 0
+        self._holder: tuple[int, float] | None = None  # (thread ident, monotonic time it took the queue)
 
     def acquire(self, *, timeout: float, hurried: bool = False) -> bool:
         """Hold the queue; False if that did not happen within `timeout` seconds."""
@@ -36,6 +42,7 @@ class WriterQueue:
                         return False
                     self._changed.wait(left)
                 self._held = True
+                self._holder = (threading.get_ident(), time.monotonic())
                 return True
             finally:
                 if hurried:
@@ -46,4 +53,18 @@ class WriterQueue:
     def release(self) -> None:
         with self._changed:
             self._held = False
+            self._holder = None
             self._changed.notify_all()
+
+    def holder(self) -> str:
+        """Who holds the queue, for the line logged when a hurried writer gives up: the thread, for how long,
+        and where it is now (its innermost frames in desk), or "nobody" when it was just released."""
+        held = self._holder
+        if held is None:
+            return "nobody (just released)"
+        ident, since = held
+        thread = next((t.name for t in threading.enumerate() if t.ident == ident), str(ident))
+        frame = sys._current_frames().get(ident)
+        stack = [f for f in traceback.extract_stack(frame) if f.filename.startswith(_DESK)] if frame else []
+        where = " < ".join(f"{f.name} (desk{f.filename[len(_DESK):]}:{f.lineno})" for f in stack[::-1][:4])
+        return f"thread {thread} for {time.monotonic() - since:.2f} s" + (f", in {where}" if where else "")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import exc, text
 
 from desk.db.engine import hurried, make_engine
 from desk.db.writers import WriterQueue
@@ -56,4 +57,33 @@ def test_a_connection_invalidated_mid_transaction_frees_the_queue_for_the_next_w
     broken.close()  # ending what is left of it is quiet
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT text FROM note").scalars().all() == ["kept"]
+    engine.dispose()
+
+
+def test_a_hurried_writer_that_gives_up_names_who_holds_the_queue(tmp_path) -> None:
+    """The line an operator reads when an ack's store gave up says which thread held the write, for how
+    long, and where it was: the thread name and its innermost desk frame."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'desk.db'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE note (text TEXT)")
+    holding, done = threading.Event(), threading.Event()
+
+    def hold_the_write() -> None:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO note VALUES ('slow')")
+            holding.set()
+            done.wait(5)
+
+    holder = threading.Thread(target=hold_the_write, name="slow-writer")
+    holder.start()
+    assert holding.wait(5)
+    try:
+        with pytest.raises(exc.OperationalError) as refused, hurried(engine, timeout_seconds=0.2) as session:
+            session.execute(text("INSERT INTO note VALUES ('late')"))
+    finally:
+        done.set()
+        holder.join(5)
+    message = str(refused.value)
+    assert "writers queued; held by thread slow-writer for 0." in message
+    assert WriterQueue().holder() == "nobody (just released)"
     engine.dispose()
