@@ -122,7 +122,19 @@ class Wiring:
         return DeskWsgi(app, signing, health, self.metrics, pages=self.web_pages(),
                         api=self.council_api(), database=self.reachability.problem,
                         notices=self.listener_executor, ops_port=self.settings.ops_port,
-                        body_deadline_seconds=self.settings.request_timeout_seconds)
+                        body_deadline_seconds=self.settings.request_timeout_seconds,
+                        front=None if signing is None else self.front(app))
+
+    def front(self, app):
+        """Acks given in front of `app` (desk.slack.front), when it works after its acks as desk does."""
+        from desk.slack.after_ack import AfterTheAck
+        from desk.slack.front import Front
+        from desk.slack.ids import SLASH_COMMAND
+
+        if not isinstance(app.listener_runner, AfterTheAck):  # Bolt's own mode (bench/bench_ingress.py)
+            return None
+        return Front(app, self.listener_executor, commands={SLASH_COMMAND},
+                     receipts=self.receipts if self.receipts.app is app else None)
 
     def council_api(self):
         """The council API (`/api/v1/...`): read-only, each council's bearer tokens, this wiring's clock."""

@@ -105,6 +105,7 @@ def build_app(settings: Settings, deps: Deps, executor: ThreadPoolExecutor | Non
     if deps.receipts is not None:
         app.use(deps.receipts.middleware())  # before any listener's ack: store what has work after it
         deps.receipts.app = app
+        deps.receipts.executor = app.listener_runner.listener_executor  # where `take`n requests are worked
     for module in (events, commands, actions, views, problems, saved_replies, resolution_note):
         module.register(app, deps)
     return app

@@ -126,6 +126,20 @@ def describe(body: bytes, content_type: str) -> tuple[str, str | None]:
     return "other", None
 
 
+def parsed(body: bytes, content_type: str) -> tuple[str, dict] | None:
+    """A signed, well-formed body (`malformed` found nothing) as Bolt reads it: ("event", the Events API
+    document), ("command", a slash command's fields) or ("interaction", the payload of a button, shortcut
+    or modal); None for a form that is neither."""
+    if content_type.startswith("application/json"):
+        return "event", json.loads(body)
+    form = {name: values[0] for name, values in parse_form(body.decode("utf-8")).items()}
+    if "command" in form:
+        return "command", form
+    if "payload" in form:
+        return "interaction", json.loads(form["payload"])
+    return None
+
+
 def _id(value: object) -> str | None:
     """An id from the body, if it looks like one (it goes into every log line of the request)."""
     if isinstance(value, str) and 0 < len(value) <= 64 and value.replace(".", "").replace("-", "").isalnum():

@@ -9,10 +9,13 @@ work's transaction (a deploy, an OOM kill) would lose a council's message. Inste
    runs after the ack as before. Already stored (Slack's retry, `X-Slack-Retry-Num`, of an event desk
    has): acked at once, without new work; a retry is first looked up with a read that waits for no
    writer, so it is answered even while the work that made Slack retry holds the write lock. Not stored
-   in time (the database slow or unreachable): answered 503, so Slack delivers it again.
+   in time (the database slow or unreachable): answered 503, so Slack delivers it again. Over HTTP an
+   event is stored and acked the same way, in front of Bolt (`Receipts.take`, desk/slack/front.py), and
+   its work is then dispatched as rework dispatches a row (3.), on the listener executor.
 2. **The work** runs as before; its transaction records the same key (`intake.first_time`), which is
    what marks the row done. When the work ends without an effect (a bot's message, an edit, a reaction
-   that is not :ticket:) or with a refusal, `kept` marks the row done itself.
+   that is not :ticket:) or with a refusal, `kept` marks the row done itself; when no listener took the
+   row at all (Bolt's middleware dropped it: desk's own message), the dispatch marks it done.
 3. **Rework** (`Receipts.rework`, the worker's `inbox` job, on start and every few seconds): rows still
    unfinished after their lease are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL), `REWORK_AT_ONCE` at
    a time, and their stored body is dispatched through the same Bolt app as Bolt's own "lazy only"
@@ -27,7 +30,7 @@ import itertools
 import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -85,6 +88,8 @@ class Receipts:
         self.engine, self.clock, self.lease, self.store_within = engine, clock, lease, store_within
         self.work: dict[str, str] = {}  # kind (event type, modal callback_id) -> its lazy listener's name
         self.app: App | None = None  # the Bolt app rework dispatches through (set by build_app)
+        self.executor: Executor | None = None  # where the work of an event `take`n runs (set by build_app)
+        self._taken: set[str] = set()  # keys whose kept listener has started, until their dispatch returns
 
     # -- registration ------------------------------------------------------------------------------------
 
@@ -97,6 +102,9 @@ class Receipts:
 
             @functools.wraps(work)
             def kept_work(body: dict, **kwargs: Any) -> None:
+                found = receipt_of(body)
+                if found is not None:
+                    self._taken.add(found[1])
                 try:
                     work(body=body, **kwargs)
                 except DeskError:
@@ -128,31 +136,53 @@ class Receipts:
             kind = self._kind(request.body, found[0]) if found is not None else ""
             if found is None or kind not in self.work:
                 return next()
-            key = found[1]
             # an event as Slack sent it; an interaction (a form field `payload=`) as the JSON inside it
             payload = request.raw_body if request.raw_body.startswith("{") else json.dumps(request.body)
             retry = (request.headers.get("x-slack-retry-num") or [None])[0]
-            try:
-                # Slack retries when an answer was late: desk is most likely busy, and has the request
-                had = retry is not None and inbox.stored(self.engine, key)
-                stored = not had and inbox.store(self.engine, kind=kind, key=key, payload=payload,
-                                                 at=self.clock.now(), lease=self.lease, within=self.store_within)
-            except Exception as err:  # slow, locked or unreachable: Slack must send it again
-                metrics.INBOX.labels(kind=kind, outcome="refused").inc()
-                if isinstance(err, exc.DBAPIError):
-                    log.warning("could not store %s within %s s (%s): answered so that it is sent again", key,
-                                self.store_within, describe(err))
-                else:  # not the database's answer: a bug, worth its traceback
-                    log.exception("could not store %s: answered so that it is sent again", key)
-                return not_stored(request.body)
-            if not stored:
-                metrics.INBOX.labels(kind=kind, outcome="redelivered").inc()
-                log.info("%s already received (Slack's retry %s): acked without new work", key, retry or "?")
-                return BoltResponse(status=200, body="")
-            metrics.INBOX.labels(kind=kind, outcome="stored").inc()
-            return next()
+            answer = self._receive(request.body, kind, found[1], payload, retry)
+            return next() if answer is None else answer
 
         return durable_receipt
+
+    def take(self, document: dict, raw: str, retry: str | None) -> BoltResponse | None:
+        """The HTTP front's way for an event whose work is kept: stored, then acked without Bolt (a plain
+        200), and its work started after the ack, on the listener executor, as rework runs a stored row's. None for anything
+        else, which Bolt answers: only an event's ack is known before its listener runs (a form's may
+        carry errors, and is left to Bolt and `middleware`)."""
+        if document.get("type") != "event_callback" or self.executor is None:
+            return None
+        found = receipt_of(document)
+        kind = self._kind(document, found[0]) if found is not None else ""
+        if found is None or kind not in self.work:
+            return None
+        answer = self._receive(document, kind, found[1], raw, retry)
+        if answer is not None:
+            return answer
+        self.executor.submit(self._dispatch, inbox.Received(key=found[1], kind=kind, payload=raw, attempts=0),
+                             document)
+        return BoltResponse(status=200, body="")
+
+    def _receive(self, body: dict, kind: str, key: str, payload: str, retry: str | None) -> BoltResponse | None:
+        """Store a request before its ack: None once stored (its work goes on); else the answer to give."""
+        try:
+            # Slack retries when an answer was late: desk is most likely busy, and has the request
+            had = retry is not None and inbox.stored(self.engine, key)
+            stored = not had and inbox.store(self.engine, kind=kind, key=key, payload=payload,
+                                             at=self.clock.now(), lease=self.lease, within=self.store_within)
+        except Exception as err:  # slow, locked or unreachable: Slack must send it again
+            metrics.INBOX.labels(kind=kind, outcome="refused").inc()
+            if isinstance(err, exc.DBAPIError):
+                log.warning("could not store %s within %s s (%s): answered so that it is sent again", key,
+                            self.store_within, describe(err))
+            else:  # not the database's answer: a bug, worth its traceback
+                log.exception("could not store %s: answered so that it is sent again", key)
+            return not_stored(body)
+        if not stored:
+            metrics.INBOX.labels(kind=kind, outcome="redelivered").inc()
+            log.info("%s already received (Slack's retry %s): acked without new work", key, retry or "?")
+            return BoltResponse(status=200, body="")
+        metrics.INBOX.labels(kind=kind, outcome="stored").inc()
+        return None
 
     def _kind(self, body: dict, kind: str) -> str:
         """The kind whose listener works `body`: `message:<subtype>` when one is kept for that subtype."""
@@ -193,13 +223,16 @@ class Receipts:
         with logs.bind(request_id=received.key.partition(":")[2] or received.key):
             log.warning("reworking %s (%s), attempt %s: not finished within its lease", received.key,
                         received.kind, received.attempts)
-            self._dispatch(received)
+            self._dispatch(received, json.loads(received.payload))
             if received.last_attempt and not self._finished(received.key):
                 metrics.INBOX.labels(kind=received.kind, outcome="abandoned").inc()
                 log.error("%s not done after %s attempts: left in the inbox for an operator",
                           received.key, received.attempts)
 
-    def _dispatch(self, received: inbox.Received) -> None:
+    def _dispatch(self, received: inbox.Received, body: dict) -> None:
+        """Run the kept listener of a stored row, here and now. A row no listener took (Bolt's middleware
+        dropped the event, desk's own message for one) is done: there is nothing to do again. One whose
+        dispatch failed before a listener ran is left for rework."""
         assert self.app is not None
         name = self.work.get(received.kind)
         if name is None:
@@ -207,10 +240,15 @@ class Receipts:
             return
         # Bolt's own "lazy only" request: no ack, the named lazy listener run here and now. Socket Mode's
         # shape (a parsed body): the signature was checked when Slack sent it, not reworked on every retry.
-        request = BoltRequest(body=json.loads(received.payload), mode="socket_mode",
-                              context={REWORK: received.key},
+        request = BoltRequest(body=body, mode="socket_mode", context={REWORK: received.key},
                               headers={"x-slack-bolt-lazy-only": "1", "x-slack-bolt-lazy-function-name": name})
-        self.app.dispatch(request)
+        self._taken.discard(received.key)
+        answer = self.app.dispatch(request)
+        if received.key in self._taken:
+            self._taken.discard(received.key)
+        elif answer.status < 500 and answer.status != 401:
+            log.info("%s: no listener took it (%s): done", received.key, answer.status)
+            self._done(body)
 
     def _finished(self, key: str) -> bool:
         with unit_of_work(self.engine) as session:

@@ -34,15 +34,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
-from urllib.parse import parse_qs
 
 from prometheus_client import CollectorRegistry
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from desk.clock import wall_seconds
 from desk.observability import logs, metrics
-from desk.slack.checks import BodyRefused, describe, malformed, read_body, signed
+from desk.slack.checks import BodyRefused, describe, malformed, parsed, read_body, signed
+from desk.slack.front import Front
 from desk.slack.unreachable import NOT_TAKEN, tell_unreachable, without_database
 
 log = logging.getLogger("desk.web")
@@ -54,6 +54,8 @@ DatabaseProblem = Callable[[], str | None]  # None while the database is reachab
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 
 BODY_DEADLINE_SECONDS = 10.0  # Slack sends a body in milliseconds; a client slower than this is refused (408)
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+           408: "Request Timeout", 411: "Length Required", 413: "Payload Too Large", 503: "Service Unavailable"}
 REFUSALS = {400: "malformed_request", 408: "request_timeout", 411: "length_required", 413: "payload_too_large"}
 
 
@@ -81,8 +83,9 @@ class DeskWsgi:
                  pages: Mapping[str, WsgiApp] | None = None, api: WsgiApp | None = None,
                  database: DatabaseProblem | None = None, notices: Executor | None = None,
                  ops_port: int | None = None, body_deadline_seconds: float = BODY_DEADLINE_SECONDS,
-                 wall: Callable[[], float] = wall_seconds):
+                 wall: Callable[[], float] = wall_seconds, front: Front | None = None):
         self.bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+        self.front = front  # acks given without Bolt (desk.slack.front); None: Bolt answers every request
         self.client = app.client
         self.database = database
         self.notices = notices  # where "desk cannot reach its database" notices are sent, after the ack
@@ -186,6 +189,10 @@ class DeskWsgi:
             answered = self._without_database(body, environ.get("CONTENT_TYPE", ""), start_response, problem)
             if answered is not None:
                 return answered, False
+        if self.front is not None:
+            taken = self.front.take(body, environ.get("CONTENT_TYPE", ""), environ.get("HTTP_X_SLACK_RETRY_NUM"))
+            if taken is not None:
+                return _answer(start_response, taken), taken.status == 200
         environ["wsgi.input"] = io.BytesIO(body)
         try:
             return self.bolt(environ, start_response), True
@@ -196,32 +203,30 @@ class DeskWsgi:
     def _without_database(self, body: bytes, content_type: str, start_response: Callable,
                           problem: str) -> Iterable[bytes] | None:
         """The answer to a request that needs the database while it is unreachable; None if it needs none."""
-        if content_type.startswith("application/json"):
-            kind, document = "event", json.loads(body)
-        else:
-            form = {name: values[0] for name, values in
-                    parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
-            if "command" in form:
-                kind, document = "command", form
-            elif "payload" in form:
-                kind, document = "interaction", json.loads(form["payload"])
-            else:
-                return None
-        found = without_database(kind, document, problem)
-        if found is None:
+        request = parsed(body, content_type)
+        found = without_database(*request, problem) if request is not None else None
+        if request is None or found is None:
             return None
         if not found.taken:
-            return _reply(start_response, 503, NOT_TAKEN if kind == "event" else {"ok": False,
-                                                                                 "error": "database_unavailable"})
+            return _reply(start_response, 503, NOT_TAKEN if request[0] == "event" else {"ok": False,
+                                                                                       "error": "database_unavailable"})
         if found.tell is not None and self.notices is not None:
             self.notices.submit(tell_unreachable, self.client, found.tell)
         return _reply(start_response, 200, found.answer or {"ok": True})
 
 
+def _answer(start_response: Callable, response: BoltResponse) -> list[bytes]:
+    """A Bolt response given without Bolt's adapter: an ack made in front of it."""
+    body = response.body.encode()
+    headers = [(name, value) for name, values in response.headers.items() if name.lower() != "content-length"
+               for value in values]
+    start_response(f"{response.status} {REASONS.get(response.status, 'Error')}",
+                   [*headers, ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def _reply(start_response: Callable, status: int, document: dict) -> list[bytes]:
-    reasons = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-               408: "Request Timeout", 411: "Length Required", 413: "Payload Too Large", 503: "Service Unavailable"}
     body = json.dumps(document).encode()
-    start_response(f"{status} {reasons.get(status, 'Error')}",
+    start_response(f"{status} {REASONS.get(status, 'Error')}",
                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
