@@ -42,7 +42,8 @@ def sandbox(
     port = port or environ_settings.port
     try:
         running = sandbox_run.start(database_url=database or sandbox_run.DEFAULT_DATABASE, host=host, port=port,
-                                    playbooks_dir=environ_settings.playbooks_dir, log_level=level)
+                                    playbooks_dir=environ_settings.playbooks_dir, log_level=level,
+                                    catch_up=not demo)
     except OSError as err:  # the port is taken, or the address is not this machine's
         raise ConfigError(f"cannot listen on {host}:{port} ({err.strerror or err}): "
                           "choose another with --port N (or PORT)") from None

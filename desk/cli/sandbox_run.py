@@ -83,12 +83,15 @@ class Sandbox:
         if not self.wiring.listener_executor.drain(SETTLE_SECONDS):
             log.warning("desk's work after the ack is still running after %s s", SETTLE_SECONDS)
 
+    def pass_once(self) -> None:
+        try:
+            self.run_due()
+        except Exception:  # one bad pass is logged; the next one tries again
+            log.exception("the sandbox's worker pass failed")
+
     def _worker_loop(self) -> None:
         while not self.stopping.wait(WORKER_EVERY):
-            try:
-                self.run_due()
-            except Exception:  # one bad pass is logged; the next one tries again
-                log.exception("the sandbox's worker pass failed")
+            self.pass_once()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -104,8 +107,12 @@ class Sandbox:
 
 
 def start(*, database_url: str = DEFAULT_DATABASE, host: str = "127.0.0.1", port: int = 3000,
-          playbooks_dir: Path = Path("playbooks"), log_level: str = "WARNING") -> Sandbox:
-    """Start everything, or raise `ConfigError` (a database that is not the sandbox's, a bad playbook)."""
+          playbooks_dir: Path = Path("playbooks"), log_level: str = "WARNING", catch_up: bool = True) -> Sandbox:
+    """Start everything, or raise `ConfigError` (a database that is not the sandbox's, a bad playbook).
+
+    `catch_up`: the worker's first pass runs before the console serves, so what it catches up on at start
+    (the last week's digests) is in the channels when a person first looks, not dropped in a moment later.
+    `desk sandbox --demo` passes False: its history is made in the past first, and digested as it goes."""
     clock = MovableClock()
     loaded = load_directory(playbooks_dir)  # a broken directory stops us before anything starts
     server = make_server(host, port, lambda environ, start_response: [], server_class=_Server,
@@ -144,6 +151,8 @@ def start(*, database_url: str = DEFAULT_DATABASE, host: str = "127.0.0.1", port
     server.set_app(ConsoleWsgi(console, desk_app))
     sandbox = Sandbox(url, console, wiring, stand_in, population, server, worker)
     holder["sandbox"] = sandbox
+    if catch_up:
+        sandbox.pass_once()
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http",
                                daemon=True)
     background = threading.Thread(target=sandbox._worker_loop, name="sandbox-worker", daemon=True)

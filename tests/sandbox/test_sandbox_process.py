@@ -87,6 +87,20 @@ def test_it_listens_on_127_0_0_1_unless_told(tmp_path: Path) -> None:
         running.stop()
 
 
+def test_what_the_worker_catches_up_on_at_start_is_there_before_the_console_serves(tmp_path: Path) -> None:
+    """A fresh sandbox owes each council last week's digest: it is in the channel as soon as `start` returns
+    (the console's first look), not posted a couple of seconds later under a person reading the page."""
+    running = sandbox_run.start(database_url=f"sqlite:///{tmp_path / 'a.db'}", port=0,
+                                playbooks_dir=ROOT / "playbooks")
+    try:
+        api = SandboxApi(running.url)
+        shown = api.messages(api.channel_of("cherwell")["id"])
+        assert [m["text"].split(":")[0] for m in shown if m["thread_ts"] is None] == [
+            "*Weekly digest for Cherwell District Council"]
+    finally:
+        running.stop()
+
+
 def test_it_refuses_a_database_holding_real_tickets(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'desk.db'}"
     env = {**_env(tmp_path), "DESK_DATABASE_URL": database}
