@@ -8,6 +8,7 @@ a probe for where an ack's time goes (`--profile`: cProfile of the acks alone, t
 
     .venv/bin/python bench/ack_path.py message 300
     .venv/bin/python bench/ack_path.py command 300 --profile
+    .venv/bin/python bench/ack_path.py claim 300        # a claim of a ticket that need not exist: the ack is the same
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def environ_of(raw: bytes) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=("message", "command"))
+    parser.add_argument("kind", choices=("message", "claim", "command"))
     parser.add_argument("count", type=int, nargs="?", default=300)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
@@ -61,7 +62,7 @@ def main() -> int:
         wiring = Wiring.from_environ(env)
         app = wiring.wsgi_app()
         load = Load(port=80, kind=args.kind, concurrency=1, count=args.count, warmup=0, rounds=1,
-                    hooks_url=slack.api_url, tag="ack-path")
+                    hooks_url=slack.api_url, tag="ack-path", refs=["CHW-1"])
         requests = [environ_of(raw) for raw in signed_requests(load, args.count + WARMUP)]
         statuses: list[str] = []
 

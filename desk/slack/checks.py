@@ -11,6 +11,7 @@ None) and never raises on hostile input, so a bad request becomes one 4xx and on
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -92,8 +93,12 @@ def signed(secret: bytes, body: bytes, timestamp: str, signature: str, *, now: f
     return hmac.compare_digest(expected, signature)
 
 
+@functools.lru_cache(maxsize=8)
 def parse_form(text: str) -> dict[str, list[str]]:
-    """A url-encoded body, at most `MAX_FORM_FIELDS` fields (a signed body, but still bounded)."""
+    """A url-encoded body, at most `MAX_FORM_FIELDS` fields (a signed body, but still bounded); not to be
+    changed by its caller. Kept for the last few bodies: one request's is read for its description, its
+    shape and its ack, and decoding a button's payload (hundreds of %-escapes) was most of its ack
+    (bench/ack_path.py claim --profile)."""
     return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
 
 
