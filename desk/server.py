@@ -271,7 +271,7 @@ def start_background_worker(wiring: Wiring) -> Worker:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     scheduler = BackgroundScheduler(timezone="UTC")
-    worker = wiring.worker()
+    worker = wiring.worker(turns=wiring.acks_first)  # its jobs let Slack's requests be answered first
     worker.schedule(scheduler)
     scheduler.start()
     log.info("worker jobs running in this process (SQLite: one process does everything)")

@@ -78,11 +78,18 @@ class Wiring:
                                    inbox_unfinished=inbox.unfinished(session))
 
     @cached_property
+    def acks_first(self):
+        """The web process's gate: work that can wait lets Slack's requests be answered first."""
+        from desk.turns import AcksFirst
+
+        return AcksFirst()
+
+    @cached_property
     def listener_executor(self):
-        """Where Slack work runs after each ack; `drain()` it to finish in-flight work."""
+        """Where Slack work runs after each ack, in its turn; `drain()` it to finish in-flight work."""
         from desk.slack.executor import ListenerExecutor
 
-        return ListenerExecutor()
+        return ListenerExecutor(turns=self.acks_first)
 
     @cached_property
     def receipts(self):
@@ -123,7 +130,7 @@ class Wiring:
                         api=self.council_api(), database=self.reachability.problem,
                         notices=self.listener_executor, ops_port=self.settings.ops_port,
                         body_deadline_seconds=self.settings.request_timeout_seconds,
-                        front=None if signing is None else self.front(app))
+                        front=None if signing is None else self.front(app), turns=self.acks_first)
 
     def front(self, app):
         """Acks given in front of `app` (desk.slack.front), when it works after its acks as desk does."""

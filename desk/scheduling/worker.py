@@ -44,6 +44,7 @@ from desk.services import closing, escalation, inbox
 from desk.services.dispatch import CHANNEL_PACE_SECONDS, LEASE, Dispatcher, DispatchReport
 from desk.services.ports import Notifier
 from desk.services.retention import RetentionReport, apply_retention
+from desk.turns import JOB_PATIENCE, WINDOW_PATIENCE, AcksFirst
 
 log = logging.getLogger("desk.worker")
 
@@ -66,8 +67,10 @@ class Worker:
                  enqueue_digests: Callable | None = None, channel_pace: float = CHANNEL_PACE_SECONDS,
                  lease: timedelta = LEASE, sweep_batch: int = escalation.BATCH,
                  close_every: timedelta = CLOSE_EVERY, close_batch: int = closing.BATCH,
-                 rework: Callable[[], int] | None = None, inbox_lease: timedelta = timedelta(seconds=60)):
+                 rework: Callable[[], int] | None = None, inbox_lease: timedelta = timedelta(seconds=60),
+                 turns: AcksFirst | None = None):
         self.engine, self.clock = engine, clock
+        self.turns = turns  # in the web process: each run waits while Slack's requests are answered
         self.rework = rework  # works again what the inbox holds past its lease; None: nothing to rework with
         self.inbox_every = min(max(inbox_lease / 2, timedelta(seconds=1)), timedelta(seconds=15))
         self.sweep_batch = sweep_batch  # clock rows per sweep transaction: bounds its memory and lock time
@@ -75,7 +78,7 @@ class Worker:
         self._running = 0  # jobs running now (`stop` waits for them)
         self._ran = threading.Condition()
         self.dispatcher = Dispatcher(engine, notifier, clock.now, pace=channel_pace, stopping=self.stopping,
-                                     lease=lease)
+                                     lease=lease, between=None if turns is None else self._window_turn)
         self.sweep_cap = timedelta(seconds=sweep_cap)
         self.dispatch_every = timedelta(seconds=dispatch_every)
         self.digests_every = timedelta(seconds=digests_every)
@@ -205,6 +208,11 @@ class Worker:
 
     # -- scheduling --------------------------------------------------------------------------------------
 
+    def _window_turn(self) -> None:
+        """Between a dispatch's windows, in the web process: Slack's requests answered first, a moment at most."""
+        assert self.turns is not None
+        self.turns.wait_turn(WINDOW_PATIENCE)
+
     def _patient(self, job: Job) -> Callable[[], object]:
         """The job as scheduled: counted while it runs (`stop` waits for it), and a database outage is one
         line when it starts and one when it ends."""
@@ -212,6 +220,10 @@ class Worker:
             with self._ran:
                 self._running += 1
             try:
+                if self.turns is not None:
+                    self.turns.wait_turn(JOB_PATIENCE)
+                    if self.stopping.is_set():
+                        return None
                 return self._through_outages(job)
             finally:
                 with self._ran:

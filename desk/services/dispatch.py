@@ -143,8 +143,10 @@ class Dispatcher:
 
     def __init__(self, engine: Engine, notifier: Notifier, now: Callable[[], datetime],
                  sleep: Callable[[float], None] = time.sleep, pace: float = CHANNEL_PACE_SECONDS,
-                 stopping: threading.Event | None = None, lease: timedelta = LEASE):
+                 stopping: threading.Event | None = None, lease: timedelta = LEASE,
+                 between: Callable[[], object] | None = None):
         self.engine, self.notifier, self.now, self.sleep, self.pace = engine, notifier, now, sleep, pace
+        self.between = between  # before each window: may hold the dispatcher back a moment (acks first)
         self.lease = lease  # DESK_OUTBOX_LEASE_SECONDS: how long a claim keeps other dispatchers off a row
         self.stopping = stopping or threading.Event()  # set: finish the row in hand, give back the rest
         self._last_post: dict[str, float] = {}
@@ -204,6 +206,8 @@ class Dispatcher:
         """Renew, check and post a window's rows; return those renewed but not posted (a stop, or the window
         outlasting a quarter of its lease: they go round again, renewed and checked afresh). `checked`: the
         window was checked as it was claimed (when, and the rows to send), so it is not renewed again."""
+        if self.between is not None:
+            self.between()
         self._pace(window[0].target)  # first: the claims are renewed as close to the posts as they can be
         if checked is not None:
             renewed_at, sendable = checked

@@ -3,6 +3,9 @@
 `drain` is what a graceful shutdown (and a test waiting for the effects of a request) needs: every piece
 of work submitted so far has finished.
 
+With `turns` (the web process's `AcksFirst`), each piece of work waits its turn before it starts: while
+Slack's requests are being answered, for `patience` seconds at most (desk/turns.py).
+
 Work runs inside a copy of the submitter's `contextvars` context, so what the web front bound for the
 request (its id, for every log line) is still there when Bolt runs the lazy listener here.
 """
@@ -13,20 +16,30 @@ import contextvars
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
+from desk.turns import AFTER_ACK_PATIENCE, AcksFirst
+
 
 class ListenerExecutor(ThreadPoolExecutor):
-    def __init__(self, max_workers: int = 8):
+    def __init__(self, max_workers: int = 8, *, turns: AcksFirst | None = None,
+                 patience: float = AFTER_ACK_PATIENCE):
         super().__init__(max_workers=max_workers, thread_name_prefix="desk-listener")
+        self.turns, self.patience = turns, patience
         self._pending: set[Future] = set()
         self._lock = threading.Lock()
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         context = contextvars.copy_context()
-        future = super().submit(context.run, fn, *args, **kwargs)
+        handed = self.turns.now() if self.turns is not None else 0.0
+        future = super().submit(context.run, self._in_turn, handed, fn, *args, **kwargs)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)
         return future
+
+    def _in_turn(self, handed: float, fn, /, *args, **kwargs):
+        if self.turns is not None:
+            self.turns.wait_turn(self.patience, since=handed)
+        return fn(*args, **kwargs)
 
     def _done(self, future: Future) -> None:
         with self._lock:

@@ -44,6 +44,7 @@ from desk.observability import logs, metrics
 from desk.slack.checks import BodyRefused, describe, malformed, parsed, read_body, signed
 from desk.slack.front import Front
 from desk.slack.unreachable import NOT_TAKEN, tell_unreachable, without_database
+from desk.turns import AcksFirst
 
 log = logging.getLogger("desk.web")
 
@@ -83,9 +84,11 @@ class DeskWsgi:
                  pages: Mapping[str, WsgiApp] | None = None, api: WsgiApp | None = None,
                  database: DatabaseProblem | None = None, notices: Executor | None = None,
                  ops_port: int | None = None, body_deadline_seconds: float = BODY_DEADLINE_SECONDS,
-                 wall: Callable[[], float] = wall_seconds, front: Front | None = None):
+                 wall: Callable[[], float] = wall_seconds, front: Front | None = None,
+                 turns: AcksFirst | None = None):
         self.bolt = SlackRequestHandler(app, path=EVENTS_PATH)
         self.front = front  # acks given without Bolt (desk.slack.front); None: Bolt answers every request
+        self.turns = turns  # the work that can wait waits while Slack's requests are answered (AcksFirst)
         self.client = app.client
         self.database = database
         self.notices = notices  # where "desk cannot reach its database" notices are sent, after the ack
@@ -116,7 +119,10 @@ class DeskWsgi:
                                                 "detail": "desk runs in Socket Mode: Slack does not POST here"})
         if method != "POST":
             return _reply(start_response, 405, {"ok": False, "error": "method_not_allowed"})
-        return self._slack(environ, start_response)
+        if self.turns is None:
+            return self._slack(environ, start_response)
+        with self.turns.answering():
+            return self._slack(environ, start_response)
 
     def _operations(self, path: str, method: str, start_response: Callable) -> Iterable[bytes] | None:
         """`/healthz` and `/metrics`, for the platform (load balancer, Prometheus); None for other paths."""

@@ -1,0 +1,83 @@
+"""Acks first (desk/turns.py): the work after an ack waits while Slack's requests are answered.
+
+Through the real web app, the real Bolt app and its listener executor: the request being answered is the
+web front's own gate held open (`answering`, what the front wraps around every Slack request), and the
+work is a council's message that opens a ticket after its ack.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlmodel import Session, select
+
+from desk.db.tables import InboxRow, TicketRow
+from desk.turns import AcksFirst
+from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, Desk
+
+
+def tickets(desk: Desk) -> list[TicketRow]:
+    with Session(desk.engine) as session:
+        return list(session.exec(select(TicketRow)).all())
+
+
+def ask(desk: Desk, text: str) -> None:
+    message = desk.driver.message(text, user=ALICE, user_team=CHERWELL, channel=CHERWELL_CHANNEL)
+    assert desk.driver.send_event(message).status == 200
+
+
+def test_a_ticket_opens_once_slacks_requests_stop_being_answered(desk: Desk) -> None:
+    """The ack is given and the request stored at once; the ticket waits while another request is being
+    answered, and opens once none is."""
+    desk.wiring.listener_executor.patience = 30  # longer than this test: only the quiet lets the work through
+    with desk.wiring.acks_first.answering():
+        ask(desk, "Card payments fail on the parking permits page")
+        time.sleep(0.3)
+        assert tickets(desk) == [] and desk.slack.calls == []
+        with Session(desk.engine) as session:  # acked means kept: the row is there before any work
+            assert len(session.exec(select(InboxRow)).all()) == 1
+    desk.settle()
+    (ticket,) = tickets(desk)
+    assert ticket.ref == "CHW-1"
+    assert [c.method for c in desk.slack.calls][:1] == ["chat.postMessage"]
+
+
+def test_work_waits_no_longer_than_its_patience_under_requests_that_never_stop(desk: Desk) -> None:
+    """A front that is never quiet does not starve the work: it starts once it has waited its patience."""
+    desk.wiring.listener_executor.patience = 0.2
+    with desk.wiring.acks_first.answering():
+        ask(desk, "Direct debit file rejected by the bank")
+        desk.settle()  # still answering: the work went ahead anyway
+        assert [t.ref for t in tickets(desk)] == ["CHW-1"]
+
+
+def test_the_gate_waits_for_quiet_after_the_last_answer_and_not_while_idle() -> None:
+    gate = AcksFirst(quiet=0.2)
+    assert gate.wait_turn(5) < 0.1  # nothing answered yet: no wait
+    with gate.answering():
+        pass
+    waited = gate.wait_turn(5)
+    assert 0.15 <= waited < 2  # the quiet after the last answer, not the patience
+    assert gate.wait_turn(5) < 0.1  # quiet since: no wait
+
+
+def test_the_gate_lets_work_through_the_moment_its_patience_runs_out() -> None:
+    gate = AcksFirst(quiet=0.01)
+    held, release = threading.Event(), threading.Event()
+
+    def answering() -> None:
+        with gate.answering():
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=answering)
+    thread.start()
+    try:
+        held.wait(5)
+        began = gate.now()
+        waited = gate.wait_turn(0.3, since=began - 0.2)  # handed over 0.2 s ago: 0.1 s of patience left
+        assert 0.05 <= waited < 1
+    finally:
+        release.set()
+        thread.join()
