@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -205,6 +206,14 @@ def serve_bolt_default(port: int) -> None:
     from desk.wiring import Wiring
 
     class BoltDefaultWiring(Wiring):
+        @cached_property
+        def listener_executor(self):
+            """Without the acks-first gate (desk/turns.py): in this mode the ack itself runs on the executor,
+            and would wait for the quiet its own request holds off."""
+            from desk.slack.executor import ListenerExecutor
+
+            return ListenerExecutor()
+
         def slack_app(self):
             deps = Deps(self.engine, self.clock, report_links=self.report_links())
             return build_app(self.settings, deps, self.listener_executor, process_before_response=False)

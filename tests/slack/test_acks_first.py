@@ -81,3 +81,36 @@ def test_the_gate_lets_work_through_the_moment_its_patience_runs_out() -> None:
     finally:
         release.set()
         thread.join()
+
+
+def test_a_worker_job_in_the_web_process_runs_once_the_front_is_quiet(desk: Desk) -> None:
+    """On SQLite the web process runs the worker's jobs: a run waits while a Slack request is answered (at
+    most JOB_PATIENCE), then runs; a worker without the gate (a `desk worker` of its own) never waits."""
+    gate = desk.wiring.acks_first
+    worker = desk.wiring.worker(enqueue_digests=None, channel_pace=0, turns=gate)
+    (dispatch,) = [job for job in worker.jobs() if job.id == "dispatch"]
+    released = threading.Event()
+
+    def answering_for(seconds: float) -> None:
+        with gate.answering():
+            time.sleep(seconds)
+            released.set()
+
+    front = threading.Thread(target=answering_for, args=(0.5,))
+    front.start()
+    time.sleep(0.05)
+    began = time.monotonic()
+    worker._patient(dispatch)()
+    took = time.monotonic() - began
+    front.join()
+    assert released.is_set() and 0.4 <= took < 2.0  # it ran after the answer, within its patience
+
+    alone = desk.wiring.worker(enqueue_digests=None, channel_pace=0)
+    (dispatch,) = [job for job in alone.jobs() if job.id == "dispatch"]
+    front = threading.Thread(target=answering_for, args=(0.5,))
+    front.start()
+    time.sleep(0.05)
+    began = time.monotonic()
+    alone._patient(dispatch)()
+    assert time.monotonic() - began < 0.4
+    front.join()
