@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 QUIET_SECONDS = 0.01  # no Slack request answered for this long: the web process is free for work
@@ -38,9 +38,8 @@ WINDOW_PATIENCE = 0.25  # seconds a dispatch in the web process waits at most be
 class AcksFirst:
     """Counts the Slack requests being answered; `wait_turn` holds work back while they are."""
 
-    def __init__(self, *, quiet: float = QUIET_SECONDS, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(self, *, quiet: float = QUIET_SECONDS):
         self.quiet = quiet
-        self._monotonic = monotonic
         self._lock = threading.Lock()
         self._answering = 0
         self._free_at = 0.0  # monotonic time from which work may run, if nothing is answered before it
@@ -55,18 +54,19 @@ class AcksFirst:
         finally:
             with self._lock:
                 self._answering -= 1
-                self._free_at = self._monotonic() + self.quiet
+                self._free_at = time.monotonic() + self.quiet
 
-    def now(self) -> float:
-        return self._monotonic()
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
 
     def wait_turn(self, patience: float, *, since: float | None = None) -> float:
         """Wait until the web process is quiet, or until `patience` seconds after `since` (this gate's
         `now()` when the work was handed over; default: now) at most; the seconds waited here."""
-        began = self._monotonic()
+        began = time.monotonic()
         deadline = (began if since is None else since) + patience
         while True:
-            now = self._monotonic()
+            now = time.monotonic()
             if now >= deadline:
                 break
             if self._answering:  # the soonest it could be quiet: `quiet` from now
@@ -75,4 +75,4 @@ class AcksFirst:
                 time.sleep(min(deadline, self._free_at) - now)
             else:
                 break
-        return self._monotonic() - began
+        return time.monotonic() - began
