@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -78,7 +79,8 @@ class Worker:
         self._running = 0  # jobs running now (`stop` waits for them)
         self._ran = threading.Condition()
         self.dispatcher = Dispatcher(engine, notifier, clock.now, pace=channel_pace, stopping=self.stopping,
-                                     lease=lease, between=None if turns is None else self._window_turn)
+                                     lease=lease,
+                                     between=None if turns is None else partial(turns.wait_turn, WINDOW_PATIENCE))
         self.sweep_cap = timedelta(seconds=sweep_cap)
         self.dispatch_every = timedelta(seconds=dispatch_every)
         self.digests_every = timedelta(seconds=digests_every)
@@ -207,11 +209,6 @@ class Worker:
         log.info("worker stopped")
 
     # -- scheduling --------------------------------------------------------------------------------------
-
-    def _window_turn(self) -> None:
-        """Between a dispatch's windows, in the web process: Slack's requests answered first, a moment at most."""
-        assert self.turns is not None
-        self.turns.wait_turn(WINDOW_PATIENCE)
 
     def _patient(self, job: Job) -> Callable[[], object]:
         """The job as scheduled: counted while it runs (`stop` waits for it), and a database outage is one

@@ -29,16 +29,17 @@ class ListenerExecutor(ThreadPoolExecutor):
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         context = contextvars.copy_context()
-        handed = self.turns.now() if self.turns is not None else 0.0
-        future = super().submit(context.run, self._in_turn, handed, fn, *args, **kwargs)
+        if self.turns is not None:  # the work waits its turn, counted from now
+            fn, args = self._in_turn, (self.turns.now(), fn, *args)
+        future = super().submit(context.run, fn, *args, **kwargs)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)
         return future
 
     def _in_turn(self, handed: float, fn, /, *args, **kwargs):
-        if self.turns is not None:
-            self.turns.wait_turn(self.patience, since=handed)
+        assert self.turns is not None
+        self.turns.wait_turn(self.patience, since=handed)
         return fn(*args, **kwargs)
 
     def _done(self, future: Future) -> None:
