@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,6 +17,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "desk_read_only"  # execution option: a short read that must not queue for the write lock
 HURRIED = "desk_hurried_seconds"  # execution option: a write that gives up after this long (`hurried`)
 _HOLDS_WRITERS = "desk_holds_writers"  # connection info: this connection's transaction holds the WriterQueue
+_WRITERS: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()  # a SQLite engine's queue
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -48,7 +50,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    writers = WriterQueue()  # this process's writers queue here before BEGIN IMMEDIATE (desk/db/writers.py)
+    writers = _WRITERS[engine] = WriterQueue()  # this process's writers queue here first (desk/db/writers.py)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
@@ -137,6 +139,49 @@ def hurried(engine: Engine, *, timeout_seconds: float) -> Iterator[Session]:
         finally:
             if raw is not None:
                 raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+@contextmanager
+def hurried_cursor(engine: Engine, *, timeout_seconds: float) -> Iterator[sqlite3.Cursor]:
+    """`hurried` on SQLite for a statement or two, without a session or SQLAlchemy's execution path: a DBAPI
+    cursor in a BEGIN IMMEDIATE transaction, committed on success and rolled back on any error. Its bounds
+    are `hurried`'s (the same writers' queue, then SQLite's busy timeout for what is left), and so are its
+    errors: sqlite3's come out as SQLAlchemy's (`OperationalError` when it gave up). The statements are the
+    caller's, in SQLite's own SQL, with values as SQLAlchemy would bind them (desk/services/inbox.py).
+
+    Why: the inbox's INSERT before each ack cost about 0.9 ms through a session, and 0.09 ms in SQLite.
+    """
+    writers = _WRITERS[engine]
+    began = time.monotonic()
+    if not writers.acquire(timeout=timeout_seconds, hurried=True):
+        raise exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
+            f"database is locked (writers queued; held by {writers.holder()})"))
+    try:
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.dbapi_connection.cursor()
+            left_ms = max(int((timeout_seconds - (time.monotonic() - began)) * 1000), 1)
+            cursor.execute(f"PRAGMA busy_timeout={left_ms}")  # other processes: what is left of the budget
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cursor
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    if raw.dbapi_connection.in_transaction:
+                        cursor.execute("ROLLBACK")
+                    raise
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        except sqlite3.Error:
+            raw.invalidate()  # not back to the pool in a state nobody knows
+            raise
+        finally:
+            raw.close()
+    except sqlite3.Error as err:
+        raise exc.DBAPIError.instance(None, None, err, sqlite3.Error) from err
+    finally:
+        writers.release()
 
 
 def connection_of(session: Session) -> Connection:

@@ -15,20 +15,23 @@ Adapter-neutral: the payload is the platform's text, stored and handed back as i
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, Insert, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from desk.db.engine import hurried, read_only
+from desk.db.engine import hurried, hurried_cursor, read_only
 from desk.db.tables import InboxRow, SlackDeliveryRow
 
 MAX_ATTEMPTS = 10  # claims of one row by the rework job before it is left for an operator (a log line says so)
 BACKOFF_CAP = 8  # the n-th claim holds a row for lease * 2**(n-1), at most lease * BACKOFF_CAP
 BATCH = 20
 INBOX = InboxRow.__table__
+_STORED = ("key", "kind", "payload", "received_at", "leased_until", "attempts")  # what `store` writes
 
 
 def held_for(lease: timedelta, attempts: int) -> timedelta:
@@ -55,6 +58,10 @@ def store(engine: Engine, *, kind: str, key: str, payload: str, at: datetime, le
     redelivery). Held by the caller until `at + lease`. Gives up (raises) after `within` seconds of waiting."""
     values = {"key": key, "kind": kind, "payload": payload, "received_at": at, "leased_until": at + lease,
               "attempts": 0}
+    if engine.dialect.name == "sqlite":  # the same INSERT, a tenth of the cost (see `hurried_cursor`)
+        sql, binders = _storing_sqlite()
+        with hurried_cursor(engine, timeout_seconds=within) as cursor:
+            return cursor.execute(sql, [bind(values[name]) for name, bind in binders]).fetchone() is not None
     with hurried(engine, timeout_seconds=within) as session:
         # a Core statement on the session's connection: no ORM execution before an ack
         return session.connection().execute(_storing(engine.dialect.name), values).first() is not None
@@ -65,6 +72,24 @@ def _storing(dialect: str) -> Insert:
     """The inbox's INSERT, built once per dialect: its values come as parameters."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(INBOX).on_conflict_do_nothing().returning(INBOX.c.key)
+
+
+@functools.cache
+def _storing_sqlite() -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
+    """The inbox's INSERT as SQLite's SQL, with each parameter's name and how SQLAlchemy binds its value
+    (instants as UTCDateTime stores them on SQLite), in the statement's order: the row is the one the
+    session path writes, to the character."""
+    dialect = sqlite.dialect()
+    compiled = _storing("sqlite").compile(dialect=dialect, column_keys=list(_STORED))
+    binders = []
+    for name in compiled.positiontup or ():
+        process = INBOX.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        binders.append((name, process or _as_is))
+    return compiled.string, binders
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def stored(engine: Engine, key: str) -> bool:

@@ -40,6 +40,21 @@ def test_a_key_is_stored_once_and_its_payload_kept_as_sent(engine: Engine) -> No
         ("event:Ev1", "message", '{"event_id": "event:Ev1"}', AT, AT + LEASE, 0, None)]
 
 
+def test_a_stored_row_is_written_as_the_session_would_write_it(engine: Engine) -> None:
+    """On SQLite the store skips the session (desk/db/engine.py `hurried_cursor`): its instants must still be
+    stored as the same text, or comparisons with rows written through the session (the lease, pruning)
+    would go wrong."""
+    at = datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=UTC)
+    store(engine, "event:Ev1", at=at)
+    with unit_of_work(engine) as session:
+        session.add(InboxRow(key="event:Ev2", kind="message", payload="{}", received_at=at, leased_until=at + LEASE))
+    with engine.connect() as connection:
+        stored = connection.exec_driver_sql(
+            "SELECT key, received_at, leased_until, attempts, done_at FROM inbox ORDER BY key").all()
+    assert [tuple(row[1:]) for row in stored[:1]] == [tuple(row[1:]) for row in stored[1:]]
+    assert [row[0] for row in stored] == ["event:Ev1", "event:Ev2"]
+
+
 def test_an_unfinished_row_is_claimed_only_after_its_lease_then_held_longer_each_time(engine: Engine) -> None:
     store(engine, "event:Ev1")
     assert claim(engine, AT + LEASE - timedelta(seconds=1)) == []  # the process that acked it may be at work
