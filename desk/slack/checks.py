@@ -11,6 +11,7 @@ None) and never raises on hostile input, so a bad request becomes one 4xx and on
 
 from __future__ import annotations
 
+import binascii
 import functools
 import hashlib
 import hmac
@@ -98,8 +99,31 @@ def parse_form(text: str) -> dict[str, list[str]]:
     """A url-encoded body, at most `MAX_FORM_FIELDS` fields (a signed body, but still bounded); not to be
     changed by its caller. Kept for the last few bodies: one request's is read for its description, its
     shape and its ack, and decoding a button's payload (hundreds of %-escapes) was most of its ack
-    (bench/ack_path.py claim --profile)."""
-    return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    (bench/ack_path.py claim --profile).
+
+    Exactly what `parse_qs(text, keep_blank_values=True)` gives, but decoded in C when it can be: `unquote`
+    decodes one escape at a time in Python (61 us for a claim's body, 12 us this way)."""
+    if not text.isascii() or _NOT_AN_ESCAPE.search(text):  # what only parse_qs reads as it should
+        return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    if text.count("&") >= MAX_FORM_FIELDS:
+        raise ValueError("Max number of fields exceeded")  # parse_qs's own refusal
+    form: dict[str, list[str]] = {}
+    for field in text.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            form.setdefault(_unquoted(name), []).append(_unquoted(value))
+    return form
+
+
+_NOT_AN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _unquoted(text: str) -> str:
+    """A url-encoded name or value (ASCII, every `%` followed by two hex digits), decoded as `parse_qs`
+    decodes it: `+` is a space, then UTF-8 with errors replaced. Through binascii's quoted-printable decoder,
+    whose escapes are `=XX`: a literal `=` is made an escape first, so every `=` it sees starts one."""
+    quoted = text.replace("+", " ").replace("=", "=3D").replace("%", "=")
+    return binascii.a2b_qp(quoted).decode("utf-8", "replace")
 
 
 PAYLOAD_TYPES = {"block_actions", "view_submission", "shortcut", "message_action"}

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import io
 import time
+from urllib.parse import parse_qs, urlencode
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from desk.http_worker import Refusal, request_state
 from desk.sandbox.driver import signature
+from desk.slack import checks
 from desk.slack.checks import BodyRefused, malformed, read_body, signed
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -91,3 +95,29 @@ def test_a_request_is_whole_only_with_its_headers_and_announced_body() -> None:
     assert request_state(head("\u00b2"), max_body=100).status == 400  # type: ignore[union-attr]
     assert request_state(head(5, "Content-Length: 6"), max_body=100).status == 400  # type: ignore[union-attr]
     assert request_state(b"x" * 40_000, max_body=100).status == 431  # type: ignore[union-attr]
+
+
+# pieces of forms, well and badly made: escapes whole, cut short, not hex, of bytes that are not UTF-8
+_FORM_TEXT = st.lists(st.sampled_from(list("%=&+ aZ09fF\n\r;/é😀") + [
+    "%2", "%4", "%C3%A9", "%E2%82", "%zz", "%0A", "%3D", "%26", "%2B", "%25", "%ff", "%F0%9F%98%80"]),
+    max_size=40).map("".join)
+
+
+@given(fields=st.lists(st.tuples(st.text(max_size=20), st.text(max_size=80)), max_size=12))
+def test_a_form_is_decoded_as_parse_qs_decodes_it(fields: list[tuple[str, str]]) -> None:
+    """`parse_form` decodes in C where it can (binascii), and must give exactly what the standard library's
+    parse_qs gives: for forms as Slack encodes them, and for any text at all."""
+    encoded = urlencode(fields)
+    assert checks.parse_form(encoded) == parse_qs(encoded, keep_blank_values=True)
+
+
+@given(text=_FORM_TEXT)
+def test_any_text_is_decoded_as_parse_qs_decodes_it(text: str) -> None:
+    assert checks.parse_form(text) == parse_qs(text, keep_blank_values=True)
+
+
+def test_a_form_of_too_many_fields_is_refused_either_way() -> None:
+    for text in ("a=1&" * checks.MAX_FORM_FIELDS, "a=%zz&" * checks.MAX_FORM_FIELDS):
+        with pytest.raises(ValueError, match="Max number of fields"):
+            checks.parse_form(text)
+    assert len(checks.parse_form("a=1&" * (checks.MAX_FORM_FIELDS - 1))["a"]) == checks.MAX_FORM_FIELDS - 1
