@@ -7,8 +7,8 @@ each ack stores its request in the inbox, each piece of work after an ack runs a
 lock sat free while the threads slept, and acks missed their one-second budget for a write of a millisecond.
 
 So the writers of one process queue here first: each is woken as soon as the one before it has finished,
-and a hurried writer (the inbox's store before an ack, `desk.db.engine.hurried`; the short, second WAL
-checkpoint of desk/db/checkpoints.py) goes before those that are not. Between processes (the worker and the web process on one file) SQLite's busy timeout still rules.
+and a hurried writer (the inbox's store before an ack, `desk.db.engine.hurried`) goes before those that
+are not. Between processes (the worker and the web process on one file) SQLite's busy timeout still rules.
 """
 
 from __future__ import annotations
