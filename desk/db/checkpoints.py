@@ -6,11 +6,10 @@ waits while pages are copied, and in desk so does every writer queued behind it 
 Measured on the intake benchmark: 10-15 % of opening a ticket.
 
 desk turns that off on each connection (`PRAGMA wal_autocheckpoint=0`, desk/db/engine.py) and checkpoints
-from one background thread per process instead, PASSIVE (it waits for no reader or writer, and copies what
-it can): when the commits counted for a database file have written about `PAGES` pages, as SQLite would,
-or a second after the last commit, whichever is first. How many commits make `PAGES` is learnt from each
-checkpoint (the pages it found in the log, over the commits counted since the last one). The sqlite3 module
-lets go of the interpreter while SQLite copies, so that work runs beside Python's, on another core.
+from one background thread per process instead: PASSIVE (it waits for no reader or writer, and copies what
+it can), once `COMMITS` commits have been counted for a database file or a second after the last one,
+whichever is first. The sqlite3 module lets go of the interpreter while SQLite copies, so that work runs
+beside Python's, on another core.
 
 The log must also start again from its beginning now and then, or it grows for ever: that happens when a
 writer finds every page of the log copied. Under a steady stream of writers a checkpoint beside them never
@@ -34,19 +33,16 @@ from desk.db.writers import WriterQueue
 
 log = logging.getLogger("desk.db")
 
-PAGES = 1_000  # pages in the log that make a checkpoint due at once: SQLite's own default
-FIRST_COMMITS = 100  # commits that make it due before the first checkpoint has said how many pages a commit writes
-EVERY = 1.0  # seconds after a commit by which its pages are checkpointed, when fewer follow it
+COMMITS = 100  # commits to one file that wake the checkpointer at once (else it runs within `EVERY` seconds)
 HOLD_WITHIN = 0.5  # seconds the second, short, checkpoint waits to hold the writers back (else: next round)
-_REMEMBERED = 256  # files whose pages per commit are kept (tests make thousands; a process uses one or two)
+EVERY = 1.0  # seconds after a commit by which its pages are checkpointed, when fewer than COMMITS follow it
 
 
 class Checkpointer:
-    def __init__(self, *, every: float = EVERY) -> None:
-        self.every = every
+    def __init__(self, *, commits: int = COMMITS, every: float = EVERY) -> None:
+        self.commits, self.every = commits, every
         self._lock = threading.Lock()
         self._pending: dict[str, tuple[int, WriterQueue]] = {}  # file -> (commits since its checkpoint, writers)
-        self._due_after: dict[str, int] = {}  # file -> commits that write about PAGES pages, as last seen
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0  # the process that started the thread: a forked child starts its own
@@ -59,8 +55,7 @@ class Checkpointer:
             self._pending[path] = (count, writers)
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                 self._start()
-            due = count >= self._due_after.get(path, FIRST_COMMITS)
-        if due:
+        if count >= self.commits:
             self._wake.set()
 
     def _start(self) -> None:
@@ -81,54 +76,32 @@ class Checkpointer:
         """Checkpoint every file with commits since its last checkpoint."""
         with self._lock:
             due, self._pending = self._pending, {}
-        for path, (commits, writers) in due.items():
-            pages = self._checkpoint(path, writers)
-            with self._lock:
-                if pages is None:
-                    self._due_after.pop(path, None)
-                    continue
-                if len(self._due_after) >= _REMEMBERED:
-                    self._due_after.clear()
-                self._due_after[path] = max(1, min(PAGES, PAGES * commits // max(pages, 1)))
-
-    def _checkpoint(self, path: str, writers: WriterQueue) -> int | None:
-        """Both checkpoints of one round: the pages the first found in the log, or None if it could not run."""
-        connection = _open(path)
-        if connection is None:
-            return None
-        try:
-            first = checkpoint(connection, path)
-            if first is None:
-                return None
+        for path, (_, writers) in due.items():
+            if checkpoint(path) is None:
+                continue
             # the writers that committed while it copied appended pages it did not copy, so the log could not
-            # start again from its beginning: copy those few with this process's writers held back. First in
-            # their queue, as the hurried are: a writer that has just released it would otherwise take it back
-            # before this thread is even scheduled, again and again
-            if writers.acquire(timeout=HOLD_WITHIN, hurried=True):
+            # start again from its beginning: copy those few with this process's writers held back
+            if writers.acquire(timeout=HOLD_WITHIN):
                 try:
-                    checkpoint(connection, path)
+                    checkpoint(path)
                 finally:
                     writers.release()
-            return first[1]
-        finally:
-            connection.close()
 
 
-def _open(path: str) -> sqlite3.Connection | None:
-    """A connection to an existing database file, or None if it has gone (never a new, empty file)."""
+def checkpoint(path: str) -> tuple[int, int, int] | None:
+    """One PASSIVE checkpoint of `path`: (busy, pages in the log, pages copied), or None when the file
+    could not be opened (it has gone) or SQLite refused (logged)."""
     try:
-        return sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=0, check_same_thread=False)
+        connection = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=0, check_same_thread=False)
     except sqlite3.Error:
-        return None
-
-
-def checkpoint(connection: sqlite3.Connection, path: str) -> tuple[int, int, int] | None:
-    """One PASSIVE checkpoint: (busy, pages in the log, pages copied), or None if SQLite refused (logged)."""
+        return None  # gone: nothing to checkpoint
     try:
         return connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     except sqlite3.Error as err:  # a checkpoint that could not run now: the next one copies its pages
         log.debug("WAL checkpoint of %s did not run: %s", path, err)
         return None
+    finally:
+        connection.close()
 
 
 CHECKPOINTS = Checkpointer()  # this process's
