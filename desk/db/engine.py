@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 import weakref
@@ -12,7 +11,6 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlmodel import Session
 
-from desk.db.checkpoints import CHECKPOINTS
 from desk.db.writers import WriterQueue
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -20,7 +18,6 @@ READ_ONLY = "desk_read_only"  # execution option: a short read that must not que
 HURRIED = "desk_hurried_seconds"  # execution option: a write that gives up after this long (`hurried`)
 _HOLDS_WRITERS = "desk_holds_writers"  # connection info: this connection's transaction holds the WriterQueue
 _WRITERS: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()  # a SQLite engine's queue
-_FILES: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()  # a SQLite engine's file, if any
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -46,18 +43,12 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        if on_file:
+        if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints off the writers' path (checkpoints.py)
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-
-    on_file = engine.url.database not in (None, "", ":memory:")
-    path = os.path.abspath(engine.url.database or "")
-    if on_file:
-        _FILES[engine] = path
 
     writers = _WRITERS[engine] = WriterQueue()  # this process's writers queue here first (desk/db/writers.py)
 
@@ -85,11 +76,6 @@ def _tune_sqlite(engine: Engine) -> None:
             _release(connection)
             raise
 
-    def _committed(connection) -> None:
-        if on_file:
-            CHECKPOINTS.committed(path, writers)
-        _release(connection)
-
     def _release(connection) -> None:
         if connection.invalidated:  # released when it was invalidated (below); its info is gone with it
             return
@@ -101,7 +87,7 @@ def _tune_sqlite(engine: Engine) -> None:
             writers.release()
 
     # after the transaction's end is sent (a commit that fails still ends in a rollback, released there)
-    event.listen(engine, "commit", _committed)
+    event.listen(engine, "commit", _release)
     event.listen(engine, "rollback", _release)
     # a connection invalidated mid-transaction (a disconnect error) ends without either: the next writer
     # must not wait for it; and one back in the pool never holds the queue
@@ -181,8 +167,6 @@ def hurried_cursor(engine: Engine, *, timeout_seconds: float) -> Iterator[sqlite
                 try:
                     yield cursor
                     cursor.execute("COMMIT")
-                    if engine in _FILES:
-                        CHECKPOINTS.committed(_FILES[engine], writers)
                 except BaseException:
                     if raw.dbapi_connection.in_transaction:
                         cursor.execute("ROLLBACK")
