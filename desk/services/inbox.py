@@ -58,7 +58,7 @@ def store(engine: Engine, *, kind: str, key: str, payload: str, at: datetime, le
     redelivery). Held by the caller until `at + lease`. Gives up (raises) after `within` seconds of waiting."""
     values = {"key": key, "kind": kind, "payload": payload, "received_at": at, "leased_until": at + lease,
               "attempts": 0}
-    if engine.dialect.name == "sqlite":  # the same INSERT, a tenth of the cost (see `hurried_cursor`)
+    if engine.dialect.name == "sqlite":  # the same INSERT, without a session's cost (see `hurried_cursor`)
         sql, binders = _storing_sqlite()
         with hurried_cursor(engine, timeout_seconds=within) as cursor:
             return cursor.execute(sql, [bind(values[name]) for name, bind in binders]).fetchone() is not None
