@@ -63,14 +63,11 @@ def _tune_sqlite(engine: Engine) -> None:
         if writers.acquire(timeout=hurried or SQLITE_BUSY_TIMEOUT_MS / 1000, hurried=hurried is not None):
             connection.info[_HOLDS_WRITERS] = True
         elif hurried is not None:
-            held = writers.holder()
-            raise exc.OperationalError("BEGIN IMMEDIATE", None,
-                                       sqlite3.OperationalError(f"database is locked (writers queued; held by {held})"))
+            raise _queue_gave_up(writers)
         # else (a writer held up this long, or one nested in its own thread): SQLite's busy timeout decides
         try:
             if hurried is not None:  # SQLite waits only for what is left of the budget (other processes)
-                left_ms = max(int((hurried - (time.monotonic() - began)) * 1000), 1)
-                connection.exec_driver_sql(f"PRAGMA busy_timeout={left_ms}")
+                connection.exec_driver_sql(_busy_timeout_left(hurried, began))
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             _release(connection)
@@ -93,6 +90,17 @@ def _tune_sqlite(engine: Engine) -> None:
     # must not wait for it; and one back in the pool never holds the queue
     event.listen(engine.pool, "invalidate", _release_record)
     event.listen(engine.pool, "checkin", _release_record)
+
+
+def _queue_gave_up(writers: WriterQueue) -> exc.OperationalError:
+    """A hurried writer's error when this process's writers' queue did not reach it in time."""
+    return exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
+        f"database is locked (writers queued; held by {writers.holder()})"))
+
+
+def _busy_timeout_left(budget_seconds: float, began: float) -> str:
+    """The PRAGMA that lets SQLite wait only for what is left of a hurried writer's budget."""
+    return f"PRAGMA busy_timeout={max(int((budget_seconds - (time.monotonic() - began)) * 1000), 1)}"
 
 
 @contextmanager
@@ -155,14 +163,12 @@ def hurried_cursor(engine: Engine, *, timeout_seconds: float) -> Iterator[sqlite
     writers = _WRITERS[engine]
     began = time.monotonic()
     if not writers.acquire(timeout=timeout_seconds, hurried=True):
-        raise exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
-            f"database is locked (writers queued; held by {writers.holder()})"))
+        raise _queue_gave_up(writers)
     try:
         raw = engine.raw_connection()
         try:
             cursor = raw.dbapi_connection.cursor()
-            left_ms = max(int((timeout_seconds - (time.monotonic() - began)) * 1000), 1)
-            cursor.execute(f"PRAGMA busy_timeout={left_ms}")  # other processes: what is left of the budget
+            cursor.execute(_busy_timeout_left(timeout_seconds, began))  # other processes: what is left
             try:
                 cursor.execute("BEGIN IMMEDIATE")
                 try:
