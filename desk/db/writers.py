@@ -17,44 +17,67 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from pathlib import Path
 
 _DESK = str(Path(__file__).resolve().parents[1])  # the desk package: where a holder's frames are worth naming
 
 
-class WriterQueue:
+class _Waiter:
+    """One writer waiting in the queue: its own lock, released by the writer before it to hand over."""
+
+    __slots__ = ("ident", "turn")
+
     def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._held = False
-        self._hurried_waiting = 0
+        self.ident = threading.get_ident()
+        self.turn = threading.Lock()
+        self.turn.acquire()
+
+
+class WriterQueue:
+    """Writers in order of arrival, the hurried before the rest; each release hands the queue straight to
+    the next writer and wakes that one only.
+
+    (A condition variable woke every waiting writer at each release, for one of them to go on: with the
+    sixteen acks of a burst waiting, a store cost the process more in wake-ups than in SQLite; bench/README.md,
+    ingress, fifth pass.)"""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held = False  # while False, nobody waits: a release with writers waiting hands over instead
+        self._hurried: deque[_Waiter] = deque()
+        self._others: deque[_Waiter] = deque()
         self._holder: tuple[int, float] | None = None  # (thread ident, monotonic time it took the queue)
 
     def acquire(self, *, timeout: float, hurried: bool = False) -> bool:
         """Hold the queue; False if that did not happen within `timeout` seconds."""
-        until = time.monotonic() + timeout
-        with self._changed:
-            if hurried:
-                self._hurried_waiting += 1
-            try:
-                while self._held or (not hurried and self._hurried_waiting):
-                    left = until - time.monotonic()
-                    if left <= 0:
-                        return False
-                    self._changed.wait(left)
+        with self._lock:
+            if not self._held:
                 self._held = True
                 self._holder = (threading.get_ident(), time.monotonic())
                 return True
-            finally:
-                if hurried:
-                    self._hurried_waiting -= 1
-                    if not self._hurried_waiting:
-                        self._changed.notify_all()  # writers that let the hurried go first
+            waiter = _Waiter()
+            queue = self._hurried if hurried else self._others
+            queue.append(waiter)
+        if waiter.turn.acquire(timeout=max(timeout, 0)):
+            return True  # handed over by `release`, which named this thread the holder
+        with self._lock:
+            try:
+                queue.remove(waiter)
+            except ValueError:  # handed over as the wait ran out: it holds the queue, a moment late
+                return True
+            return False
 
     def release(self) -> None:
-        with self._changed:
-            self._held = False
-            self._holder = None
-            self._changed.notify_all()
+        with self._lock:
+            queue = self._hurried or self._others
+            if not queue:
+                self._held = False
+                self._holder = None
+                return
+            waiter = queue.popleft()
+            self._holder = (waiter.ident, time.monotonic())
+            waiter.turn.release()
 
     def holder(self) -> str:
         """Who holds the queue, for the line logged when a hurried writer gives up: the thread, for how long,

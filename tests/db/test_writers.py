@@ -43,6 +43,68 @@ def test_a_hurried_writer_goes_before_those_already_waiting() -> None:
     assert order == ["hurried", "patient"]
 
 
+def test_writers_of_one_kind_go_in_the_order_they_came() -> None:
+    writers = WriterQueue()
+    order: list[str] = []
+    assert writers.acquire(timeout=1)
+
+    def write(name: str) -> None:
+        assert writers.acquire(timeout=5)
+        order.append(name)
+        writers.release()
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in ("first", "second", "third")]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)  # each waits before the next comes
+    writers.release()
+    for thread in threads:
+        thread.join(5)
+    assert order == ["first", "second", "third"]
+
+
+def test_a_writer_that_gave_up_leaves_the_queue_to_the_next() -> None:
+    writers = WriterQueue()
+    assert writers.acquire(timeout=1)
+    assert not writers.acquire(timeout=0.05, hurried=True)
+    writers.release()  # nobody is left waiting: the queue is free, not handed to the writer that gave up
+    assert writers.acquire(timeout=0)
+    assert writers.holder().startswith(f"thread {threading.current_thread().name} for ")
+
+
+def test_under_contention_one_writer_at_a_time_and_nobody_is_lost() -> None:
+    """Threads taking the queue over and over, hurried or not, some with waits short enough to give up:
+    never two holders at once, and every writer that was told it holds the queue did."""
+    writers = WriterQueue()
+    inside, most, held, gave_up = [0], [0], [0], [0]
+    count = threading.Lock()
+
+    def write(n: int) -> None:
+        for i in range(300):
+            if not writers.acquire(timeout=0.0005 if (n + i) % 7 == 0 else 5, hurried=(n + i) % 3 == 0):
+                with count:
+                    gave_up[0] += 1
+                continue
+            with count:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+                held[0] += 1
+            time.sleep(0)  # let another thread run while this one holds the queue
+            with count:
+                inside[0] -= 1
+            writers.release()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert most[0] == 1
+    assert held[0] + gave_up[0] == 12 * 300 and held[0] > 12 * 300 * 6 // 7
+    assert writers.acquire(timeout=0)  # and it ends free
+
+
 def test_a_connection_invalidated_mid_transaction_frees_the_queue_for_the_next_writer(tmp_path) -> None:
     """A disconnect error invalidates the connection: its transaction ends without a commit or rollback
     event, and the next writer (here a hurried one, with half a second) must not wait for it."""
