@@ -121,6 +121,24 @@ def read_only(engine: Engine, *, timeout_seconds: float = 2.0) -> Iterator[Sessi
 
 
 @contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A transaction that only reads, for the lookups of work that runs beside Slack's acks (a ticket to
+    post, the support roster): it keeps nothing, and on SQLite it stays out of the writers' queue.
+
+    SQLite: a deferred transaction, a snapshot that takes no lock in WAL mode, so neither the acks' inbox
+    rows nor this process's writers wait for it, and it waits for none of them. Through `unit_of_work`
+    each such read began with BEGIN IMMEDIATE and held the queue for as long as its thread waited for the
+    interpreter (bench/README.md, ingress, fifth pass). PostgreSQL: an ordinary transaction (reads never
+    wait for writers there). It always ends in a rollback: nothing written in it is kept.
+    """
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execution_options(**{READ_ONLY: True})
+        with Session(bind=connection) as session:
+            yield session
+
+
+@contextmanager
 def hurried(engine: Engine, *, timeout_seconds: float) -> Iterator[Session]:
     """One short write transaction that gives up rather than wait: for work done before an answer someone
     is waiting on (the durable receipt, before Slack's ack), where being late is as bad as failing.

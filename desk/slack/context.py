@@ -24,7 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
-from desk.db.engine import unit_of_work
+from desk.db.engine import reading
 from desk.db.outage import describe, unreachable
 from desk.domain.identity import OrgIdentity
 from desk.domain.roles import NO_ROLES, MembershipUnknown, Roles
@@ -84,7 +84,7 @@ def roles_for(client: WebClient, deps: Deps, *, user: str, team: OrgIdentity | s
     """The support roles of `user` acting from `team`: none unless `team` (its workspace or organisation)
     is the support team's. Reads the registry in its own short transaction, then asks Slack about groups
     (cached for minutes)."""
-    with unit_of_work(deps.engine) as session:
+    with reading(deps.engine) as session:
         roster = roles.roster(session)
     if not user or roster.team is None or roster.team not in OrgIdentity.of(team).ids:
         return NO_ROLES
@@ -93,14 +93,14 @@ def roles_for(client: WebClient, deps: Deps, *, user: str, team: OrgIdentity | s
 
 def support_member(client: WebClient, deps: Deps, user: str) -> Roles:
     """The support roles of `user` whatever organisation they act from: may this person be assigned?"""
-    with unit_of_work(deps.engine) as session:
+    with reading(deps.engine) as session:
         roster = roles.roster(session)
     return roles.decide(roster, user, deps.groups, group_lookup(client)) if user else NO_ROLES
 
 
 def assignable(client: WebClient, deps: Deps) -> list[tuple[str, str]]:
     """(user id, display name) of everyone the card's Assign menu may offer: the support team only."""
-    with unit_of_work(deps.engine) as session:
+    with reading(deps.engine) as session:
         roster = roles.roster(session)
     return [(user, display_name(client, user, deps.names))
             for user in roles.assignable(roster, deps.groups, group_lookup(client))]

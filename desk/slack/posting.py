@@ -27,7 +27,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session, select
 
 from desk.db import queries
-from desk.db.engine import unit_of_work
+from desk.db.engine import reading, unit_of_work
 from desk.db.outage import patiently
 from desk.db.tables import OutboxRow, TicketRow
 from desk.observability import logs
@@ -49,7 +49,7 @@ ANNOUNCE, CARD, RESOLUTION = intake.ANNOUNCE_KIND, "card", council_notices.RESOL
 
 
 def summary(deps: Deps, ref: str) -> TicketSummary:
-    with unit_of_work(deps.engine) as session:
+    with reading(deps.engine) as session:
         return summarize(session, queries.get_ticket(session, ref), deps.clock.now())
 
 
@@ -61,7 +61,7 @@ def _card_extras(session: Session, ticket: TicketRow) -> tuple[list[search.Simil
 
 
 def card_extras(deps: Deps, ref: str) -> tuple[list[search.SimilarTicket], list[tuple[str, str]]]:
-    with unit_of_work(deps.engine) as session:
+    with reading(deps.engine) as session:
         return _card_extras(session, queries.get_ticket(session, ref))
 
 
@@ -75,7 +75,7 @@ def announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | No
             hand_over(deps, ref, ANNOUNCE, f"announce:{ref}", err,
                       {"opens_at": opens_at.isoformat() if opens_at else None})
             return
-        with unit_of_work(deps.engine) as session:
+        with reading(deps.engine) as session:
             linked = problems.known_problem_for(session, ref) is not None
         if linked:  # the problem's triage message now lists this ticket: update it now, not at the worker's pass
             from desk.slack.notifier import tell_now  # the notifier delivers what this module posts
@@ -90,10 +90,10 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     `council_thread` False: the triage card only (a ticket opened by hand for nobody in particular)."""
     def look() -> tuple[int, TicketSummary, Any, str | None, str | None, tuple[str | None, str | None],
                         KnownProblem | None]:
-        with unit_of_work(deps.engine) as session:
+        with reading(deps.engine) as session:
             rendered_version = intake.ticket_version(session, ref)
         t = summary(deps, ref)
-        with unit_of_work(deps.engine) as session:
+        with reading(deps.engine) as session:
             council = queries.get_council(session, t.council_id)
             triage = directory(session).triage_channel
             ticket = queries.get_ticket(session, ref)
@@ -158,7 +158,7 @@ def _record(deps: Deps, ref: str, **posts: Any) -> None:
 
 
 def _version(deps: Deps, ref: str) -> int:
-    with unit_of_work(deps.engine) as session:
+    with reading(deps.engine) as session:
         return intake.ticket_version(session, ref)
 
 
@@ -170,7 +170,7 @@ def refresh_card(client: WebClient, deps: Deps, ref: str) -> None:
         try:  # the same card again is harmless: the whole update is retried while the database is away
             patiently(lambda: _refresh_card(client, deps, ref), what=f"updating the card of {ref}")
         except SLACK_FAILURES as err:
-            with unit_of_work(deps.engine) as session:
+            with reading(deps.engine) as session:
                 version = intake.ticket_version(session, ref)
             hand_over(deps, ref, CARD, f"card:{ref}:{version}", err, {})
         patiently(lambda: _problem_lists_it(deps, ref), what=f"queueing the problem message listing {ref}")
@@ -186,7 +186,7 @@ def _problem_lists_it(deps: Deps, ref: str) -> None:
 
 def _refresh_card(client: WebClient, deps: Deps, ref: str) -> str | None:
     now = deps.clock.now()
-    with unit_of_work(deps.engine) as session:  # one read for all the card shows
+    with reading(deps.engine) as session:  # one read for all the card shows
         ticket = queries.get_ticket(session, ref)
         where = (ticket.card_channel, ticket.card_ts)
         if where[0] is None or where[1] is None:
@@ -236,7 +236,7 @@ def deliver(client: WebClient, deps: Deps, kind: str, payload: dict[str, Any]) -
         if kind == CARD:
             return _refresh_card(client, deps, ref)
         if kind == RESOLUTION:
-            with unit_of_work(deps.engine) as session:
+            with reading(deps.engine) as session:
                 note = council_notices.resolution_note(session, ref, payload)
             return _post_resolution(client, deps, ref, note)
     raise ValueError(f"posting does not deliver {kind!r}")
