@@ -103,7 +103,7 @@ def run_server(server: str, args: argparse.Namespace, slack: SlackStandIn, log_d
         slack.reset()
         with serving(server, env, log_dir) as served:
             messages = claims = 0
-            for kind in KINDS:
+            for kind in args.kinds:
                 refs = ticket_refs(engine) if engine is not None else ["CHW-1"]
                 for concurrency in args.concurrency:
                     count = args.messages if kind == "message" else args.count
@@ -214,6 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="warm-up requests per cell (at least one per "
                                                                "connection)")
     parser.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS), help=argparse.SUPPRESS)
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.concurrency = args.concurrency or ([16, 64] if args.quick else [1, 16, 64])
     args.count = args.count or (30 if args.quick else 150)
@@ -232,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         slack.stop()
     database = (make_url(args.database).get_backend_name() if args.database else "SQLite (temporary file)")
     log(f"ran in {time.monotonic() - began:.0f} s")
-    if set(args.servers) == set(SERVERS):
+    if set(args.servers) == set(SERVERS) and set(args.kinds) == set(KINDS):
         findings = report(args, results, database)
         for line in findings:
             print(f"- {line}")
