@@ -15,7 +15,10 @@ Adapter-neutral: the payload is the platform's text, stored and handed back as i
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import sqlite3
+import threading
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +27,8 @@ from sqlalchemy import Engine, Insert, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from desk.db.engine import hurried, hurried_cursor, read_only
+from desk.db.engine import hurried, read_only
+from desk.db.group_commit import GroupCommit
 from desk.db.tables import InboxRow, SlackDeliveryRow
 
 MAX_ATTEMPTS = 10  # claims of one row by the rework job before it is left for an operator (a log line says so)
@@ -55,16 +59,40 @@ class Received:
 def store(engine: Engine, *, kind: str, key: str, payload: str, at: datetime, lease: timedelta,
           within: float) -> bool:
     """Store a request before its acknowledgement; False if one with this key was stored before (a
-    redelivery). Held by the caller until `at + lease`. Gives up (raises) after `within` seconds of waiting."""
+    redelivery). Held by the caller until `at + lease`. Gives up (raises) after `within` seconds of waiting.
+    On SQLite the rows of requests that arrive together are written in one transaction (`_stores`)."""
     values = {"key": key, "kind": kind, "payload": payload, "received_at": at, "leased_until": at + lease,
               "attempts": 0}
-    if engine.dialect.name == "sqlite":  # the same INSERT, without a session's cost (see `hurried_cursor`)
-        sql, binders = _storing_sqlite()
-        with hurried_cursor(engine, timeout_seconds=within) as cursor:
-            return cursor.execute(sql, [bind(values[name]) for name, bind in binders]).fetchone() is not None
+    if engine.dialect.name == "sqlite":
+        return _stores(engine).write(values, within=within)
     with hurried(engine, timeout_seconds=within) as session:
         # a Core statement on the session's connection: no ORM execution before an ack
         return session.connection().execute(_storing(engine.dialect.name), values).first() is not None
+
+
+_GROUPS: weakref.WeakKeyDictionary[Engine, GroupCommit[dict[str, Any], bool]] = weakref.WeakKeyDictionary()
+_GROUPS_LOCK = threading.Lock()
+
+
+def _stores(engine: Engine) -> GroupCommit[dict[str, Any], bool]:
+    """The engine's group commit of inbox rows (desk/db/group_commit.py), made on first use."""
+    with _GROUPS_LOCK:
+        group = _GROUPS.get(engine)
+        if group is None:
+            group = _GROUPS[engine] = GroupCommit(engine, _insert_sqlite)
+        return group
+
+
+def _insert_sqlite(cursor: sqlite3.Cursor, rows: Sequence[dict[str, Any]]) -> list[bool]:
+    """The rows in one INSERT on a bare cursor (no session: see `hurried_cursor`); for each, whether it
+    was stored. A key twice among them (Slack's retry beside its first delivery) is stored for the first."""
+    firsts: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        firsts.setdefault(row["key"], row)
+    sql, binders = _storing_sqlite(len(firsts))
+    stored = {key for (key,) in cursor.execute(
+        sql, [bind(row[name]) for row in firsts.values() for name, bind in binders]).fetchall()}
+    return [row["key"] in stored and firsts[row["key"]] is row for row in rows]
 
 
 @functools.cache
@@ -75,17 +103,21 @@ def _storing(dialect: str) -> Insert:
 
 
 @functools.cache
-def _storing_sqlite() -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
-    """The inbox's INSERT as SQLite's SQL, with each parameter's name and how SQLAlchemy binds its value
-    (instants as UTCDateTime stores them on SQLite), in the statement's order: the row is the one the
-    session path writes, to the character."""
+def _storing_sqlite(rows: int) -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
+    """The inbox's INSERT of `rows` rows as SQLite's SQL, with each of a row's parameters by name and how
+    SQLAlchemy binds its value (instants as UTCDateTime stores them on SQLite), in the statement's order:
+    each row is the one the session path writes, to the character."""
     dialect = sqlite.dialect()
     compiled = _storing("sqlite").compile(dialect=dialect, column_keys=list(_STORED))
     binders = []
     for name in compiled.positiontup or ():
         process = INBOX.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         binders.append((name, process or _as_is))
-    return compiled.string, binders
+    one = "(" + ", ".join("?" * len(binders)) + ")"
+    head, values, tail = compiled.string.partition(f" VALUES {one} ")
+    if not values:
+        raise RuntimeError(f"unexpected INSERT from SQLAlchemy: {compiled.string}")
+    return f"{head} VALUES {', '.join([one] * rows)} {tail}", binders
 
 
 def _as_is(value: Any) -> Any:

@@ -4,6 +4,7 @@ the same row to two claimers, done by the effect's delivery key, pruned when old
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -158,6 +159,96 @@ def test_storing_gives_up_rather_than_wait_long_for_the_database(engine: Engine)
             store(engine, "event:Ev1", within=0.2)
         assert time.monotonic() - started < 5
     assert store(engine, "event:Ev2", within=0.2) is True  # once the holder is done, storing works again
+
+
+def test_requests_stored_at_once_are_each_stored_once_and_only_one_of_a_key_is_told_new(engine: Engine) -> None:
+    """A burst: sixteen requests and eight of Slack's retries of some of them, all storing at the same
+    moment (on SQLite they share transactions: desk/db/group_commit.py). Each key is stored once, with its
+    own payload, and exactly one of the requests with that key is told it is new."""
+    keys = [f"event:Ev{n}" for n in range(16)] + [f"event:Ev{n}" for n in range(0, 16, 2)]
+    told: dict[int, bool] = {}
+    start = threading.Barrier(len(keys))
+
+    def one(n: int) -> None:
+        start.wait(5)
+        told[n] = store(engine, keys[n], within=5)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(len(keys))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(told) == list(range(len(keys)))
+    for key in set(keys):
+        assert sum(told[n] for n, k in enumerate(keys) if k == key) == 1, key
+    with Session(engine) as session:
+        rows = session.exec(select(InboxRow)).all()
+    assert sorted((r.key, r.payload) for r in rows) == sorted(
+        (key, json.dumps({"event_id": key})) for key in set(keys))
+
+
+def test_on_sqlite_stores_that_waited_together_share_one_transaction(engine: Engine) -> None:
+    """While a transaction holds the write, eight requests arrive: the first waits for the write, the other
+    seven for it; once the write is free they are stored in two transactions, not eight."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL takes each row in its own transaction: its writers do not queue")
+    group = inbox._stores(engine)
+    before = (group.transactions, group.writes)
+    holding, free = threading.Event(), threading.Event()
+
+    def hold_the_write() -> None:
+        with unit_of_work(engine) as session:
+            session.add(InboxRow(key="event:held", kind="message", payload="{}", received_at=AT, leased_until=AT))
+            session.flush()
+            holding.set()
+            free.wait(5)
+
+    holder = threading.Thread(target=hold_the_write)
+    holder.start()
+    assert holding.wait(5)
+    told: list[bool] = []
+    stores = [threading.Thread(target=lambda n=n: told.append(store(engine, f"event:Ev{n}", within=5)))
+              for n in range(8)]
+    for thread in stores:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while group.waiting < 7 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    free.set()
+    for thread in [holder, *stores]:
+        thread.join(10)
+    assert told == [True] * 8
+    assert (group.transactions - before[0], group.writes - before[1]) == (2, 8)
+
+
+def test_on_sqlite_stores_that_share_a_transaction_that_fails_each_fail_and_none_is_kept(engine: Engine) -> None:
+    """Another process holds SQLite's write lock past the stores' bound: every store waiting raises (so
+    Slack is asked to send it again), none is left stored, and storing works once the lock is free."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock, held by another connection")
+    other = sqlite3.connect(engine.url.database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    errors: list[BaseException] = []
+
+    def one(n: int) -> None:
+        try:
+            store(engine, f"event:Ev{n}", within=0.3)
+        except exc.OperationalError as err:
+            errors.append(err)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(errors) == 6 and time.monotonic() - started < 5
+    assert all("locked" in str(err) for err in errors)
+    other.execute("ROLLBACK")
+    other.close()
+    with Session(engine) as session:
+        assert session.exec(select(InboxRow)).all() == []
+    assert store(engine, "event:Ev0", within=0.3) is True
 
 
 class _HandClock:
