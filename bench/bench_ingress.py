@@ -11,8 +11,10 @@ ack: requests/s, p50/p99/max latency, errors. In the same run, the same requests
   ack run on the listener executor while the request waits in Bolt's 10 ms polling loop; desk's choice of
   lazy listeners is measured against exactly what it replaced.
 
-After each desk server's run, the tickets opened must equal the distinct message events sent, and the
-Slack stand-in must have recorded no violations (exit status 1 otherwise).
+Each cell sends its warm-up first and waits for the work it started to finish (a process's first tickets,
+cards and forms import and compile what later ones reuse), then its measured rounds. After each desk
+server's run, the tickets opened must equal the distinct message events sent, and the Slack stand-in must
+have recorded no violations (exit status 1 otherwise).
 
     .venv/bin/python bench/bench_ingress.py --quick     # well under a minute
     .venv/bin/python bench/bench_ingress.py             # about 3 minutes
@@ -177,7 +179,7 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str, int], Result]
     print("### Ingress: ack latency and throughput under the production server\n")
     print(f"`desk serve --http` (gunicorn {version('gunicorn')} gthread, {workers} worker x {threads} threads), "
           f"Bolt {version('slack_bolt')}, Python {platform.python_version()}, {database}; per cell "
-          f"{args.rounds} rounds of {args.count} requests ({args.messages} for messages) after a warm-up, "
+          f"{args.rounds} rounds of {args.count} requests ({args.messages} for messages) after a settled warm-up, "
           f"keep-alive connections = concurrency. Load generator, server and Slack stand-in share the "
           f"machine's {_cores()} cores.\n")
     findings = []

@@ -18,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -49,7 +50,7 @@ class GroupCommit(Generic[T, R]):
     returned (one result per item, in order). Raises what the transaction raised."""
 
     def __init__(self, engine: Engine, apply: Callable[[sqlite3.Cursor, Sequence[T]], list[R]]) -> None:
-        self.engine = engine
+        self._engine = weakref.ref(engine)  # kept per engine, in a mapping weak on the engine: no cycle back
         self.apply = apply
         self._lock = threading.Lock()
         self._waiting: list[_Write[T, R]] = []
@@ -105,7 +106,10 @@ class GroupCommit(Generic[T, R]):
         if live:
             try:
                 left = min(write.deadline for write in live) - now
-                with hurried_cursor(self.engine, timeout_seconds=left) as cursor:
+                engine = self._engine()
+                if engine is None:
+                    raise RuntimeError("the engine of this group commit is gone")
+                with hurried_cursor(engine, timeout_seconds=left) as cursor:
                     results = self.apply(cursor, [write.item for write in live])
                 for write, result in zip(live, results, strict=True):
                     write.result = result
