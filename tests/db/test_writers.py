@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import threading
 import time
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, exc, select, text
 
-from desk.db.engine import hurried, make_engine, reading, unit_of_work
+from desk.db.engine import hurried, make_engine, reading
 from desk.db.tables import InboxRow
 from desk.db.writers import WriterQueue
+from tests.holding import AT, write_held
 
 
 def test_one_writer_at_a_time_and_a_late_one_gives_up() -> None:
@@ -157,30 +157,14 @@ def test_a_read_for_the_work_after_an_ack_waits_for_no_writer_and_keeps_nothing(
     """`reading` (the lookups of the work after an ack): while another thread holds a write transaction,
     the read neither waits for it (on SQLite it would have queued behind it for the write lock) nor sees
     its rows; and whatever is written through it is not kept."""
-    at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-    holding, done = threading.Event(), threading.Event()
-
-    def hold_the_write() -> None:
-        with unit_of_work(engine) as session:
-            session.add(InboxRow(key="event:held", kind="message", payload="{}", received_at=at, leased_until=at))
-            session.flush()
-            holding.set()
-            done.wait(10)
-
-    holder = threading.Thread(target=hold_the_write)
-    holder.start()
-    assert holding.wait(5)
-    try:
+    with write_held(engine):
         started = time.monotonic()
         with reading(engine) as session:
             seen = session.execute(select(InboxRow.key)).scalars().all()
         waited = time.monotonic() - started
-    finally:
-        done.set()
-        holder.join(10)
     assert seen == [] and waited < 2
     with reading(engine) as session:
-        session.add(InboxRow(key="event:not-kept", kind="message", payload="{}", received_at=at, leased_until=at))
+        session.add(InboxRow(key="event:not-kept", kind="message", payload="{}", received_at=AT, leased_until=AT))
         session.flush()
     with reading(engine) as session:
         assert session.execute(select(InboxRow.key)).scalars().all() == ["event:held"]

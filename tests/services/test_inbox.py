@@ -17,6 +17,7 @@ from desk.db.engine import unit_of_work
 from desk.db.tables import InboxRow
 from desk.scheduling.worker import Worker
 from desk.services import inbox, intake
+from tests.holding import write_held
 
 AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -194,28 +195,16 @@ def test_on_sqlite_stores_that_waited_together_share_one_transaction(engine: Eng
         pytest.skip("PostgreSQL takes each row in its own transaction: its writers do not queue")
     group = inbox._stores(engine)
     before = (group.transactions, group.writes)
-    holding, free = threading.Event(), threading.Event()
-
-    def hold_the_write() -> None:
-        with unit_of_work(engine) as session:
-            session.add(InboxRow(key="event:held", kind="message", payload="{}", received_at=AT, leased_until=AT))
-            session.flush()
-            holding.set()
-            free.wait(5)
-
-    holder = threading.Thread(target=hold_the_write)
-    holder.start()
-    assert holding.wait(5)
     told: list[bool] = []
     stores = [threading.Thread(target=lambda n=n: told.append(store(engine, f"event:Ev{n}", within=5)))
               for n in range(8)]
+    with write_held(engine):
+        for thread in stores:
+            thread.start()
+        deadline = time.monotonic() + 5
+        while group.waiting < 7 and time.monotonic() < deadline:
+            time.sleep(0.01)
     for thread in stores:
-        thread.start()
-    deadline = time.monotonic() + 5
-    while group.waiting < 7 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    free.set()
-    for thread in [holder, *stores]:
         thread.join(10)
     assert told == [True] * 8
     assert (group.transactions - before[0], group.writes - before[1]) == (2, 8)
