@@ -2,7 +2,8 @@
 
 All are Core statements built once and run on the session's connection (`connection_of`): SQLAlchemy's ORM
 execution path cost more than the statements themselves, and nothing here is an ORM object until the
-ticket is made one, as if loaded.
+ticket is made one, as if loaded. On SQLite they run prepared (`desk.db.prepared`), on the connection's
+cursor: there even Core's execution of a statement cost more than SQLite's.
 
 - `lock_council`: the council's columns a ticket needs, under its lock (FOR UPDATE on PostgreSQL; SQLite's
   transactions hold the write lock from BEGIN IMMEDIATE), with its playbook's current version (its key
@@ -31,6 +32,7 @@ from sqlmodel import Session
 
 from desk.db import queries, search_index
 from desk.db.engine import connection_of
+from desk.db.prepared import Prepared
 from desk.db.tables import CouncilRow, PlaybookVersionRow, SlaClockRow, TicketEventRow, TicketRow
 from desk.errors import NotFound
 
@@ -54,16 +56,17 @@ def _lock_council_query():
             .with_for_update(of=_COUNCILS))
 
 
-# Built once: constructing these statements (and their cache keys) cost more than running them.
-_LOCK_COUNCIL = _lock_council_query()
+# Built once: constructing these statements (and their cache keys) cost more than running them. On SQLite
+# they run prepared (desk/db/prepared.py): SQLAlchemy's execution of each cost more than SQLite's.
+_LOCK_COUNCIL = Prepared(_lock_council_query())
 _INSERT_TICKET = {
-    name: dialect.insert(_TICKETS)
-    .on_conflict_do_nothing(index_elements=[_TICKETS.c.slack_channel, _TICKETS.c.slack_ts])
-    .returning(_TICKETS.c.id)
+    name: Prepared(dialect.insert(_TICKETS)
+                   .on_conflict_do_nothing(index_elements=[_TICKETS.c.slack_channel, _TICKETS.c.slack_ts])
+                   .returning(_TICKETS.c.id))
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
-_WRITE_HEAD = (update(_COUNCILS).where(_COUNCILS.c.id == bindparam("council_id"))
-               .values({name: bindparam(name) for name in _HEAD}))
+_WRITE_HEAD = Prepared(update(_COUNCILS).where(_COUNCILS.c.id == bindparam("council_id"))
+                       .values({name: bindparam(name) for name in _HEAD}))
 
 
 @dataclass
@@ -96,7 +99,8 @@ def _held(session: Session, council_id: str) -> CouncilRow | None:
 
 def lock_council(session: Session, council_id: str) -> tuple[LockedCouncil, CurrentVersion | None]:
     """The council, locked and read afresh, and its playbook's latest version (None: not synced)."""
-    found = connection_of(session).execute(_LOCK_COUNCIL, {"council_id": council_id}).first()
+    rows = _LOCK_COUNCIL.execute(connection_of(session), {"council_id": council_id})
+    found = rows[0] if rows else None
     if found is None:
         raise NotFound(f"no council {council_id!r} (is it in councils.yaml, and synced?)")
     council = LockedCouncil(*found[:len(_READ)])
@@ -111,7 +115,7 @@ def lock_council(session: Session, council_id: str) -> tuple[LockedCouncil, Curr
 def write_council_head(session: Session, council: LockedCouncil) -> None:
     """Write the council's next number and chain head as they are in memory (the caller holds its lock); an
     ORM row of the council this session holds gets them as committed values (no flush writes them again)."""
-    connection_of(session).execute(_WRITE_HEAD, {"council_id": council.id,
+    _WRITE_HEAD.execute(connection_of(session), {"council_id": council.id,
                                                  **{name: getattr(council, name) for name in _HEAD}})
     _sync_held(session, council)
 
@@ -157,9 +161,10 @@ def insert_ticket(session: Session, **given: Any) -> TicketRow | None:
         raise TypeError(f"no ticket column {sorted(unknown)}")
     values = {**_TICKET_DEFAULTS, **given}
     statement = _INSERT_TICKET[session.get_bind().dialect.name]
-    ticket_id = connection_of(session).execute(statement, values).scalar()
-    if ticket_id is None:
+    returned = statement.execute(connection_of(session), values)
+    if not returned:
         return None
+    ticket_id = returned[0][0]
     ticket = _TICKET_CLASS.new_instance()  # as a query loads a row: no model __init__, no attribute events
     ticket.__dict__.update(values, id=ticket_id)
     make_transient_to_detached(ticket)  # its identity, and every column's value as committed
@@ -169,8 +174,9 @@ def insert_ticket(session: Session, **given: Any) -> TicketRow | None:
 
 _EVENTS = TicketEventRow.__table__
 _CLOCKS = SlaClockRow.__table__
-_INSERT_EVENT = insert(_EVENTS)
-_INSERT_CLOCKS = insert(_CLOCKS)
+_INSERT_EVENT = Prepared(insert(_EVENTS))
+_INSERT_CLOCKS = Prepared(insert(_CLOCKS))  # a ticket's clock rows in one statement
+_INSERT_SEARCH = Prepared(search_index.INSERT_NEW_SQLITE)
 _OPENED_POSTGRESQL: dict[int, Any] = {}  # by the number of clock rows; built on first use, then kept
 
 
@@ -201,9 +207,10 @@ def write_opened(session: Session, council: LockedCouncil, event: dict[str, Any]
     if session.get_bind().dialect.name != "postgresql":
         write_council_head(session, council)
         connection = connection_of(session)
-        connection.execute(_INSERT_EVENT, event)
-        connection.execute(_INSERT_CLOCKS, clocks)
-        connection.execute(search_index.INSERT_NEW_SQLITE, document)
+        _INSERT_EVENT.execute(connection, event)
+        if clocks:
+            _INSERT_CLOCKS.execute(connection, clocks)
+        _INSERT_SEARCH.execute(connection, document)
         return
     statement = _OPENED_POSTGRESQL.get(len(clocks))
     if statement is None:

@@ -18,7 +18,7 @@ import functools
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +29,7 @@ from sqlmodel import Session, col
 
 from desk.db.engine import hurried, read_only
 from desk.db.group_commit import GroupCommit
+from desk.db.prepared import Compiled
 from desk.db.tables import InboxRow, SlackDeliveryRow
 
 MAX_ATTEMPTS = 10  # claims of one row by the rework job before it is left for an operator (a log line says so)
@@ -89,9 +90,8 @@ def _insert_sqlite(cursor: sqlite3.Cursor, rows: Sequence[dict[str, Any]]) -> li
     firsts: dict[str, dict[str, Any]] = {}
     for row in rows:
         firsts.setdefault(row["key"], row)
-    sql, binders = _storing_sqlite(len(firsts))
-    stored = {key for (key,) in cursor.execute(
-        sql, [bind(row[name]) for row in firsts.values() for name, bind in binders]).fetchall()}
+    statement = _storing_sqlite(len(firsts))
+    stored = {key for (key,) in cursor.execute(statement.sql, statement.parameters(firsts.values())).fetchall()}
     return [row["key"] in stored and firsts[row["key"]] is row for row in rows]
 
 
@@ -103,25 +103,11 @@ def _storing(dialect: str) -> Insert:
 
 
 @functools.cache
-def _storing_sqlite(rows: int) -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
-    """The inbox's INSERT of `rows` rows as SQLite's SQL, with each of a row's parameters by name and how
-    SQLAlchemy binds its value (instants as UTCDateTime stores them on SQLite), in the statement's order:
-    each row is the one the session path writes, to the character."""
-    dialect = sqlite.dialect()
-    compiled = _storing("sqlite").compile(dialect=dialect, column_keys=list(_STORED))
-    binders = []
-    for name in compiled.positiontup or ():
-        process = INBOX.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        binders.append((name, process or _as_is))
-    one = "(" + ", ".join("?" * len(binders)) + ")"
-    head, values, tail = compiled.string.partition(f" VALUES {one} ")
-    if not values:
-        raise RuntimeError(f"unexpected INSERT from SQLAlchemy: {compiled.string}")
-    return f"{head} VALUES {', '.join([one] * rows)} {tail}", binders
-
-
-def _as_is(value: Any) -> Any:
-    return value
+def _storing_sqlite(rows: int) -> Compiled:
+    """The inbox's INSERT of `rows` rows as SQLite's SQL, each row's values bound as the session path binds
+    them (instants as UTCDateTime stores them on SQLite): each row is the one that path writes, to the
+    character."""
+    return Compiled(_storing("sqlite"), sqlite.dialect(), tuple(_STORED), rows)
 
 
 def stored(engine: Engine, key: str) -> bool:

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from desk.db import new_tickets, queries, stamps
 from desk.db.engine import connection_of
+from desk.db.prepared import Prepared
 from desk.db.tables import OutboxRow, SlackDeliveryRow, TicketRow
 from desk.domain.calendar import business_calendar
 from desk.domain.lifecycle import ThreadEffect
@@ -27,18 +28,19 @@ TITLE_WORDS = 120
 # Built once. It returns the configuration stamps too (desk/db/stamps.py), so that the reads of the registry
 # and the open problems that follow in this unit of work are checked against them without a statement of
 # their own.
-_RECORD_DELIVERY = {name: stamps.returning_stamps(dialect.insert(SlackDeliveryRow.__table__).on_conflict_do_nothing()
-                                                  .returning(SlackDeliveryRow.__table__.c.key))
+_RECORD_DELIVERY = {name: Prepared(stamps.returning_stamps(dialect.insert(SlackDeliveryRow.__table__)
+                                                           .on_conflict_do_nothing()
+                                                           .returning(SlackDeliveryRow.__table__.c.key)))
                     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
 def first_time(session: Session, key: str, kind: str, at: datetime) -> bool:
     """Record a delivery; False if it was recorded before (a redelivery or a second submission)."""
     statement = _RECORD_DELIVERY[session.get_bind().dialect.name]
-    row = connection_of(session).execute(statement, {"key": key, "kind": kind, "received_at": at}).first()
-    if row is None:
+    rows = statement.execute(connection_of(session), {"key": key, "kind": kind, "received_at": at})
+    if not rows:
         return False
-    stamps.note(session, row)
+    stamps.note(session, rows[0])
     return True
 
 
