@@ -13,6 +13,7 @@ import time
 from sqlmodel import Session, select
 
 from desk.db.tables import InboxRow, TicketRow
+from desk.slack.executor import ListenerExecutor
 from desk.turns import AcksFirst
 from tests.slack.conftest import ALICE, CHERWELL, CHERWELL_CHANNEL, Desk
 
@@ -114,3 +115,41 @@ def test_a_worker_job_in_the_web_process_runs_once_the_front_is_quiet(desk: Desk
     alone._patient(dispatch)()
     assert time.monotonic() - began < 0.4
     front.join()
+
+
+class CountingGate(AcksFirst):
+    """The gate, counting the pieces of work inside `wait_turn` at once."""
+
+    def __init__(self) -> None:
+        super().__init__(quiet=0.01)
+        self.inside = self.most = 0
+        self._counting = threading.Lock()
+
+    def wait_turn(self, patience: float, *, since: float | None = None) -> float:
+        with self._counting:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+        try:
+            return super().wait_turn(patience, since=since)
+        finally:
+            with self._counting:
+                self.inside -= 1
+
+
+def test_one_piece_of_waiting_work_watches_the_gate_and_each_keeps_its_patience() -> None:
+    """Work waiting its turn does not wake every thread of the executor to look at the gate: one watches,
+    the rest wait behind it, and each still starts once its own patience has run out."""
+    gate = CountingGate()
+    executor = ListenerExecutor(8, turns=gate, patience=0.3)
+    ran: list[tuple[int, float]] = []
+    try:
+        with gate.answering():
+            began = time.monotonic()
+            for n in range(6):
+                executor.submit(lambda n=n: ran.append((n, time.monotonic() - began)))
+            assert executor.drain(5)
+    finally:
+        executor.shutdown(wait=True)
+    assert gate.most == 1
+    assert sorted(n for n, _ in ran) == list(range(6))
+    assert all(0.25 <= after < 1.5 for _, after in ran)  # its patience (0.3 s), and not much more
