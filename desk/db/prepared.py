@@ -86,11 +86,15 @@ class Prepared:
         """Run the statement with `values` (one row's parameters, or several rows' for one INSERT); the rows
         it returns, as tuples (empty when it returns none)."""
         rows = [values] if isinstance(values, Mapping) else list(values)
+        if not rows:
+            raise ValueError("no rows to run the statement with")
         if connection.dialect.name != "sqlite":
             result = connection.execute(self.statement, rows[0] if isinstance(values, Mapping) else rows)
             return [tuple(row) for row in result] if result.returns_rows else []
         compiled = self._compiled_for(connection, tuple(rows[0]), len(rows))
         parameters = compiled.parameters(rows)
+        if not connection.in_transaction():
+            connection.begin()  # as `connection.execute` begins one (desk's BEGIN IMMEDIATE on SQLite)
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             return self._run(connection, cursor, compiled, parameters)

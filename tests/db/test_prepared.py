@@ -125,3 +125,12 @@ def test_a_column_left_to_its_python_default_is_refused(connection: Connection) 
         return
     with pytest.raises(ValueError, match="no value given for done"):
         INSERT.execute(connection, without_done)
+
+
+def test_on_a_connection_outside_a_transaction_it_begins_one_as_sqlalchemy_does(engine: Engine) -> None:
+    THINGS.create(engine)
+    with engine.connect() as connection:
+        INSERT.execute(connection, row("a"))
+        assert connection.in_transaction()
+        connection.rollback()  # nothing was committed on its own
+        assert connection.execute(select(THINGS.c.key)).all() == []
