@@ -70,12 +70,14 @@ def request_state(received: bytes | bytearray, *, max_body: int) -> bool | Refus
 class _Received:
     """The client's socket as gunicorn's parser sees it: what the event loop already read, then the socket.
 
-    In a thread the socket blocks with a timeout (never without one)."""
+    In a thread the socket blocks with a timeout (never without one). `whole`: the loop read the request a
+    thread now serves whole, so reading its body cannot block (`desk.slack.checks.read_body` trusts it)."""
 
     def __init__(self, sock: socket.socket, thread_timeout: float):
         self.sock = sock
         self.buffer = bytearray()
         self.thread_timeout = thread_timeout
+        self.whole = False
 
     def recv(self, size: int, *flags: int) -> bytes:
         if self.buffer:
@@ -85,10 +87,12 @@ class _Received:
         return self.sock.recv(size, *flags)
 
     def setblocking(self, flag: bool) -> None:
-        if flag:
-            self.sock.settimeout(self.thread_timeout)
-        else:
-            self.sock.setblocking(False)
+        """Blocking with the thread's timeout, or not blocking. A socket already so is left alone: each
+        change is a system call that lets go of the interpreter's lock, and under load the caller then waits
+        for it behind the other threads (gthread asks on every request, kept-alive or not)."""
+        wanted = self.thread_timeout if flag else 0.0
+        if self.sock.gettimeout() != wanted:
+            self.sock.settimeout(wanted)
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -130,11 +134,12 @@ class BufferingWorker(ThreadWorker):
         loop (and the threads' interpreter lock) for nothing."""
         conn.sock.setblocking(False)
         self.arriving[conn] = time.monotonic() + self.request_timeout
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
         if conn.sock.buffer:  # pipelined: the loop read it with the request before
             self._advance(conn)
         if conn in self.arriving:
             self._on_readable(conn, None)
+        if conn in self.arriving:  # not whole yet: the poller says when more arrives
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
 
     def _on_readable(self, conn: TConn, _fileobj) -> None:
         received: _Received = conn.sock
@@ -156,14 +161,18 @@ class BufferingWorker(ThreadWorker):
         if isinstance(state, Refusal):
             self._refuse(conn, state)
         elif state:
-            self.poller.unregister(conn.sock)
+            self._unwatch(conn)
             del self.arriving[conn]
+            conn.sock.whole = True
             conn.data_ready = True  # gthread must not wait for data again in the thread
             self.enqueue_req(conn)
 
     def finish_request(self, conn: TConn, fs) -> None:
         """After a response: a kept-alive connection whose next request the loop already read (pipelined)
-        would wait for the socket to be readable again, which it may never be: look at what is held."""
+        would wait for the socket to be readable again, which it may never be: look at what is held.
+        gthread hands a connection whose next request a body's drain read ahead straight to a thread, not
+        read whole: until the loop has read one whole again, its socket says it was not."""
+        conn.sock.whole = False
         super().finish_request(conn, fs)
         if conn in self.keepalived_conns and conn.sock.buffer:
             self.poller.unregister(conn.sock)
@@ -194,12 +203,16 @@ class BufferingWorker(ThreadWorker):
             pass
         self._close(conn)
 
-    def _close(self, conn: TConn) -> None:
-        self.arriving.pop(conn, None)
+    def _unwatch(self, conn: TConn) -> None:
+        """The poller no longer watches the connection (if it did: most requests are read whole at once)."""
         try:
             self.poller.unregister(conn.sock)
         except (KeyError, ValueError, OSError):
             pass
+
+    def _close(self, conn: TConn) -> None:
+        self.arriving.pop(conn, None)
+        self._unwatch(conn)
         self.nr_conns -= 1
         conn.close()
 

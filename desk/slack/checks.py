@@ -12,12 +12,12 @@ None) and never raises on hostile input, so a bad request becomes one 4xx and on
 from __future__ import annotations
 
 import binascii
-import functools
 import hashlib
 import hmac
 import json
 import re
 import time
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 MAX_BODY = 1_000_000  # Slack's largest payloads (a modal's state) are a few tens of kilobytes
@@ -42,9 +42,11 @@ def read_body(environ: dict, *, deadline_seconds: float, limit: int = MAX_BODY) 
     """The request body, read in chunks until its announced length, refused if it is longer than `limit`
     or does not arrive within `deadline_seconds` (a slow or idle client must not hold a thread).
 
-    Under gunicorn each read is bounded by the time left (the client socket's timeout); the worker
-    (`desk.buffering`) normally has the whole request in memory before this runs, so this is the second
-    line, for any WSGI server."""
+    Under gunicorn each read is bounded by the time left (the client socket's timeout); desk's worker
+    (`desk.http_worker`) normally has the whole request in memory before this runs, so this is the second
+    line, for any WSGI server. A request that worker read whole (its socket says `whole`) cannot block, and
+    its socket's timeout is left alone: setting it is two system calls, each letting go of the interpreter's
+    lock, which under load costs a wait behind every other thread."""
     if environ.get("HTTP_TRANSFER_ENCODING"):
         raise BodyRefused(411, "a body without Content-Length (chunked) is not accepted")
     announced = environ.get("CONTENT_LENGTH") or "0"
@@ -54,6 +56,8 @@ def read_body(environ: dict, *, deadline_seconds: float, limit: int = MAX_BODY) 
     if length > limit:
         raise BodyRefused(413, f"body of {length} bytes (at most {limit})")
     stream, sock = environ["wsgi.input"], environ.get("gunicorn.socket")
+    if getattr(sock, "whole", False):
+        sock = None  # in memory already: nothing to wait for
     deadline = time.monotonic() + deadline_seconds
     parts: list[bytes] = []
     received = 0
@@ -94,12 +98,9 @@ def signed(secret: bytes, body: bytes, timestamp: str, signature: str, *, now: f
     return hmac.compare_digest(expected, signature)
 
 
-@functools.lru_cache(maxsize=8)
 def parse_form(text: str) -> dict[str, list[str]]:
-    """A url-encoded body, at most `MAX_FORM_FIELDS` fields (a signed body, but still bounded); not to be
-    changed by its caller. Kept for the last few bodies: one request's is read for its description, its
-    shape and its ack, and decoding a button's payload (hundreds of %-escapes) was most of its ack
-    (bench/ack_path.py claim --profile).
+    """A url-encoded body, at most `MAX_FORM_FIELDS` fields (a signed body, but still bounded). Decoding a
+    button's payload (hundreds of %-escapes) was once most of its ack (bench/ack_path.py claim --profile).
 
     Exactly what `parse_qs(text, keep_blank_values=True)` gives, but decoded in C when it can be: `unquote`
     decodes one escape at a time in Python (61 us for a claim's body, 12 us this way)."""
@@ -129,44 +130,72 @@ def _unquoted(text: str) -> str:
 PAYLOAD_TYPES = {"block_actions", "view_submission", "shortcut", "message_action"}
 
 
-def describe(body: bytes, content_type: str) -> tuple[str, str | None]:
-    """What a body is (a `desk_requests_total` type) and Slack's own id for it (event_id or trigger_id),
-    as far as can be told without trusting it; never raises."""
+@dataclass(frozen=True, slots=True)
+class Inspected:
+    """A signed body, read once: what it is (a `desk_requests_total` type) and Slack's own id for it
+    (event_id or trigger_id), told as far as they can be even of a malformed body; what is wrong with it
+    (None: it has the shape of something Slack sends); and, when nothing is, the request as Bolt reads it:
+    ("event", the Events API document), ("command", a slash command's fields) or ("interaction", the
+    payload of a button, shortcut or modal). None for a form that is neither (Slack's `ssl_check`)."""
+
+    kind: str = "other"
+    slack_id: str | None = None
+    problem: str | None = None
+    request: tuple[str, dict] | None = None
+
+
+def inspect(body: bytes, content_type: str) -> Inspected:
+    """Decode and parse a signed body once, and judge its shape; never raises (JSON nested too deep for the
+    parser, or a form of too many fields, is a problem like any other)."""
+    try:
+        return _inspect(body, content_type)
+    except RecursionError:
+        return Inspected(problem="JSON nested too deeply")
+    except ValueError as err:
+        return Inspected(problem=f"unreadable: {str(err)[:200]}")
+
+
+def malformed(body: bytes, content_type: str) -> str | None:
+    """What is wrong with a signed body, or None if it has the shape of something Slack sends."""
+    return inspect(body, content_type).problem
+
+
+def _inspect(body: bytes, content_type: str) -> Inspected:
     try:
         text = body.decode("utf-8")
-        if content_type.startswith("application/json"):
-            document = json.loads(text)
-            if not isinstance(document, dict):
-                return "other", None
-            kind = {"event_callback": "event", "url_verification": "url_verification"}.get(
-                str(document.get("type")), "other")
-            return kind, _id(document.get("event_id"))
-        form = parse_form(text)
-        if "payload" in form:
-            payload = json.loads(form["payload"][0])
-            if not isinstance(payload, dict):
-                return "other", None
-            kind = str(payload.get("type"))
-            return (kind if kind in PAYLOAD_TYPES else "other"), _id(payload.get("trigger_id"))
-        if "command" in form:
-            return "command", _id(form.get("trigger_id", [None])[0])
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        pass
-    return "other", None
-
-
-def parsed(body: bytes, content_type: str) -> tuple[str, dict] | None:
-    """A signed, well-formed body (`malformed` found nothing) as Bolt reads it: ("event", the Events API
-    document), ("command", a slash command's fields) or ("interaction", the payload of a button, shortcut
-    or modal); None for a form that is neither."""
+    except UnicodeDecodeError:
+        return Inspected(problem="not UTF-8")
     if content_type.startswith("application/json"):
-        return "event", json.loads(body)
-    form = {name: values[0] for name, values in parse_form(body.decode("utf-8")).items()}
+        try:
+            document = json.loads(text)
+        except ValueError as err:
+            return Inspected(problem=f"not JSON: {err}")
+        if not isinstance(document, dict):
+            return Inspected(problem="a JSON body must be an object with a type")
+        kind = {"event_callback": "event", "url_verification": "url_verification"}.get(str(document.get("type")),
+                                                                                       "other")
+        return _judged(kind, _id(document.get("event_id")), _document_problem(document), ("event", document))
+    form = parse_form(text)
+    if "payload" in form:  # as Bolt reads a form: its payload first
+        try:
+            payload = json.loads(form["payload"][0])
+        except ValueError as err:
+            return Inspected(problem=f"payload is not JSON: {err}")
+        if not isinstance(payload, dict):
+            return Inspected(problem="payload must be an object with a type")
+        kind = str(payload.get("type"))
+        return _judged(kind if kind in PAYLOAD_TYPES else "other", _id(payload.get("trigger_id")),
+                       _payload_problem(payload), ("interaction", payload))
+    if form.get("ssl_check"):
+        return Inspected()  # Slack's check of the certificate: Bolt answers it
     if "command" in form:
-        return "command", form
-    if "payload" in form:
-        return "interaction", json.loads(form["payload"])
-    return None
+        fields = {name: values[0] for name, values in form.items()}
+        return _judged("command", _id(fields.get("trigger_id")), _command_problem(fields), ("command", fields))
+    return Inspected(problem="neither an event, a command nor an interaction")
+
+
+def _judged(kind: str, slack_id: str | None, problem: str | None, request: tuple[str, dict]) -> Inspected:
+    return Inspected(kind, slack_id, problem, None if problem is not None else request)
 
 
 def _id(value: object) -> str | None:
@@ -176,60 +205,36 @@ def _id(value: object) -> str | None:
     return None
 
 
-def malformed(body: bytes, content_type: str) -> str | None:
-    """What is wrong with a signed body, or None if it has the shape of something Slack sends; never raises
-    (JSON nested too deep for the parser, or a form of too many fields, is a reason like any other)."""
-    try:
-        return _malformed(body, content_type)
-    except RecursionError:
-        return "JSON nested too deeply"
-    except ValueError as err:
-        return f"unreadable: {str(err)[:200]}"
+def _document_problem(document: dict) -> str | None:
+    if not isinstance(document.get("type"), str):
+        return "a JSON body must be an object with a type"
+    if document["type"] != "event_callback":
+        return None
+    if not isinstance(document.get("event"), dict):
+        return "an event_callback without an event object"
+    event_id = document.get("event_id")
+    if event_id is not None and not (isinstance(event_id, str) and 0 < len(event_id) <= ID_MAX):
+        return f"an event_id that is not a string of at most {ID_MAX} characters"
+    return _event_problem(document["event"])
 
 
-def _malformed(body: bytes, content_type: str) -> str | None:
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return "not UTF-8"
-    if content_type.startswith("application/json"):
-        try:
-            document = json.loads(text)
-        except ValueError as err:
-            return f"not JSON: {err}"
-        if not isinstance(document, dict) or not isinstance(document.get("type"), str):
-            return "a JSON body must be an object with a type"
-        if document["type"] == "event_callback" and not isinstance(document.get("event"), dict):
-            return "an event_callback without an event object"
-        if document["type"] == "event_callback":
-            event_id = document.get("event_id")
-            if event_id is not None and not (isinstance(event_id, str) and 0 < len(event_id) <= ID_MAX):
-                return f"an event_id that is not a string of at most {ID_MAX} characters"
-            return _event_problem(document["event"])
-        return None
-    form = parse_form(text)
-    if "payload" in form:
-        try:
-            payload = json.loads(form["payload"][0])
-        except ValueError as err:
-            return f"payload is not JSON: {err}"
-        if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-            return "payload must be an object with a type"
-        if not isinstance(payload.get("user"), dict) or not isinstance(payload["user"].get("id"), str):
-            return "payload without a user id"
-        if "response_url" in payload and not _is_url(payload["response_url"]):
-            return "payload with a response_url that is not an http(s) URL"
-        return _interaction_problem(payload)
-    if form.get("ssl_check"):
-        return None
-    if "command" in form:
-        missing = [k for k in ("user_id", "trigger_id", "response_url") if not form.get(k, [""])[0]]
-        if missing:
-            return f"command without {', '.join(missing)}"
-        if not _is_trigger(form["trigger_id"][0]):
-            return "command with a trigger_id that is not Slack's"
-        return None if _is_url(form["response_url"][0]) else "command with a response_url that is not a URL"
-    return "neither an event, a command nor an interaction"
+def _payload_problem(payload: dict) -> str | None:
+    if not isinstance(payload.get("type"), str):
+        return "payload must be an object with a type"
+    if not isinstance(payload.get("user"), dict) or not isinstance(payload["user"].get("id"), str):
+        return "payload without a user id"
+    if "response_url" in payload and not _is_url(payload["response_url"]):
+        return "payload with a response_url that is not an http(s) URL"
+    return _interaction_problem(payload)
+
+
+def _command_problem(fields: dict[str, str]) -> str | None:
+    missing = [k for k in ("user_id", "trigger_id", "response_url") if not fields.get(k)]
+    if missing:
+        return f"command without {', '.join(missing)}"
+    if not _is_trigger(fields["trigger_id"]):
+        return "command with a trigger_id that is not Slack's"
+    return None if _is_url(fields["response_url"]) else "command with a response_url that is not a URL"
 
 
 ID_MAX = 100  # Slack's ids and timestamps are far shorter; desk records deliveries by them (VARCHAR(200))
@@ -262,19 +267,25 @@ def _event_problem(event: dict) -> str | None:
     return f"{kind} event with {', '.join(wrong)} of the wrong type" if wrong else None
 
 
-# Fields of interactions desk reads, which Slack always sends as strings when present.
+# Fields of interactions desk reads, which Slack always sends as strings when present: by the object that
+# holds them ("" for the payload itself), in the order a refusal names them.
 INTERACTION_STRINGS = (
-    "user.id", "user.team_id", "team.id", "team.enterprise_id", "channel.id", "container.channel_id", "container.message_ts",
-    "container.thread_ts", "message.ts", "message.user", "message.text", "view.id", "view.private_metadata",
-    "callback_id", "response_url",
+    ("user", ("id", "team_id")), ("team", ("id", "enterprise_id")), ("channel", ("id",)),
+    ("container", ("channel_id", "message_ts", "thread_ts")), ("message", ("ts", "user", "text")),
+    ("view", ("id", "private_metadata")), ("", ("callback_id", "response_url")),
 )
+_STRING_OR_NONE = (str, type(None))
 
 
-def _at(document: dict, path: str) -> object:
-    found: object = document
-    for key in path.split("."):
-        found = found.get(key) if isinstance(found, dict) else None
-    return found
+def _wrong_strings(payload: dict) -> list[str]:
+    """The fields of INTERACTION_STRINGS present but not strings; each holder is an object or absent."""
+    wrong: list[str] = []
+    for holder, keys in INTERACTION_STRINGS:
+        inner = payload.get(holder) if holder else payload
+        if inner:
+            wrong += [f"{holder}.{key}" if holder else key for key in keys
+                      if not isinstance(inner.get(key), _STRING_OR_NONE)]
+    return wrong
 
 
 def _interaction_problem(payload: dict) -> str | None:
@@ -287,16 +298,14 @@ def _interaction_problem(payload: dict) -> str | None:
     if not payload["user"]["id"]:
         return f"{kind} with an empty user id"
     actions = payload.get("actions") if isinstance(payload.get("actions"), list) else []
-    fields = [(path, _at(payload, path)) for path in INTERACTION_STRINGS]
-    fields += [(f"actions[{i}].{key}", a.get(key)) for i, a in enumerate(actions) if isinstance(a, dict)
-               for key in ("value", "selected_user", "block_id")]
-    fields += [(f"actions[{i}].selected_option", a.get("selected_option")) for i, a in enumerate(actions)
-               if isinstance(a, dict) and a.get("selected_option") is not None
-               and not isinstance(a["selected_option"], dict)]
-    wrong = [path for path, found in fields if not isinstance(found, str | None)]
+    wrong = _wrong_strings(payload)
+    wrong += [f"actions[{i}].{key}" for i, a in enumerate(actions) if isinstance(a, dict)
+              for key in ("value", "selected_user", "block_id") if not isinstance(a.get(key), _STRING_OR_NONE)]
+    wrong += [f"actions[{i}].selected_option" for i, a in enumerate(actions)
+              if isinstance(a, dict) and not isinstance(a.get("selected_option"), dict | None)]
     if wrong:
         return f"{kind} with {', '.join(wrong)} of the wrong type"
-    if len(_at(payload, "view.id") or "") > ID_MAX:
+    if len((payload.get("view") or {}).get("id") or "") > ID_MAX:
         return f"{kind} with a view id over {ID_MAX} characters"
     if kind == "block_actions":
         actions = payload.get("actions")

@@ -27,7 +27,6 @@ from concurrent.futures import Executor
 from slack_bolt import App, BoltRequest, BoltResponse
 
 from desk.slack.after_ack import ACKED_IN_FRONT
-from desk.slack.checks import parsed
 from desk.slack.receipt import Receipts
 
 log = logging.getLogger("desk.slack")
@@ -40,11 +39,9 @@ class Front:
         self.app, self.executor, self.receipts = app, executor, receipts
         self.commands = commands  # slash commands with a listener (another is Bolt's to refuse)
 
-    def take(self, body: bytes, content_type: str, retry: str | None) -> BoltResponse | None:
-        """The ack of a request answered here, its work started after it; None: Bolt answers it."""
-        request = parsed(body, content_type)
-        if request is None:
-            return None
+    def take(self, request: tuple[str, dict], body: bytes, retry: str | None) -> BoltResponse | None:
+        """The ack of a request answered here, its work started after it; None: Bolt answers it. `request`
+        is the signed, well-formed body as `desk.slack.checks.inspect` read it; `body`, its bytes."""
         kind, document = request
         if kind == "event":
             return self.receipts.take(document, body.decode("utf-8"), retry) if self.receipts is not None else None

@@ -41,7 +41,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from desk.clock import wall_seconds
 from desk.observability import logs, metrics
-from desk.slack.checks import BodyRefused, describe, malformed, parsed, read_body, signed
+from desk.slack.checks import BodyRefused, Inspected, inspect, read_body, signed
 from desk.slack.front import Front
 from desk.slack.unreachable import NOT_TAKEN, tell_unreachable, without_database
 from desk.turns import AcksFirst
@@ -146,23 +146,23 @@ class DeskWsgi:
             status.append(int(status_line.split(" ", 1)[0]))
             return start_response(status_line, headers, exc_info)
 
-        acked, is_signed = False, False
+        acked, seen = False, None
         try:
             body = read_body(environ, deadline_seconds=self.body_deadline_seconds)
         except BodyRefused as err:
             body, refused = b"", err
         else:
             refused = None
-            is_signed = self._signed(environ, body)
-            if is_signed:  # only now is anything of the body read
-                kind, slack_id = describe(body, environ.get("CONTENT_TYPE", ""))
+            if self._signed(environ, body):  # only now is anything of the body read, and only once
+                seen = inspect(body, environ.get("CONTENT_TYPE", ""))
+                kind, slack_id = seen.kind, seen.slack_id
         with logs.bind(request_id=slack_id or _request_id(environ.get("HTTP_X_REQUEST_ID", ""))):
             if refused is not None:
                 log.warning("rejected: %s", refused.reason)
                 result = _reply(recording_start_response, refused.status,
                                 {"ok": False, "error": REFUSALS.get(refused.status, "bad_request")})
             else:
-                result, acked = self._check_and_handle(environ, recording_start_response, body, is_signed)
+                result, acked = self._check_and_handle(environ, recording_start_response, body, seen)
             elapsed = time.perf_counter() - started
             code = status[-1] if status else 500
             outcome = metrics.outcome_of(code)
@@ -180,23 +180,23 @@ class DeskWsgi:
                       environ.get("HTTP_X_SLACK_SIGNATURE", ""), now=self.wall())
 
     def _check_and_handle(self, environ: dict, start_response: Callable, body: bytes,
-                          is_signed: bool) -> tuple[Iterable[bytes], bool]:
-        """The answer, and whether Bolt gave it (the request was signed and well formed)."""
-        if not is_signed:
+                          seen: Inspected | None) -> tuple[Iterable[bytes], bool]:
+        """The answer, and whether Bolt gave it (the request was signed and well formed). `seen`: the
+        signed body inspected; None, not signed."""
+        if seen is None:
             log.warning("rejected: bad, stale or missing signature")
             return _reply(start_response, 401, {"ok": False, "error": "invalid_signature"}), False
-        problem = malformed(body, environ.get("CONTENT_TYPE", ""))
-        if problem:
-            log.warning("rejected: malformed payload: %s", problem)
-            answer = {"ok": False, "error": "malformed_payload", "detail": problem}
+        if seen.problem:
+            log.warning("rejected: malformed payload: %s", seen.problem)
+            answer = {"ok": False, "error": "malformed_payload", "detail": seen.problem}
             return _reply(start_response, 400, answer), False
         problem = self.database() if self.database is not None else None
-        if problem is not None:
-            answered = self._without_database(body, environ.get("CONTENT_TYPE", ""), start_response, problem)
+        if problem is not None and seen.request is not None:
+            answered = self._without_database(seen.request, start_response, problem)
             if answered is not None:
                 return answered, False
-        if self.front is not None:
-            taken = self.front.take(body, environ.get("CONTENT_TYPE", ""), environ.get("HTTP_X_SLACK_RETRY_NUM"))
+        if self.front is not None and seen.request is not None:
+            taken = self.front.take(seen.request, body, environ.get("HTTP_X_SLACK_RETRY_NUM"))
             if taken is not None:
                 return _answer(start_response, taken), taken.status == 200
         environ["wsgi.input"] = io.BytesIO(body)
@@ -206,12 +206,11 @@ class DeskWsgi:
             log.exception("rejected: Bolt could not handle the payload")
             return _reply(start_response, 400, {"ok": False, "error": "unhandled_payload"}), False
 
-    def _without_database(self, body: bytes, content_type: str, start_response: Callable,
+    def _without_database(self, request: tuple[str, dict], start_response: Callable,
                           problem: str) -> Iterable[bytes] | None:
         """The answer to a request that needs the database while it is unreachable; None if it needs none."""
-        request = parsed(body, content_type)
-        found = without_database(*request, problem) if request is not None else None
-        if request is None or found is None:
+        found = without_database(*request, problem)
+        if found is None:
             return None
         if not found.taken:
             return _reply(start_response, 503, NOT_TAKEN if request[0] == "event" else {"ok": False,
