@@ -4,7 +4,8 @@
 SQLite database and the Slack stand-in in this process; each call is timed from request to answer. The
 work started after each ack runs on the listener executor as in production, sharing the interpreter, so
 the figures include its interference; the drain time after the last ack is printed apart. Not a target:
-a probe for where an ack's time goes (`--profile`: cProfile of the acks alone, top 30 by cumulative time).
+a probe for where an ack's time goes (`--profile`: cProfile of the acks alone, top 30 by cumulative time, or
+by own time with `--sort tottime`).
 
     .venv/bin/python bench/ack_path.py message 300
     .venv/bin/python bench/ack_path.py command 300 --profile
@@ -50,6 +51,7 @@ def main() -> int:
     parser.add_argument("kind", choices=("message", "claim", "command"))
     parser.add_argument("count", type=int, nargs="?", default=300)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sort", choices=("cumulative", "tottime"), default="cumulative", help="with --profile")
     args = parser.parse_args()
 
     from desk.wiring import Wiring
@@ -92,7 +94,7 @@ def main() -> int:
           f"p50 {times[len(times) // 2] * 1000:.2f} ms, p99 {times[int(len(times) * 0.99)] * 1000:.2f} ms; "
           f"the work after them drained {drained * 1000:.0f} ms later")
     if profile:
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profile).sort_stats(args.sort).print_stats(30)
     return 0
 
 

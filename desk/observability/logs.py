@@ -104,7 +104,10 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"messa
 
 
 def _extra(record: logging.LogRecord) -> dict[str, Any]:
-    return {key: value for key, value in vars(record).items() if key not in _STANDARD and not key.startswith("_")}
+    fields = vars(record)
+    if fields.keys() <= _STANDARD:  # most records: the set comparison runs in C
+        return {}
+    return {key: value for key, value in fields.items() if key not in _STANDARD and not key.startswith("_")}
 
 
 class JsonFormatter(logging.Formatter):
@@ -209,6 +212,7 @@ def configure_logging(stream: IO[str] | None = None, *, fmt: str | None = None, 
     """Send every logger's records through one desk handler on the root logger; called once at start by
     `desk serve` and `desk worker`. `secrets` are redacted along with anything shaped like a Slack token."""
     REDACT.add(*secrets)
+    _record_only_what_is_written()
     root = logging.getLogger()
     for old in list(root.handlers):  # ours from before, or a basicConfig handler: this one replaces them
         to_console = isinstance(old, logging.StreamHandler) and old.stream in (sys.stderr, sys.stdout)
@@ -219,6 +223,14 @@ def configure_logging(stream: IO[str] | None = None, *, fmt: str | None = None, 
     root.setLevel(level.upper())
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
     return installed
+
+
+def _record_only_what_is_written() -> None:
+    """Records stop collecting what no desk line shows: the calling function's file and line (a walk up the
+    stack for each record), the thread's and the process's names and ids. The logging HOWTO's own advice
+    ("Optimization"); a line costs about a fifth less, and the web process writes one per request."""
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
 
 def _is_terminal(stream: IO[str]) -> bool:
