@@ -167,46 +167,62 @@ def hurried(engine: Engine, *, timeout_seconds: float) -> Iterator[Session]:
                 raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
-@contextmanager
-def hurried_cursor(engine: Engine, *, timeout_seconds: float) -> Iterator[sqlite3.Cursor]:
-    """`hurried` on SQLite for a statement or two, without a session or SQLAlchemy's execution path: a DBAPI
-    cursor in a BEGIN IMMEDIATE transaction, committed on success and rolled back on any error. Its bounds
-    are `hurried`'s (the same writers' queue, then SQLite's busy timeout for what is left), and so are its
-    errors: sqlite3's come out as SQLAlchemy's (`OperationalError` when it gave up). The statements are the
-    caller's, in SQLite's own SQL, with values as SQLAlchemy would bind them (desk/services/inbox.py).
+class HurriedConnection:
+    """`hurried` on SQLite for one statement at a time, on a connection of its own: no session, no
+    SQLAlchemy execution path, no transaction but the statement's own (the inbox's group commit,
+    desk/db/group_commit.py). The statements are the caller's, in SQLite's own SQL, with values as SQLAlchemy
+    would bind them (desk/services/inbox.py).
 
-    Why: through a session, the inbox's INSERT was about three quarters of a message's ack; the same
-    statements on a bare cursor take 87 us (bench/README.md, ingress, fourth pass).
+    Each statement run on `cursor()` is a transaction of its own (SQLite's autocommit: atomic and durable,
+    the write lock taken as it starts), so a caller runs one statement that writes, never two. Its bounds are
+    `hurried`'s: the same writers' queue, then SQLite's busy timeout for what is left, rounded down to a
+    tenth of a second (never later than asked) and set only when that changes. So are its errors: sqlite3's
+    come out as SQLAlchemy's (`OperationalError` when it gave up), and the connection is closed, to be made
+    again for the next statement.
+
+    Why: around each INSERT of the inbox's rows, BEGIN IMMEDIATE, COMMIT and the busy timeout set and reset
+    were four more calls into SQLite, each letting go of the interpreter's lock; under a burst of acks each
+    took a wait behind the other threads to get it back, and a transaction of three rows took 1.8 ms of wall
+    time, not 0.1 (bench/README.md, ingress, seventh pass). One connection kept also skips the pool's
+    check-out and check-in.
     """
-    writers = _WRITERS[engine]
-    began = time.monotonic()
-    if not writers.acquire(timeout=timeout_seconds, hurried=True):
-        raise _queue_gave_up(writers)
-    try:
-        raw = engine.raw_connection()
+
+    def __init__(self) -> None:
+        self._connection: sqlite3.Connection | None = None  # used only while holding the writers' queue
+        self._busy_ms: int | None = None
+
+    @contextmanager
+    def cursor(self, engine: Engine, *, timeout_seconds: float) -> Iterator[sqlite3.Cursor]:
+        writers = _WRITERS[engine]
+        began = time.monotonic()
+        if not writers.acquire(timeout=timeout_seconds, hurried=True):
+            raise _queue_gave_up(writers)
         try:
-            cursor = raw.dbapi_connection.cursor()
-            cursor.execute(_busy_timeout_left(timeout_seconds, began))  # other processes: what is left
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                try:
-                    yield cursor
-                    cursor.execute("COMMIT")
-                except BaseException:
-                    if raw.dbapi_connection.in_transaction:
-                        cursor.execute("ROLLBACK")
-                    raise
-            finally:
-                cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        except sqlite3.Error:
-            raw.invalidate()  # not back to the pool in a state nobody knows
-            raise
+            if self._connection is None:
+                pooled = engine.raw_connection()  # made by the engine: its connect-time settings (WAL, autocommit)
+                pooled.detach()  # ours from now on, never handed to anyone else
+                self._connection = pooled.dbapi_connection
+            busy_ms = _rounded_down(timeout_seconds - (time.monotonic() - began))
+            if busy_ms != self._busy_ms:
+                self._connection.execute(f"PRAGMA busy_timeout={busy_ms}")
+                self._busy_ms = busy_ms
+            yield self._connection.cursor()
+        except sqlite3.Error as err:
+            self.close()  # not kept in a state nobody knows
+            raise exc.DBAPIError.instance(None, None, err, sqlite3.Error) from err
         finally:
-            raw.close()
-    except sqlite3.Error as err:
-        raise exc.DBAPIError.instance(None, None, err, sqlite3.Error) from err
-    finally:
-        writers.release()
+            writers.release()
+
+    def close(self) -> None:
+        connection, self._connection, self._busy_ms = self._connection, None, None
+        if connection is not None:
+            connection.close()
+
+
+def _rounded_down(seconds: float) -> int:
+    """Milliseconds of busy timeout for `seconds` left: whole tenths of a second, or what is left under one."""
+    ms = int(seconds * 1000)
+    return ms - ms % 100 if ms >= 100 else max(ms, 1)
 
 
 def connection_of(session: Session) -> Connection:

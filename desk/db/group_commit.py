@@ -4,6 +4,7 @@ Every ack of a Slack event waits for its inbox row to be committed (desk/service
 transaction meant one writer at a time through the writers' queue (desk/db/writers.py), each running five
 statements (two PRAGMAs, BEGIN IMMEDIATE, the INSERT, COMMIT) and taking the interpreter back after each:
 under a burst of sixteen acks the queue, not the CPU, set the pace (bench/README.md, ingress, fifth pass).
+A transaction is now the one INSERT of its rows, on a connection the group keeps (seventh pass).
 
 So the writes that queue up while one transaction runs go together in the next: the first to arrive
 with nobody writing leads, writes what is waiting (its own write and every other) in one hurried
@@ -24,7 +25,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Engine, exc
 
-from desk.db.engine import hurried_cursor
+from desk.db.engine import HurriedConnection
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -45,9 +46,10 @@ class _Write(Generic[T, R]):
 
 
 class GroupCommit(Generic[T, R]):
-    """`write(item, within=...)`: `apply(cursor, items)` run for this item and whatever else is waiting, in
-    one BEGIN IMMEDIATE transaction on SQLite (engine.hurried_cursor); this item's part of what it
-    returned (one result per item, in order). Raises what the transaction raised."""
+    """`write(item, within=...)`: `apply(cursor, items)` run for this item and whatever else is waiting, as
+    one transaction on SQLite: `apply` runs one statement that writes, SQLite's own transaction
+    (engine.HurriedConnection); this item's part of what it returned (one result per item, in order).
+    Raises what the transaction raised."""
 
     def __init__(self, engine: Engine, apply: Callable[[sqlite3.Cursor, Sequence[T]], list[R]]) -> None:
         self._engine = weakref.ref(engine)  # kept per engine, in a mapping weak on the engine: no cycle back
@@ -55,6 +57,7 @@ class GroupCommit(Generic[T, R]):
         self._lock = threading.Lock()
         self._waiting: list[_Write[T, R]] = []
         self._writing = False  # a thread leads a transaction now (the others wait for the next one)
+        self._connection = HurriedConnection()  # the leader's, one leader at a time
         self.transactions = 0  # committed so far, with `self.writes` writes in them: their ratio is the gain
         self.writes = 0
 
@@ -109,7 +112,7 @@ class GroupCommit(Generic[T, R]):
                 engine = self._engine()
                 if engine is None:
                     raise RuntimeError("the engine of this group commit is gone")
-                with hurried_cursor(engine, timeout_seconds=left) as cursor:
+                with self._connection.cursor(engine, timeout_seconds=left) as cursor:
                     results = self.apply(cursor, [write.item for write in live])
                 for write, result in zip(live, results, strict=True):
                     write.result = result
@@ -129,5 +132,5 @@ class GroupCommit(Generic[T, R]):
 
 
 def _gave_up(why: str) -> exc.OperationalError:
-    """A write that was not made in time: the error `hurried_cursor` gives, so callers handle one kind."""
+    """A write that was not made in time: the error `HurriedConnection` gives, so callers handle one kind."""
     return exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(f"database is locked ({why})"))

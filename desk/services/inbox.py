@@ -85,7 +85,7 @@ def _stores(engine: Engine) -> GroupCommit[dict[str, Any], bool]:
 
 
 def _insert_sqlite(cursor: sqlite3.Cursor, rows: Sequence[dict[str, Any]]) -> list[bool]:
-    """The rows in one INSERT on a bare cursor (no session: see `hurried_cursor`); for each, whether it
+    """The rows in one INSERT on a bare cursor (no session: see `HurriedConnection`); for each, whether it
     was stored. A key twice among them (Slack's retry beside its first delivery) is stored for the first."""
     firsts: dict[str, dict[str, Any]] = {}
     for row in rows:

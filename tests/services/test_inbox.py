@@ -43,7 +43,7 @@ def test_a_key_is_stored_once_and_its_payload_kept_as_sent(engine: Engine) -> No
 
 
 def test_a_stored_row_is_written_as_the_session_would_write_it(engine: Engine) -> None:
-    """On SQLite the store skips the session (desk/db/engine.py `hurried_cursor`): its instants must still be
+    """On SQLite the store skips the session (desk/db/engine.py `HurriedConnection`): its instants must still be
     stored as the same text, or comparisons with rows written through the session (the lease, pruning)
     would go wrong."""
     at = datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=UTC)
