@@ -108,6 +108,7 @@ class BufferingWorker(ThreadWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.arriving: dict[TConn, float] = {}  # connection -> when its request must be in
+        self.watched: set[TConn] = set()  # arriving connections the poller watches (not yet read whole)
 
     def accept(self, listener) -> None:
         try:
@@ -140,6 +141,7 @@ class BufferingWorker(ThreadWorker):
             self._on_readable(conn, None)
         if conn in self.arriving:  # not whole yet: the poller says when more arrives
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+            self.watched.add(conn)
 
     def _on_readable(self, conn: TConn, _fileobj) -> None:
         received: _Received = conn.sock
@@ -204,11 +206,13 @@ class BufferingWorker(ThreadWorker):
         self._close(conn)
 
     def _unwatch(self, conn: TConn) -> None:
-        """The poller no longer watches the connection (if it did: most requests are read whole at once)."""
-        try:
-            self.poller.unregister(conn.sock)
-        except (KeyError, ValueError, OSError):
-            pass
+        """The poller no longer watches the connection, if it did (most requests are read whole at once)."""
+        if conn in self.watched:
+            self.watched.discard(conn)
+            try:
+                self.poller.unregister(conn.sock)
+            except (KeyError, ValueError, OSError):
+                pass
 
     def _close(self, conn: TConn) -> None:
         self.arriving.pop(conn, None)

@@ -110,6 +110,9 @@ def _extra(record: logging.LogRecord) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if key not in _STANDARD and not key.startswith("_")}
 
 
+_JSON = json.JSONEncoder(default=str, ensure_ascii=False)  # `json.dumps` with these makes an encoder per call
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: at, level, logger, message, request_id, ticket, then any `extra` fields."""
 
@@ -134,7 +137,7 @@ class JsonFormatter(logging.Formatter):
             document["exception"] = record.exc_text
         if record.stack_info:
             document["stack"] = record.stack_info
-        return self.redact(json.dumps(document, default=str, ensure_ascii=False))
+        return self.redact(_JSON.encode(document))
 
 
 class TextFormatter(logging.Formatter):
