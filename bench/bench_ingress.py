@@ -11,10 +11,12 @@ ack: requests/s, p50/p99/max latency, errors. In the same run, the same requests
   ack run on the listener executor while the request waits in Bolt's 10 ms polling loop; desk's choice of
   lazy listeners is measured against exactly what it replaced.
 
-Each cell sends its warm-up first and waits for the work it started to finish (a process's first tickets,
-cards and forms import and compile what later ones reuse), then its measured rounds. After each desk
-server's run, the tickets opened must equal the distinct message events sent, and the Slack stand-in must
-have recorded no violations (exit status 1 otherwise).
+The three servers are up together. Each cell sends each server its warm-up and waits for the work it
+started to finish (a process's first tickets, cards and forms import and compile what later ones reuse);
+then its measured rounds, and again waits for their work, before the next server's cell of the same kind
+and concurrency: a share compares cells run seconds apart on the same machine. At the end,
+the tickets each desk server opened must equal the distinct message events it was sent, and the Slack
+stand-in must have recorded no violations (exit status 1 otherwise).
 
     .venv/bin/python bench/bench_ingress.py --quick     # well under a minute
     .venv/bin/python bench/bench_ingress.py             # about 3 minutes
@@ -29,7 +31,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
@@ -92,10 +95,57 @@ def settle(slack: SlackStandIn, engine: Engine | None, tickets: int, *, timeout:
     log(f"settle: still busy after {timeout} s ({len(slack.calls)} Slack calls so far)")
 
 
-def run_server(server: str, args: argparse.Namespace, slack: SlackStandIn, log_dir: Path,
-               results: dict[tuple[str, str, int], Result]) -> list[str]:
-    """Every kind at every concurrency against one server; the problems its correctness checks found."""
-    problems: list[str] = []
+class Contender:
+    """One server of the run, up from start to end beside the others, with its database and its counts."""
+
+    def __init__(self, server: str, port: int, engine: Engine | None):
+        self.server, self.port, self.engine = server, port, engine
+        self.messages = self.claims = 0  # sent so far: tickets opened, and claims made (each moves its ticket)
+
+    def cell(self, args: argparse.Namespace, slack: SlackStandIn, kind: str, concurrency: int) -> Result:
+        """One cell: its warm-up and the work that started settled (a process's first tickets, cards and forms
+        import and compile what every later one reuses, and that is not what a round measures), then its
+        rounds back to back, then their work settled, so that none of it runs in another server's cell."""
+        refs = ticket_refs(self.engine) if self.engine is not None else ["CHW-1"]
+        load = Load(port=self.port, kind=kind, concurrency=concurrency,
+                    count=args.messages if kind == "message" else args.count, warmup=max(args.warmup, concurrency),
+                    rounds=args.rounds, hooks_url=slack.hooks_url, refs=refs, offset=self.claims,
+                    tag=f"{self.server}/{concurrency}")
+        warm = run_load(replace(load, rounds=0, tag=f"{load.tag}/warm-up"))
+        self._sent(kind, load.warmup)
+        self.settle(slack)
+        result = run_load(replace(load, warmup=0, offset=self.claims))
+        result.warmup_errors = warm.errors
+        self._sent(kind, load.count * load.rounds)
+        settled = time.monotonic()
+        self.settle(slack)
+        log(f"{self.server:>12} {kind:>8} c={concurrency:<3} "
+            f"{statistics.median(r.per_second for r in result.rounds):7.0f} req/s  "
+            f"p99 {statistics.median(r.percentile(0.99) for r in result.rounds):6.1f} ms  "
+            f"errors {result.errors} {result.statuses}"
+            + (f"  settled in {time.monotonic() - settled:.1f} s" if self.engine is not None else ""))
+        return result
+
+    def settle(self, slack: SlackStandIn) -> None:
+        if self.engine is not None:
+            settle(slack, self.engine, self.messages)
+
+    def _sent(self, kind: str, count: int) -> None:
+        self.messages += count if kind == "message" else 0
+        self.claims += count if kind == "claim" else 0
+
+    def problems(self) -> list[str]:
+        if self.engine is None:
+            return []
+        opened = ticket_count(self.engine)
+        if opened == self.messages:
+            return []
+        return [f"{self.server}: {opened} tickets opened for {self.messages} distinct message events"]
+
+
+@contextmanager
+def contending(server: str, args: argparse.Namespace, slack: SlackStandIn, log_dir: Path) -> Iterator[Contender]:
+    """`server` up on a fresh database of its own (the ceiling needs none), until the run ends."""
     with fresh_database(args.database if server != "ceiling" else None) as url:
         env = desk_env(url, slack)
         if server != "ceiling":
@@ -103,45 +153,31 @@ def run_server(server: str, args: argparse.Namespace, slack: SlackStandIn, log_d
             prepare_database(env)
             log(f"{server}: database ready in {time.monotonic() - prepared:.1f} s")
         engine = make_engine(url) if server != "ceiling" else None
-        slack.reset()
-        with serving(server, env, log_dir) as served:
-            messages = claims = 0
-            for kind in args.kinds:
-                refs = ticket_refs(engine) if engine is not None else ["CHW-1"]
-                for concurrency in args.concurrency:
-                    count = args.messages if kind == "message" else args.count
-                    load = Load(port=served.port, kind=kind, concurrency=concurrency, count=count,
-                                warmup=max(args.warmup, concurrency), rounds=args.rounds,
-                                hooks_url=slack.hooks_url, refs=refs, offset=claims, tag=f"{server}/{concurrency}")
-                    # the warm-up on its own, and its work settled: a process's first tickets, cards and forms
-                    # import and compile what every later one reuses, and that is not what a round measures
-                    warm = run_load(replace(load, rounds=0, tag=f"{load.tag}/warm-up"))
-                    messages += load.warmup if kind == "message" else 0
-                    claims += load.warmup if kind == "claim" else 0
-                    if server != "ceiling":
-                        settle(slack, engine, messages)
-                    result = run_load(replace(load, warmup=0, offset=claims))
-                    result.warmup_errors = warm.errors
-                    sent = load.count * load.rounds
-                    messages += sent if kind == "message" else 0
-                    claims += sent if kind == "claim" else 0
-                    results[server, kind, concurrency] = result
-                    rps = statistics.median(r.per_second for r in result.rounds)
-                    log(f"{server:>12} {kind:>8} c={concurrency:<3} {rps:7.0f} req/s  "
-                        f"p99 {statistics.median(r.percentile(0.99) for r in result.rounds):6.1f} ms  "
-                        f"errors {result.errors} {result.statuses}")
-                    if server != "ceiling":
-                        settled = time.monotonic()
-                        settle(slack, engine, messages)
-                        log(f"{'':>12} settled in {time.monotonic() - settled:.1f} s")
+        try:
+            with serving(server, env, log_dir) as served:
+                yield Contender(server, served.port, engine)
+        finally:
             if engine is not None:
-                opened = ticket_count(engine)
-                if opened != messages:
-                    problems.append(f"{server}: {opened} tickets opened for {messages} distinct message events")
                 engine.dispose()
-        if server != "ceiling" and slack.violations:
-            problems += [f"{server}: stand-in violation: {v}" for v in slack.violations]
-    return problems
+
+
+def run_all(args: argparse.Namespace, slack: SlackStandIn, log_dir: Path,
+            results: dict[tuple[str, str, int], Result]) -> list[str]:
+    """Every kind at every concurrency against every server; the problems the correctness checks found.
+
+    The servers are up together, and each server's cell runs beside the others' for the same kind and
+    concurrency (desk, Bolt's default mode, the ceiling; the next cell the other way round): a share
+    compares cells run seconds apart on the same machine, not minutes apart (on this shared machine the
+    ceiling alone moved 2x between runs a minute apart, bench/README.md, ingress, seventh pass)."""
+    slack.reset()
+    with ExitStack() as stack:
+        contenders = [stack.enter_context(contending(server, args, slack, log_dir)) for server in args.servers]
+        cells = [(kind, concurrency) for kind in args.kinds for concurrency in args.concurrency]
+        for number, (kind, concurrency) in enumerate(cells):
+            for contender in contenders if number % 2 == 0 else contenders[::-1]:
+                results[contender.server, kind, concurrency] = contender.cell(args, slack, kind, concurrency)
+        problems = [problem for contender in contenders for problem in contender.problems()]
+    return problems + [f"stand-in violation: {violation}" for violation in slack.violations]
 
 
 def targets(args: argparse.Namespace, results: dict[tuple[str, str, int], Result], kind: str) -> list[str]:
@@ -240,8 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="bench_ingress_") as directory:
-            for server in args.servers:
-                problems += run_server(server, args, slack, Path(directory), results)
+            problems += run_all(args, slack, Path(directory), results)
     finally:
         slack.stop()
     database = (make_url(args.database).get_backend_name() if args.database else "SQLite (temporary file)")
