@@ -131,7 +131,7 @@ PAYLOAD_TYPES = {"block_actions", "view_submission", "shortcut", "message_action
 
 
 @dataclass(frozen=True, slots=True)
-class Inspected:
+class Examined:
     """A signed body, read once: what it is (a `desk_requests_total` type) and Slack's own id for it
     (event_id or trigger_id), told as far as they can be even of a malformed body; what is wrong with it
     (None: it has the shape of something Slack sends); and, when nothing is, the request as Bolt reads it:
@@ -144,34 +144,34 @@ class Inspected:
     request: tuple[str, dict] | None = None
 
 
-def inspect(body: bytes, content_type: str) -> Inspected:
+def examine(body: bytes, content_type: str) -> Examined:
     """Decode and parse a signed body once, and judge its shape; never raises (JSON nested too deep for the
     parser, or a form of too many fields, is a problem like any other)."""
     try:
-        return _inspect(body, content_type)
+        return _examine(body, content_type)
     except RecursionError:
-        return Inspected(problem="JSON nested too deeply")
+        return Examined(problem="JSON nested too deeply")
     except ValueError as err:
-        return Inspected(problem=f"unreadable: {str(err)[:200]}")
+        return Examined(problem=f"unreadable: {str(err)[:200]}")
 
 
 def malformed(body: bytes, content_type: str) -> str | None:
     """What is wrong with a signed body, or None if it has the shape of something Slack sends."""
-    return inspect(body, content_type).problem
+    return examine(body, content_type).problem
 
 
-def _inspect(body: bytes, content_type: str) -> Inspected:
+def _examine(body: bytes, content_type: str) -> Examined:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return Inspected(problem="not UTF-8")
+        return Examined(problem="not UTF-8")
     if content_type.startswith("application/json"):
         try:
             document = json.loads(text)
         except ValueError as err:
-            return Inspected(problem=f"not JSON: {err}")
+            return Examined(problem=f"not JSON: {err}")
         if not isinstance(document, dict):
-            return Inspected(problem="a JSON body must be an object with a type")
+            return Examined(problem="a JSON body must be an object with a type")
         kind = {"event_callback": "event", "url_verification": "url_verification"}.get(str(document.get("type")),
                                                                                        "other")
         return _judged(kind, _id(document.get("event_id")), _document_problem(document), ("event", document))
@@ -180,22 +180,22 @@ def _inspect(body: bytes, content_type: str) -> Inspected:
         try:
             payload = json.loads(form["payload"][0])
         except ValueError as err:
-            return Inspected(problem=f"payload is not JSON: {err}")
+            return Examined(problem=f"payload is not JSON: {err}")
         if not isinstance(payload, dict):
-            return Inspected(problem="payload must be an object with a type")
+            return Examined(problem="payload must be an object with a type")
         kind = str(payload.get("type"))
         return _judged(kind if kind in PAYLOAD_TYPES else "other", _id(payload.get("trigger_id")),
                        _payload_problem(payload), ("interaction", payload))
     if form.get("ssl_check"):
-        return Inspected()  # Slack's check of the certificate: Bolt answers it
+        return Examined()  # Slack's check of the certificate: Bolt answers it
     if "command" in form:
         fields = {name: values[0] for name, values in form.items()}
         return _judged("command", _id(fields.get("trigger_id")), _command_problem(fields), ("command", fields))
-    return Inspected(problem="neither an event, a command nor an interaction")
+    return Examined(problem="neither an event, a command nor an interaction")
 
 
-def _judged(kind: str, slack_id: str | None, problem: str | None, request: tuple[str, dict]) -> Inspected:
-    return Inspected(kind, slack_id, problem, None if problem is not None else request)
+def _judged(kind: str, slack_id: str | None, problem: str | None, request: tuple[str, dict]) -> Examined:
+    return Examined(kind, slack_id, problem, None if problem is not None else request)
 
 
 def _id(value: object) -> str | None:

@@ -41,7 +41,7 @@ class Front:
 
     def take(self, request: tuple[str, dict], body: bytes, retry: str | None) -> BoltResponse | None:
         """The ack of a request answered here, its work started after it; None: Bolt answers it. `request`
-        is the signed, well-formed body as `desk.slack.checks.inspect` read it; `body`, its bytes."""
+        is the signed, well-formed body as `desk.slack.checks.examine` read it; `body`, its bytes."""
         kind, document = request
         if kind == "event":
             return self.receipts.take(document, body.decode("utf-8"), retry) if self.receipts is not None else None

@@ -41,7 +41,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from desk.clock import wall_seconds
 from desk.observability import logs, metrics
-from desk.slack.checks import BodyRefused, Inspected, inspect, read_body, signed
+from desk.slack.checks import BodyRefused, Examined, examine, read_body, signed
 from desk.slack.front import Front
 from desk.slack.unreachable import NOT_TAKEN, tell_unreachable, without_database
 from desk.turns import AcksFirst
@@ -154,7 +154,7 @@ class DeskWsgi:
         else:
             refused = None
             if self._signed(environ, body):  # only now is anything of the body read, and only once
-                seen = inspect(body, environ.get("CONTENT_TYPE", ""))
+                seen = examine(body, environ.get("CONTENT_TYPE", ""))
                 kind, slack_id = seen.kind, seen.slack_id
         with logs.bind(request_id=slack_id or _request_id(environ.get("HTTP_X_REQUEST_ID", ""))):
             if refused is not None:
@@ -180,9 +180,9 @@ class DeskWsgi:
                       environ.get("HTTP_X_SLACK_SIGNATURE", ""), now=self.wall())
 
     def _check_and_handle(self, environ: dict, start_response: Callable, body: bytes,
-                          seen: Inspected | None) -> tuple[Iterable[bytes], bool]:
+                          seen: Examined | None) -> tuple[Iterable[bytes], bool]:
         """The answer, and whether Bolt gave it (the request was signed and well formed). `seen`: the
-        signed body inspected; None, not signed."""
+        signed body examined; None, not signed."""
         if seen is None:
             log.warning("rejected: bad, stale or missing signature")
             return _reply(start_response, 401, {"ok": False, "error": "invalid_signature"}), False

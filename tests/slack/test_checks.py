@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 from urllib.parse import parse_qs, urlencode
 
@@ -52,6 +53,39 @@ def test_deep_json_and_wide_forms_are_reasons_not_exceptions() -> None:
     assert malformed(b"[" * 200_000, "application/json") == "JSON nested too deeply"
     assert "unreadable" in str(malformed(b"&".join([b"a="] * 249_000), "application/x-www-form-urlencoded"))
     assert malformed(b"payload=" + b"%5B" * 100_000, "application/x-www-form-urlencoded") == "JSON nested too deeply"
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_a_signed_body_is_read_once_into_what_bolt_reads_and_what_the_logs_say() -> None:
+    """`examine` is the one decode and parse of a request: its type and Slack's id (for the metrics and the
+    request id), what is wrong with it, and, only when nothing is, the request Bolt would read from it."""
+    event = {"type": "event_callback", "event_id": "Ev0123ABC", "event": {"type": "message", "text": "hi"}}
+    seen = checks.examine(json.dumps(event).encode(), "application/json")
+    assert (seen.kind, seen.slack_id, seen.problem, seen.request) == ("event", "Ev0123ABC", None, ("event", event))
+
+    command = {"command": "/desk", "text": "list", "user_id": "U1", "trigger_id": "13345224609.738474920.8088",
+               "response_url": "https://hooks.slack.com/commands/T1/1/x"}
+    seen = checks.examine(urlencode(command).encode(), FORM)
+    assert (seen.kind, seen.slack_id, seen.request) == ("command", command["trigger_id"], ("command", command))
+
+    # a form with a payload is an interaction, as Bolt reads it, whatever else it carries
+    payload = {"type": "block_actions", "user": {"id": "U1"}, "trigger_id": "13345224609.738474920.8088",
+               "actions": [{"action_id": "claim", "value": "CHW-1"}]}
+    seen = checks.examine(urlencode({"payload": json.dumps(payload), "command": "/desk"}).encode(), FORM)
+    assert (seen.kind, seen.request) == ("block_actions", ("interaction", payload))
+
+    # malformed: still described for the logs and metrics, but nothing for Bolt or the front to act on
+    seen = checks.examine(urlencode({"payload": json.dumps({**payload, "actions": []})}).encode(), FORM)
+    assert (seen.kind, seen.slack_id, seen.request) == ("block_actions", payload["trigger_id"], None)
+    assert seen.problem == "block_actions without a list of actions, each with an action_id"
+    wrong = {**payload, "channel": {"id": 7}, "actions": [{"action_id": "claim", "value": ["CHW-1"]}]}
+    assert checks.malformed(urlencode({"payload": json.dumps(wrong)}).encode(), FORM) == (
+        "block_actions with channel.id, actions[0].value of the wrong type")
+
+    # Slack's certificate check: well formed, and Bolt's to answer
+    assert checks.examine(b"ssl_check=1&token=x", FORM) == checks.Examined()
 
 
 class Trickle(io.RawIOBase):
