@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -52,10 +53,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
 from desk.db.engine import make_engine
-from desk.db.tables import TicketRow
+from desk.db.tables import OutboxRow, TicketRow
 from desk.sandbox.slack_api import SlackStandIn
 
 TICKETS = TicketRow.__table__
+OUTBOX = OutboxRow.__table__
 P99_TARGET_MS = 100.0
 CEILING_SHARE_TARGET = 0.5
 SHARE_CONCURRENCY = 16  # the throughput target is measured here; the p99 target at the highest concurrency
@@ -81,15 +83,24 @@ def ticket_refs(engine: Engine) -> list[str]:
         return list(connection.execute(select(TICKETS.c.ref).order_by(TICKETS.c.id)).scalars())
 
 
+def outbox_due(engine: Engine) -> int:
+    """Posts the worker's dispatch (every 2 s, in the web process on SQLite) has still to send now."""
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(OUTBOX).where(
+            OUTBOX.c.status == "pending", OUTBOX.c.available_at <= datetime.now(UTC))).scalar_one()
+
+
 def settle(slack: SlackStandIn, engine: Engine | None, tickets: int, *, timeout: float = 120) -> None:
-    """Wait for the work desk started after its acks: every ticket opened, and the stand-in quiet for 0.5 s."""
+    """Wait for the work desk started after its acks: every ticket opened, every post due from the outbox
+    sent (a claim's reactions go that way), and the stand-in quiet for 0.5 s."""
     deadline = time.monotonic() + timeout
     last, quiet_since = -1, time.monotonic()
     while time.monotonic() < deadline:
         calls = len(slack.calls)
         if calls != last:
             last, quiet_since = calls, time.monotonic()
-        elif time.monotonic() - quiet_since >= 0.5 and (engine is None or ticket_count(engine) >= tickets):
+        elif time.monotonic() - quiet_since >= 0.5 and (
+                engine is None or (ticket_count(engine) >= tickets and not outbox_due(engine))):
             return
         time.sleep(0.05)
     log(f"settle: still busy after {timeout} s ({len(slack.calls)} Slack calls so far)")
