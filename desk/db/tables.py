@@ -100,16 +100,23 @@ class TicketRow(SQLModel, table=True):
         Index("ix_ticket_follow_up_of", "follow_up_of",
               sqlite_where=text("follow_up_of IS NOT NULL"),
               postgresql_where=text("follow_up_of IS NOT NULL")),
+        # Looked up by value only (an engineer's tickets, the ticket of a triage card), never as NULL; a new
+        # ticket has neither, so intake writes neither index (issue 16: each index is a page a ticket writes).
+        Index("ix_ticket_assignee", "assignee",
+              sqlite_where=text("assignee IS NOT NULL"), postgresql_where=text("assignee IS NOT NULL")),
+        Index("ix_ticket_card_ts", "card_ts",
+              sqlite_where=text("card_ts IS NOT NULL"), postgresql_where=text("card_ts IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    council_id: str = Field(foreign_key="council.id", index=True, max_length=64)
+    # indexed by UniqueConstraint("council_id", "number"), which leads with it
+    council_id: str = Field(foreign_key="council.id", max_length=64)
     number: int
     ref: str = Field(unique=True, max_length=32)
     title: str
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     requester: str | None = None
-    assignee: str | None = Field(default=None, index=True)
+    assignee: str | None = None  # indexed: ix_ticket_assignee
     status: str = Field(default="new", index=True, max_length=32)
     priority: str = Field(max_length=16)
     category: str | None = None
@@ -127,7 +134,7 @@ class TicketRow(SQLModel, table=True):
     confirmation_ts: str | None = None  # desk's threaded confirmation in the council thread
     resolution_ts: str | None = None  # the latest resolution message there (its "Not fixed" button)
     card_channel: str | None = None  # the triage card in the support team's channel
-    card_ts: str | None = Field(default=None, index=True)
+    card_ts: str | None = None  # indexed: ix_ticket_card_ts
     follow_up_of: int | None = Field(default=None, foreign_key="ticket.id")  # indexed: ix_ticket_follow_up_of
     redacted_at: datetime | None = _instant(nullable=True)  # retention removed its people's words
 
@@ -184,7 +191,7 @@ class SlaClockRow(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    ticket_id: int = Field(foreign_key="ticket.id")  # indexed by the UniqueConstraint, which leads with it
     metric: str = Field(max_length=16)
     cycle: int
     started_at: datetime = _instant()
