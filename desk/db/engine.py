@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlmodel import Session
 
+from desk.db.prepared import run_on_cursor
 from desk.db.writers import WriterQueue
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -56,7 +57,7 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(connection) -> None:
         options = connection.get_execution_options()
         if options.get(READ_ONLY):  # a read (health, metrics) takes no lock in WAL mode: it never waits
-            connection.exec_driver_sql("BEGIN")
+            _driver_sql(connection, "BEGIN")
             return
         hurried = options.get(HURRIED)
         began = time.monotonic()
@@ -67,8 +68,8 @@ def _tune_sqlite(engine: Engine) -> None:
         # else (a writer held up this long, or one nested in its own thread): SQLite's busy timeout decides
         try:
             if hurried is not None:  # SQLite waits only for what is left of the budget (other processes)
-                connection.exec_driver_sql(_busy_timeout_left(hurried, began))
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+                _driver_sql(connection, _busy_timeout_left(hurried, began))
+            _driver_sql(connection, "BEGIN IMMEDIATE")
         except BaseException:
             _release(connection)
             raise
@@ -90,6 +91,17 @@ def _tune_sqlite(engine: Engine) -> None:
     # must not wait for it; and one back in the pool never holds the queue
     event.listen(engine.pool, "invalidate", _release_record)
     event.listen(engine.pool, "checkin", _release_record)
+
+
+def _driver_sql(connection: Connection, sql: str) -> None:
+    """A statement without parameters or rows (BEGIN, a PRAGMA) on the connection's own cursor, as
+    `exec_driver_sql` would run it (listeners told, errors wrapped and handled) without its execution path,
+    which cost several times SQLite's BEGIN (issue 16: every transaction begins)."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        run_on_cursor(connection, cursor, sql)
+    finally:
+        cursor.close()
 
 
 def _queue_gave_up(writers: WriterQueue) -> exc.OperationalError:

@@ -48,7 +48,8 @@ class Compiled:
             bind = compiled.binds[name]
             if name not in keys and bind.required:
                 raise ValueError(f"no value for the parameter {name!r} of {compiled.string}")
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            direct = getattr(bind.type, "direct_binder", None)  # a type's own one-step binding (`UTCDateTime`)
+            process = (direct and direct(dialect)) or bind.type.dialect_impl(dialect).bind_processor(dialect)
             self.binders.append((name, bind.effective_value if name not in keys else None, process))
         sql = compiled.string
         if rows > 1:
@@ -111,18 +112,26 @@ class Prepared:
 
     @staticmethod
     def _run(connection: Connection, cursor: sqlite3.Cursor, compiled: Compiled, parameters: list[Any]) -> list[tuple]:
-        sql: str = compiled.sql
-        for listener in connection.dispatch.before_cursor_execute:
-            sql, parameters = listener(connection, cursor, sql, parameters, None, False)
-        try:
-            cursor.execute(sql, parameters)
-            fetched = cursor.fetchall() if cursor.description else []
-        except Exception as err:  # as SQLAlchemy's own execution: wrapped, `handle_error` listeners told
-            connection._handle_dbapi_exception(err, sql, parameters, cursor, None)
-        for listener in connection.dispatch.after_cursor_execute:
-            listener(connection, cursor, sql, parameters, None, False)
+        fetched = run_on_cursor(connection, cursor, compiled.sql, parameters)
         if compiled.results is None:
             return fetched
         processors = compiled.results
         return [tuple(value if process is None else process(value)
                       for value, process in zip(row, processors, strict=True)) for row in fetched]
+
+
+def run_on_cursor(connection: Connection, cursor: sqlite3.Cursor, sql: str,
+                  parameters: Sequence[Any] = ()) -> list[tuple]:
+    """Run `sql` on the DBAPI `cursor` of `connection` as SQLAlchemy would: its `before_cursor_execute` and
+    `after_cursor_execute` listeners told (with no execution context), and an error wrapped and handled by
+    the connection (`handle_error` listeners). The rows it returns, as the driver gives them."""
+    for listener in connection.dispatch.before_cursor_execute:
+        sql, parameters = listener(connection, cursor, sql, parameters, None, False)
+    try:
+        cursor.execute(sql, parameters)
+        fetched = cursor.fetchall() if cursor.description else []
+    except Exception as err:  # as SQLAlchemy's own execution: wrapped, `handle_error` listeners told
+        connection._handle_dbapi_exception(err, sql, parameters, cursor, None)
+    for listener in connection.dispatch.after_cursor_execute:
+        listener(connection, cursor, sql, parameters, None, False)
+    return fetched
