@@ -134,3 +134,23 @@ def test_on_a_connection_outside_a_transaction_it_begins_one_as_sqlalchemy_does(
         assert connection.in_transaction()
         connection.rollback()  # nothing was committed on its own
         assert connection.execute(select(THINGS.c.key)).all() == []
+
+
+def test_an_instant_bound_directly_is_the_text_sqlalchemy_stores() -> None:
+    from random import Random
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = sqlite.dialect()
+    direct = UTCDateTime().direct_binder(dialect)
+    assert direct is not None and UTCDateTime().direct_binder(postgresql.dialect()) is None
+    sqlalchemys = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    draw, london = Random(16), ZoneInfo("Europe/London")
+    instants = [AT, AT.replace(microsecond=0), datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+                datetime(2026, 10, 25, 1, 30, fold=1, tzinfo=london), None]
+    instants += [datetime(2000, 1, 1, tzinfo=UTC).astimezone(london) + timedelta(seconds=draw.uniform(0, 1e9))
+                 for _ in range(500)]
+    assert [direct(at) for at in instants] == [sqlalchemys(at) for at in instants]
+    with pytest.raises(ValueError, match="naive datetime"):
+        direct(datetime(2026, 3, 30, 9, 15))
