@@ -70,7 +70,7 @@ class _Gunicorn(BaseApplication):
         app = self.wiring.wsgi_app()
         if self.wiring.runs_worker_in_web:
             self.background = start_background_worker(self.wiring)
-        _freeze_boot_heap()
+        freeze_boot_heap()
         return app
 
     def _build_wiring(self) -> None:
@@ -168,7 +168,7 @@ def run_lean_master(options: dict[str, Any], *, request_timeout: float, socket_m
     server(None, {**options, "worker_class": worker_class(request_timeout=request_timeout)}).run()
 
 
-def _freeze_boot_heap() -> None:
+def freeze_boot_heap() -> None:
     """Once the worker has built what it serves with: collect, then move everything alive into the
     collector's permanent generation (`gc.freeze`).
 
@@ -242,7 +242,7 @@ class _SocketModeGunicorn(_Gunicorn):
         wsgi = self.wiring.wsgi_app(socket_mode=True, app=app, connection=self.runner.connection)
         if self.wiring.runs_worker_in_web:
             self.background = start_background_worker(self.wiring)
-        _freeze_boot_heap()
+        freeze_boot_heap()
         self.runner.start()
         return wsgi
 

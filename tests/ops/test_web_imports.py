@@ -98,7 +98,7 @@ def test_the_lean_master_holds_gunicorn_and_the_log_handler_only(env: dict[str, 
 
 
 def test_the_web_worker_freezes_what_it_built_at_boot(env: dict[str, str]) -> None:
-    """Full collections skip the boot heap (`desk.server._freeze_boot_heap`): without it, each walked the
+    """Full collections skip the boot heap (`desk.server.freeze_boot_heap`): without it, each walked the
     whole app again under load, a 70-98 ms stall of every request in flight."""
     [(before, after)] = loaded(WORKER_LOAD, env)
     assert before == 0 and after > 50_000
