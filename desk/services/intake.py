@@ -168,7 +168,11 @@ def categories(session: Session, council_id: str | None) -> list[str]:
 
 def ticket_version(session: Session, ref: str) -> int:
     """The sequence number of a ticket's latest event: it changes with every change to the ticket."""
-    ticket = queries.get_ticket(session, ref)
+    return version_of(session, queries.get_ticket(session, ref))
+
+
+def version_of(session: Session, ticket: TicketRow) -> int:
+    """`ticket_version` of a ticket already read."""
     assert ticket.id is not None
     return queries.latest_event_seq(session, ticket.id)
 

@@ -90,13 +90,12 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     `council_thread` False: the triage card only (a ticket opened by hand for nobody in particular)."""
     def look() -> tuple[int, TicketSummary, Any, str | None, str | None, tuple[str | None, str | None],
                         KnownProblem | None]:
-        with reading(deps.engine) as session:
-            rendered_version = intake.ticket_version(session, ref)
-        t = summary(deps, ref)
-        with reading(deps.engine) as session:
+        with reading(deps.engine) as session:  # one snapshot: the version is the one rendered
+            ticket = queries.get_ticket(session, ref)
+            rendered_version = intake.version_of(session, ticket)
+            t = summarize(session, ticket, deps.clock.now())
             council = queries.get_council(session, t.council_id)
             triage = directory(session).triage_channel
-            ticket = queries.get_ticket(session, ref)
             known = problems.known_problem_for(session, ticket)
             return (rendered_version, t, council, triage, ticket.confirmation_ts,
                     (ticket.card_channel, ticket.card_ts), known)
