@@ -153,3 +153,64 @@ def test_one_piece_of_waiting_work_watches_the_gate_and_each_keeps_its_patience(
     assert gate.most == 1
     assert sorted(n for n, _ in ran) == list(range(6))
     assert all(0.25 <= after < 1.5 for _, after in ran)  # its patience (0.3 s), and not much more
+
+
+def test_work_that_started_gives_way_between_its_steps_to_requests_being_answered(desk: Desk) -> None:
+    """A ticket's work started in a moment of quiet; a request then being answered holds its posting back
+    (`give_way` between recording and posting) until the answers stop, within its patience."""
+    desk.wiring.listener_executor.patience = 30  # longer than this test: only the quiet lets the posts through
+    recorded = threading.Event()
+    gate = desk.wiring.acks_first
+    original = gate.busy
+
+    def busy() -> bool:  # the first time the work asks, it has recorded its ticket: a request comes in now
+        recorded.set()
+        return original()
+
+    gate.busy = busy  # type: ignore[method-assign]
+    answer = threading.Event()
+
+    def answering() -> None:
+        recorded.wait(10)
+        with gate.answering():
+            answer.wait(10)
+
+    front = threading.Thread(target=answering)
+    ask(desk, "Card payments fail on the parking permits page")
+    front.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not tickets(desk) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        assert [t.ref for t in tickets(desk)] == ["CHW-1"]  # recorded before the request came
+        assert desk.slack.calls == []  # its posts wait while the request is answered
+    finally:
+        answer.set()
+        front.join()
+    desk.settle()
+    assert [c.method for c in desk.slack.calls][:1] == ["chat.postMessage"]
+
+
+def test_giving_way_is_bounded_by_the_patience_counted_from_the_ack_and_free_elsewhere() -> None:
+    from desk.turns import give_way
+
+    give_way()  # outside work after an ack: nothing to wait for, no error
+    gate = AcksFirst(quiet=0.01)
+    executor = ListenerExecutor(2, turns=gate, patience=0.4)
+    waited: list[float] = []
+
+    def work() -> None:
+        with gate.answering():  # a request answered from start to end of this work's step
+            began = time.monotonic()
+            give_way()
+            waited.append(time.monotonic() - began)
+
+    try:
+        began = time.monotonic()
+        executor.submit(work)
+        assert executor.drain(5)
+        # it waited for the answer, which outlasted its patience: until the patience, counted from the hand-over
+        assert 0.2 <= waited[0] < 0.9 and time.monotonic() - began < 0.9
+    finally:
+        executor.shutdown()
