@@ -25,42 +25,15 @@ The gate costs a request two uncontended lock round trips; nothing here touches 
 
 from __future__ import annotations
 
-import contextvars
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 QUIET_SECONDS = 0.01  # no Slack request answered for this long: the web process is free for work
 AFTER_ACK_PATIENCE = 1.0  # seconds work after an ack waits at most (2 of a trigger_id's 3 s left)
 JOB_PATIENCE = 2.0  # seconds a worker job in the web process waits at most before it runs
 WINDOW_PATIENCE = 0.25  # seconds a dispatch in the web process waits at most between its windows of posts
-
-
-# Set by the executor around a piece of work after an ack: how that work gives way between its steps.
-_GIVE_WAY: contextvars.ContextVar[Callable[[], object] | None] = contextvars.ContextVar("desk_give_way",
-                                                                                        default=None)
-
-
-def give_way() -> None:
-    """Between two steps of work after an ack (never inside a transaction: a writer waiting here would hold
-    the others back): while Slack's requests are being answered, wait for them, within the work's patience
-    counted from its ack, as its start was. Work that started in a moment of quiet (between two bursts) so
-    gives the interpreter back at its next step when the next burst comes, instead of holding it to the
-    end. Outside such work (a test, the worker, Socket Mode without a gate), nothing happens."""
-    wait = _GIVE_WAY.get()
-    if wait is not None:
-        wait()
-
-
-@contextmanager
-def giving_way(wait: Callable[[], object]) -> Iterator[None]:
-    """`give_way` calls `wait` in this context (the executor's, around one piece of work)."""
-    token = _GIVE_WAY.set(wait)
-    try:
-        yield
-    finally:
-        _GIVE_WAY.reset(token)
 
 
 class AcksFirst:
@@ -87,10 +60,6 @@ class AcksFirst:
     @staticmethod
     def now() -> float:
         return time.monotonic()
-
-    def busy(self) -> bool:
-        """Whether work would wait now: a request being answered, or answered less than `quiet` ago."""
-        return bool(self._answering) or time.monotonic() < self._free_at
 
     def wait_turn(self, patience: float, *, since: float | None = None) -> float:
         """Wait until the web process is quiet, or until `patience` seconds after `since` (this gate's

@@ -19,7 +19,7 @@ import contextvars
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from desk.turns import AFTER_ACK_PATIENCE, AcksFirst, giving_way
+from desk.turns import AFTER_ACK_PATIENCE, AcksFirst
 
 
 class ListenerExecutor(ThreadPoolExecutor):
@@ -45,21 +45,7 @@ class ListenerExecutor(ThreadPoolExecutor):
         assert self.turns is not None
         with self._turnstile:
             self.turns.wait_turn(self.patience, since=handed)
-        with giving_way(lambda: self._give_way(handed)):
-            return fn(*args, **kwargs)
-
-    def _give_way(self, handed: float) -> None:
-        """`desk.turns.give_way` for work handed over at `handed`: its turn again, within what is left of its
-        patience, behind the one piece of work watching the gate (`_turnstile`)."""
-        assert self.turns is not None
-        left = handed + self.patience - self.turns.now()
-        if left <= 0 or not self.turns.busy():
-            return
-        if self._turnstile.acquire(timeout=left):
-            try:
-                self.turns.wait_turn(self.patience, since=handed)
-            finally:
-                self._turnstile.release()
+        return fn(*args, **kwargs)
 
     def _done(self, future: Future) -> None:
         with self._lock:

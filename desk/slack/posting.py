@@ -39,7 +39,6 @@ from desk.slack import problem_messages
 from desk.slack.blocks import cards, replies
 from desk.slack.context import assignable
 from desk.slack.deps import Deps
-from desk.turns import give_way
 
 log = logging.getLogger("desk.slack")
 
@@ -103,7 +102,6 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
 
     rendered_version, t, council, triage, confirmation_ts, card_at, known = patiently(
         look, what=f"reading {ref} to post it")
-    give_way()  # between steps (no transaction open): acks being answered go first (desk/turns.py)
     channels = council.slack.get("channels", [])
     thread = (t.thread_channel, t.thread_ts) if t.thread_ts else None
     council_failure: BaseException | None = None
@@ -124,9 +122,7 @@ def _announce(client: WebClient, deps: Deps, ref: str, *, opens_at: datetime | N
     except SLACK_FAILURES as err:  # the support team still gets its card; the council's part is retried
         council_failure = err
     if triage and card_at[1] is None:
-        give_way()
         similar, choices = patiently(lambda: card_extras(deps, ref), what=f"finding tickets like {ref}")
-        give_way()
         card = cards.triage_card(t, deps.clock.now(), assignable(client, deps), known, similar, choices)
         posted = client.chat_postMessage(channel=triage, text=card.text, blocks=card.blocks,
                                          unfurl_links=False, unfurl_media=False)

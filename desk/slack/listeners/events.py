@@ -32,7 +32,6 @@ from desk.slack.deps import Deps
 from desk.slack.ids import TICKET_REACTION
 from desk.slack.listeners import reactions
 from desk.slack.receipt import kept
-from desk.turns import give_way
 
 log = logging.getLogger("desk.slack")
 
@@ -79,7 +78,6 @@ def register(app: App, deps: Deps) -> None:
                 return None, None
 
         opened, outcome = patiently(record, what=f"recording message {body.get('event_id') or ts}")
-        give_way()  # recorded: what is left is posting, which acks may go before
         if opened is not None:
             posting.announce(client, deps, opened.ticket.ref, opens_at=opened.opens_at)
         elif outcome is not None:
