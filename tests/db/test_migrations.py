@@ -88,6 +88,21 @@ def test_head_and_current_read_without_alembic_agree_with_alembic(engine: Engine
     empty.dispose()
 
 
+def _copied_and_analyzed(engine: Engine, ticket_id: int, upto: int, *, blank: tuple[str, ...] = ()) -> list:
+    """Tickets CHW-2..CHW-`upto` like this one (the `blank` columns empty), ANALYZE; then the statements
+    sent from here on, as (sql, parameters)."""
+    copied = [c.name for c in TicketRow.__table__.columns if c.name not in ("id", "number", "ref", *blank)]
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < {upto}) "
+            f"INSERT INTO ticket ({', '.join(copied)}, number, ref) "
+            f"SELECT {', '.join(copied)}, n.i, 'CHW-' || n.i FROM ticket, n WHERE ticket.id = {ticket_id}")
+        connection.exec_driver_sql("ANALYZE")
+    statements: list[tuple[str, object]] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, params, *_: statements.append((sql, params)))
+    return statements
+
+
 def _plan(engine: Engine, sql: str, params: object) -> str:
     with engine.connect() as connection:
         return " ".join(row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))
@@ -104,16 +119,7 @@ def test_lookups_whose_index_a_ticket_no_longer_writes_still_search(synced: Engi
                                     at=SYNCED_AT)
         tickets.assign(session, ref=first.ref, assignee="U0BOB", actor="U0BOB", at=SYNCED_AT)
         first.card_channel, first.card_ts = "C0TRIAGE", "1772622000.000001"
-    copied = [c.name for c in TicketRow.__table__.columns if c.name not in ("id", "number", "ref", "assignee",
-                                                                          "card_ts")]
-    with synced.begin() as connection:  # 2,000 tickets like it, unassigned, without a card
-        connection.exec_driver_sql(
-            f"WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
-            f"INSERT INTO ticket ({', '.join(copied)}, number, ref) "
-            f"SELECT {', '.join(copied)}, n.i, 'CHW-' || n.i FROM ticket, n WHERE ticket.id = {first.id}")
-        connection.exec_driver_sql("ANALYZE")
-    statements: list[tuple[str, object]] = []
-    event.listen(synced, "before_cursor_execute", lambda _c, _cur, sql, params, *_: statements.append((sql, params)))
+    statements = _copied_and_analyzed(synced, first.id, 2000, blank=("assignee", "card_ts"))
     with unit_of_work(synced) as session:
         assert [t.ref for t in queries.list_tickets(session, assignee="U0BOB")] == [first.ref]
         assert queries.find_ticket_by_card(session, "C0TRIAGE", "1772622000.000001").ref == first.ref
@@ -137,15 +143,7 @@ def test_after_analyze_follow_ups_are_still_found_by_their_index(synced: Engine)
     with unit_of_work(synced) as session:
         first = tickets.open_ticket(session, council_id="cherwell", title="Card payments failing", actor="U0ALICE",
                                     at=SYNCED_AT).id
-    copied = [c.name for c in TicketRow.__table__.columns if c.name not in ("id", "number", "ref")]
-    with synced.begin() as connection:  # 5,000 tickets like it, none a follow-up
-        connection.exec_driver_sql(
-            f"WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
-            f"INSERT INTO ticket ({', '.join(copied)}, number, ref) "
-            f"SELECT {', '.join(copied)}, n.i, 'CHW-' || n.i FROM ticket, n WHERE ticket.id = {first}")
-        connection.exec_driver_sql("ANALYZE")
-    statements: list[tuple[str, object]] = []
-    event.listen(synced, "before_cursor_execute", lambda _c, _cur, sql, params, *_: statements.append((sql, params)))
+    statements = _copied_and_analyzed(synced, first, 5000)  # none of them a follow-up
     with unit_of_work(synced) as session:
         assert queries.list_follow_ups_of(session, list(range(first, first + 50))) == []
     (sql, params), = [(s, p) for s, p in statements if "follow_up_of IN" in s]
