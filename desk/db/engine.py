@@ -21,6 +21,11 @@ _HOLDS_WRITERS = "desk_holds_writers"  # connection info: this connection's tran
 _WRITERS: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()  # a SQLite engine's queue
 
 
+class WouldWait(Exception):
+    """A write asked for at once (`HurriedConnection.cursor(..., at_once=True)`) would have had to wait for
+    another writer: nothing was written, and the caller may ask again where waiting is allowed."""
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False,
@@ -204,22 +209,26 @@ class HurriedConnection:
         self._busy_ms: int | None = None
 
     @contextmanager
-    def cursor(self, engine: Engine, *, timeout_seconds: float) -> Iterator[sqlite3.Cursor]:
+    def cursor(self, engine: Engine, *, timeout_seconds: float, at_once: bool = False) -> Iterator[sqlite3.Cursor]:
+        """`at_once`: the statement runs now or not at all: `WouldWait` if another writer of this process
+        holds the queue, or if SQLite's write lock is not free within a millisecond (another process's)."""
         writers = _WRITERS[engine]
         began = time.monotonic()
-        if not writers.acquire(timeout=timeout_seconds, hurried=True):
-            raise _queue_gave_up(writers)
+        if not writers.acquire(timeout=0 if at_once else timeout_seconds, hurried=True):
+            raise WouldWait("another writer of this process is writing") if at_once else _queue_gave_up(writers)
         try:
             if self._connection is None:
                 pooled = engine.raw_connection()  # made by the engine: its connect-time settings (WAL, autocommit)
                 pooled.detach()  # ours from now on, never handed to anyone else
                 self._connection = pooled.dbapi_connection
-            busy_ms = _rounded_down(timeout_seconds - (time.monotonic() - began))
+            busy_ms = 1 if at_once else _rounded_down(timeout_seconds - (time.monotonic() - began))
             if busy_ms != self._busy_ms:
                 self._connection.execute(f"PRAGMA busy_timeout={busy_ms}")
                 self._busy_ms = busy_ms
             yield self._connection.cursor()
         except sqlite3.Error as err:
+            if at_once and isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
+                raise WouldWait(f"SQLite's write lock is held ({err})") from err  # the statement ran not at all
             self.close()  # not kept in a state nobody knows
             raise exc.DBAPIError.instance(None, None, err, sqlite3.Error) from err
         finally:

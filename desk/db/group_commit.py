@@ -25,7 +25,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Engine, exc
 
-from desk.db.engine import HurriedConnection
+from desk.db.engine import HurriedConnection, WouldWait
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -61,7 +61,11 @@ class GroupCommit(Generic[T, R]):
         self.transactions = 0  # committed so far, with `self.writes` writes in them: their ratio is the gain
         self.writes = 0
 
-    def write(self, item: T, *, within: float) -> R:
+    def write(self, item: T, *, within: float, at_once: bool = False) -> R:
+        """`at_once`: written now, alone, or not at all (`WouldWait`, nothing written): for a caller that
+        must not wait, the server's own loop (desk/http_worker.py), while no other write is under way."""
+        if at_once:
+            return self._write_at_once(item)
         mine: _Write[T, R] = _Write(item, time.monotonic() + within)
         with self._lock:
             self._waiting.append(mine)
@@ -95,6 +99,23 @@ class GroupCommit(Generic[T, R]):
         elif not mine.woken.wait(STUCK_SECONDS):  # its transaction's bound is this write's deadline too
             mine.error = _gave_up(f"no outcome from its transaction after {STUCK_SECONDS:.0f} s")
 
+    def _write_at_once(self, item: T) -> R:
+        with self._lock:
+            if self._writing:
+                raise WouldWait("another transaction of the group is being written")
+            self._writing = True
+        try:
+            engine = self._engine()
+            if engine is None:
+                raise RuntimeError("the engine of this group commit is gone")
+            with self._connection.cursor(engine, timeout_seconds=0, at_once=True) as cursor:
+                result = self.apply(cursor, [item])[0]
+            self.transactions += 1
+            self.writes += 1
+            return result
+        finally:
+            self._hand_on()
+
     def _lead(self) -> None:
         now = time.monotonic()
         with self._lock:
@@ -121,14 +142,18 @@ class GroupCommit(Generic[T, R]):
             except BaseException as err:  # noqa: BLE001 - each write's own caller raises it
                 for write in live:
                     write.error = err
+        self._hand_on()
+        for write in batch:
+            write.woken.set()
+
+    def _hand_on(self) -> None:
+        """The lead to the first write that came in meanwhile, or to nobody."""
         with self._lock:
             if self._waiting:
                 self._waiting[0].leads = True
                 self._waiting[0].woken.set()
             else:
                 self._writing = False
-        for write in batch:
-            write.woken.set()
 
 
 def _gave_up(why: str) -> exc.OperationalError:

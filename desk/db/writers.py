@@ -50,12 +50,14 @@ class WriterQueue:
         self._holder: tuple[int, float] | None = None  # (thread ident, monotonic time it took the queue)
 
     def acquire(self, *, timeout: float, hurried: bool = False) -> bool:
-        """Hold the queue; False if that did not happen within `timeout` seconds."""
+        """Hold the queue; False if that did not happen within `timeout` seconds (at once, with none)."""
         with self._lock:
             if not self._held:
                 self._held = True
                 self._holder = (threading.get_ident(), time.monotonic())
                 return True
+            if timeout <= 0:
+                return False
             waiter = _Waiter()
             queue = self._hurried if hurried else self._others
             queue.append(waiter)

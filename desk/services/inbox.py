@@ -27,7 +27,7 @@ from sqlalchemy import Engine, Insert, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from desk.db.engine import hurried, read_only
+from desk.db.engine import WouldWait, hurried, read_only
 from desk.db.group_commit import GroupCommit
 from desk.db.prepared import Compiled
 from desk.db.tables import InboxRow, SlackDeliveryRow
@@ -58,14 +58,18 @@ class Received:
 
 
 def store(engine: Engine, *, kind: str, key: str, payload: str, at: datetime, lease: timedelta,
-          within: float) -> bool:
+          within: float, at_once: bool = False) -> bool:
     """Store a request before its acknowledgement; False if one with this key was stored before (a
     redelivery). Held by the caller until `at + lease`. Gives up (raises) after `within` seconds of waiting.
-    On SQLite the rows of requests that arrive together are written in one transaction (`_stores`)."""
+    On SQLite the rows of requests that arrive together are written in one transaction (`_stores`).
+    `at_once`: stored now without waiting for any other writer, or `WouldWait` (nothing stored); on
+    PostgreSQL, where every write is a round trip to the server, always `WouldWait`."""
     values = {"key": key, "kind": kind, "payload": payload, "received_at": at, "leased_until": at + lease,
               "attempts": 0}
     if engine.dialect.name == "sqlite":
-        return _stores(engine).write(values, within=within)
+        return _stores(engine).write(values, within=within, at_once=at_once)
+    if at_once:
+        raise WouldWait("a PostgreSQL write is a round trip to the server")
     with hurried(engine, timeout_seconds=within) as session:
         # a Core statement on the session's connection: no ORM execution before an ack
         return session.connection().execute(_storing(engine.dialect.name), values).first() is not None

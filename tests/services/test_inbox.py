@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, exc
 from sqlmodel import Session, select
 
-from desk.db.engine import unit_of_work
+from desk.db.engine import WouldWait, unit_of_work
 from desk.db.tables import InboxRow
 from desk.scheduling.worker import Worker
 from desk.services import inbox, intake
@@ -23,9 +23,14 @@ AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
 
 
-def store(engine: Engine, key: str, *, at: datetime = AT, within: float = 2.0) -> bool:
+def store(engine: Engine, key: str, *, at: datetime = AT, within: float = 2.0, at_once: bool = False) -> bool:
     return inbox.store(engine, kind="message", key=key, payload=json.dumps({"event_id": key}), at=at, lease=LEASE,
-                       within=within)
+                       within=within, at_once=at_once)
+
+
+def stored_keys(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return sorted(row.key for row in session.exec(select(InboxRow)).all())
 
 
 def claim(engine: Engine, at: datetime, limit: int = 1) -> list[inbox.Received]:
@@ -238,6 +243,55 @@ def test_on_sqlite_stores_that_share_a_transaction_that_fails_each_fail_and_none
     with Session(engine) as session:
         assert session.exec(select(InboxRow)).all() == []
     assert store(engine, "event:Ev0", within=0.3) is True
+
+
+def test_a_store_asked_for_at_once_is_made_now_or_not_at_all(engine: Engine) -> None:
+    """The web server's loop stores an event only if it need not wait (desk/http_worker.py): with no other
+    writer it is stored as any other; while this process's writer, SQLite's write lock elsewhere, or a
+    transaction of the group is under way it is refused with `WouldWait`, at once and with nothing stored;
+    on PostgreSQL, where a write is a round trip to the server, always."""
+    if engine.dialect.name != "sqlite":
+        with pytest.raises(WouldWait):
+            store(engine, "event:Ev1", at_once=True)
+        assert stored_keys(engine) == []
+        return
+    assert store(engine, "event:Ev1", at_once=True) is True
+    assert store(engine, "event:Ev1", at_once=True) is False  # a redelivery is an answer, not a wait
+
+    def refused(key: str) -> None:
+        started = time.monotonic()
+        with pytest.raises(WouldWait):
+            store(engine, key, at_once=True)
+        assert time.monotonic() - started < 0.5
+
+    with write_held(engine):  # a transaction of this process (another thread's)
+        refused("event:Ev2")
+    other = sqlite3.connect(engine.url.database, isolation_level=None)  # another process's, as SQLite sees it
+    other.execute("BEGIN IMMEDIATE")
+    refused("event:Ev3")
+    other.execute("ROLLBACK")
+    other.close()
+
+    group, entered, release = inbox._stores(engine), threading.Event(), threading.Event()
+    apply = group.apply
+
+    def slow_apply(cursor, rows):  # the group's own transaction, held open in its statement's turn
+        entered.set()
+        release.wait(5)
+        return apply(cursor, rows)
+
+    group.apply = slow_apply
+    try:
+        writer = threading.Thread(target=lambda: store(engine, "event:Ev4", within=5))
+        writer.start()
+        assert entered.wait(5)
+        refused("event:Ev5")
+        release.set()
+        writer.join(10)
+    finally:
+        group.apply = apply
+    assert stored_keys(engine) == ["event:Ev1", "event:Ev4", "event:held"]  # the holder's own row, committed
+    assert store(engine, "event:Ev6", at_once=True) is True  # and the lead was handed back
 
 
 class _HandClock:
