@@ -13,6 +13,13 @@ within `request_timeout` seconds gets `408` and a log line; one announcing more 
 `MAX_HEADERS` bytes `431`. Threads keep a socket timeout too, so a write to a client that stopped reading
 cannot hold one forever.
 
+A request read whole may also be answered right there, in the loop, without a thread: the app's
+`front_door` (desk.slack.web.DeskWsgi) gets it first when it is plain HTTP/1.1 (`whole_request`) and the
+connection stays open after it, and either answers it or says None, having done nothing, and it goes to a
+thread as before. The door answers only what needs no waiting (a Slack ack: the signature, the inbox row
+stored at once when no other writer is under way); handing a request to a thread and its connection back
+to the loop took more of the interpreter than the ack itself (bench/README.md, ingress, ninth pass).
+
 The thresholds are gunicorn class attributes, set by `worker_class(...)` from desk's settings.
 """
 
@@ -24,11 +31,15 @@ import re
 import selectors
 import socket
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
+from gunicorn.util import http_date
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from desk.clock import wall_seconds
 from desk.slack.checks import MAX_BODY
 
 log = logging.getLogger("desk.web")
@@ -37,6 +48,13 @@ MAX_HEADERS = 32 * 1024  # gunicorn's own limits (100 fields of 8190 bytes) are 
 RECV_SIZE = 64 * 1024
 REASONS = {400: "Bad Request", 408: "Request Timeout", 411: "Length Required", 413: "Payload Too Large",
            431: "Request Header Fields Too Large", 503: "Service Unavailable"}
+
+
+# (method, target, headers with names lower-cased, body, local port) -> (status line, headers, body) or None
+FrontDoor = Callable[[str, str, Mapping[str, str], bytes, "int | None"], "tuple[str, list[tuple[str, str]], bytes] | None"]
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110's token: a method, a header's name
+_UNSAFE_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # no control characters but a tab in a header's value
+_NOT_AT_THE_DOOR = frozenset({"transfer-encoding", "expect", "upgrade", "http2-settings"})
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,39 @@ def request_state(received: bytes | bytearray, *, max_body: int) -> bool | Refus
     if (length or 0) > max_body:
         return Refusal(413, f"a body of {length} bytes (at most {max_body})")
     return len(received) >= end + 4 + (length or 0)
+
+
+def whole_request(received: bytes | bytearray) -> tuple[str, str, dict[str, str], bytes, int] | None:
+    """The first request in `received`, which `request_state` found whole, as the front door reads it:
+    method, target, headers (names lower-cased), body, and how many bytes it took. None unless it is plain
+    HTTP/1.1: a request line of three parts, each header once, well formed, none asking for anything but a
+    body of Content-Length bytes (chunks, `Expect`, an upgrade) and `Connection` at most keep-alive or close.
+    gunicorn's own parser reads everything else, and refuses what it must."""
+    end = received.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    line, *fields = bytes(received[:end]).decode("latin-1").split("\r\n")
+    method, _, rest = line.partition(" ")
+    target, _, version = rest.partition(" ")
+    if version != "HTTP/1.1" or not _TOKEN.fullmatch(method) or not target.startswith("/") or " " in target:
+        return None
+    headers: dict[str, str] = {}
+    for field in fields:
+        name, colon, value = field.partition(":")
+        name = name.lower()
+        if not colon or not _TOKEN.fullmatch(name) or name in headers or name in _NOT_AT_THE_DOOR \
+                or _UNSAFE_VALUE.search(value):
+            return None
+        headers[name] = value.strip(" \t")
+    if headers.get("connection", "keep-alive").lower() not in ("keep-alive", "close"):
+        return None
+    length = headers.get("content-length", "0")
+    if not length.isdigit() or not length.isascii():
+        return None
+    size = end + 4 + int(length)
+    if len(received) < size:
+        return None
+    return method, target, headers, bytes(received[end + 4:size]), size
 
 
 class _Received:
@@ -165,9 +216,51 @@ class BufferingWorker(ThreadWorker):
         elif state:
             self._unwatch(conn)
             del self.arriving[conn]
+            if self._at_the_door(conn):
+                return
             conn.sock.whole = True
             conn.data_ready = True  # gthread must not wait for data again in the thread
             self.enqueue_req(conn)
+
+    def _at_the_door(self, conn: TConn) -> bool:
+        """Whether the app's front door answered the request just read whole, here in the loop; if not, it
+        was left as it was, for a thread. Only a request after which the connection stays open: closing one
+        well takes a wait for the client, which a thread does."""
+        door: FrontDoor | None = getattr(self.wsgi, "front_door", None)
+        if door is None or not self.alive or not self.cfg.keepalive or self.nr + 1 >= self.max_requests \
+                or len(self.keepalived_conns) >= self.max_keepalived:
+            return False
+        received: _Received = conn.sock
+        request = whole_request(received.buffer)
+        if request is None or request[2].get("connection", "").lower() == "close":
+            return False
+        method, target, headers, body, size = request
+        try:
+            answer = door(method, target, headers, body, _port_of(conn.server))
+        except Exception:  # a bug: the thread's way answers it, and says what went wrong there too
+            log.exception("the front door failed on %s %s: handed to a thread", method, target[:100])
+            return False
+        if answer is None:
+            return False
+        del received.buffer[:size]
+        self.nr += 1
+        status, fields, content = answer
+        head = "".join([f"HTTP/1.1 {status}\r\nServer: gunicorn\r\nDate: {_date()}\r\nConnection: keep-alive\r\n",
+                        *(f"{name}: {value}\r\n" for name, value in fields), "\r\n"])
+        data = head.encode("latin-1") + content
+        try:
+            sent = received.sock.send(data)  # an answer this small fits a socket whose client is reading
+        except OSError:
+            sent = -1
+        if sent != len(data):  # the client went, or stopped reading: the request was taken all the same
+            self._close(conn)
+        elif received.buffer:  # pipelined: the next request is here already, taken on the loop's next turn
+            self.method_queue.defer(self._await_request, conn)  # (not from here: no recursion per request)
+        else:
+            conn.set_timeout()
+            self.keepalived_conns.append(conn)
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
+        return True
 
     def finish_request(self, conn: TConn, fs) -> None:
         """After a response: a kept-alive connection whose next request the loop already read (pipelined)
@@ -219,6 +312,21 @@ class BufferingWorker(ThreadWorker):
         self._unwatch(conn)
         self.nr_conns -= 1
         conn.close()
+
+
+def _port_of(address: Any) -> int | None:
+    """The port of a socket's local address (gunicorn's `conn.server`), None for a Unix socket's."""
+    return address[1] if isinstance(address, tuple) and len(address) >= 2 else None
+
+
+_DATE: list[Any] = [0, ""]  # the second and its Date header (email.utils.formatdate's is a few microseconds)
+
+
+def _date() -> str:
+    now = int(wall_seconds())
+    if _DATE[0] != now:
+        _DATE[:] = [now, http_date(now)]
+    return _DATE[1]
 
 
 def worker_class(*, request_timeout: float, max_body: int = MAX_BODY) -> type[BufferingWorker]:

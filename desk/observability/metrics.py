@@ -40,6 +40,9 @@ REQUESTS = Counter("desk_requests", "Requests to POST /slack/events, by payload 
                    "(ok, unauthorized, malformed, error).", ["type", "outcome"], registry=PROCESS)
 ACK_SECONDS = Histogram("desk_ack_seconds", "Time to answer (ack) a signed, well-formed Slack request.",
                         ["type"], buckets=ACK_BUCKETS, registry=PROCESS)
+LOOP_ACKS = Counter("desk_loop_acks", "Slack requests answered by the web server's own loop, without a thread "
+                    "(desk.http_worker's front door), by payload type: the rest of desk_requests went to a thread.",
+                    ["type"], registry=PROCESS)
 SOCKET_MODE = Counter("desk_socket_mode_envelopes", "Envelopes received over Socket Mode, by payload type and "
                       "outcome: acked; not_acked (desk's answer was not a 200: Slack delivers an event again); "
                       "late (ready after the ack deadline, so never acked); refused (arrived while stopping: "

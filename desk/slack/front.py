@@ -39,12 +39,17 @@ class Front:
         self.app, self.executor, self.receipts = app, executor, receipts
         self.commands = commands  # slash commands with a listener (another is Bolt's to refuse)
 
-    def take(self, request: tuple[str, dict], body: bytes, retry: str | None) -> BoltResponse | None:
+    def take(self, request: tuple[str, dict], body: bytes, retry: str | None, *,
+             at_once: bool = False) -> BoltResponse | None:
         """The ack of a request answered here, its work started after it; None: Bolt answers it. `request`
-        is the signed, well-formed body as `desk.slack.checks.examine` read it; `body`, its bytes."""
+        is the signed, well-formed body as `desk.slack.checks.examine` read it; `body`, its bytes.
+        `at_once`: an event's store waits for no other writer (`desk.db.engine.WouldWait` otherwise, and
+        nothing done)."""
         kind, document = request
         if kind == "event":
-            return self.receipts.take(document, body.decode("utf-8"), retry) if self.receipts is not None else None
+            if self.receipts is None:
+                return None
+            return self.receipts.take(document, body.decode("utf-8"), retry, at_once=at_once)
         if kind == "command" and document.get("command") not in self.commands:
             return None
         if kind == "interaction" and document.get("type") not in PLAIN_ACKS:

@@ -38,7 +38,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from sqlalchemy import Engine, exc
 
 from desk.clock import Clock
-from desk.db.engine import unit_of_work
+from desk.db.engine import WouldWait, unit_of_work
 from desk.db.outage import describe
 from desk.errors import DeskError
 from desk.observability import logs, metrics
@@ -144,31 +144,39 @@ class Receipts:
 
         return durable_receipt
 
-    def take(self, document: dict, raw: str, retry: str | None) -> BoltResponse | None:
+    def take(self, document: dict, raw: str, retry: str | None, *, at_once: bool = False) -> BoltResponse | None:
         """The HTTP front's way for an event whose work is kept: stored, then acked without Bolt (a plain
-        200), and its work started after the ack, on the listener executor, as rework runs a stored row's. None for anything
-        else, which Bolt answers: only an event's ack is known before its listener runs (a form's may
-        carry errors, and is left to Bolt and `middleware`)."""
+        200), and its work started after the ack, on the listener executor, as rework runs a stored row's.
+        None for anything else, which Bolt answers: only an event's ack is known before its listener runs (a
+        form's may carry errors, and is left to Bolt and `middleware`). `at_once`: stored without waiting
+        for any other writer, or `WouldWait` with nothing stored, counted or logged (a Slack retry, which
+        is looked up first, too)."""
         if document.get("type") != "event_callback" or self.executor is None:
             return None
         found = receipt_of(document)
         kind = self._kind(document, found[0]) if found is not None else ""
         if found is None or kind not in self.work:
             return None
-        answer = self._receive(document, kind, found[1], raw, retry)
+        if at_once and retry is not None:
+            raise WouldWait("a retry is looked up before it is stored")
+        answer = self._receive(document, kind, found[1], raw, retry, at_once=at_once)
         if answer is not None:
             return answer
         self.executor.submit(self._dispatch, inbox.Received(key=found[1], kind=kind, payload=raw, attempts=0),
                              document)
         return BoltResponse(status=200, body="")
 
-    def _receive(self, body: dict, kind: str, key: str, payload: str, retry: str | None) -> BoltResponse | None:
+    def _receive(self, body: dict, kind: str, key: str, payload: str, retry: str | None, *,
+                 at_once: bool = False) -> BoltResponse | None:
         """Store a request before its ack: None once stored (its work goes on); else the answer to give."""
         try:
             # Slack retries when an answer was late: desk is most likely busy, and has the request
             had = retry is not None and inbox.stored(self.engine, key)
             stored = not had and inbox.store(self.engine, kind=kind, key=key, payload=payload,
-                                             at=self.clock.now(), lease=self.lease, within=self.store_within)
+                                             at=self.clock.now(), lease=self.lease, within=self.store_within,
+                                             at_once=at_once)
+        except WouldWait:
+            raise  # nothing stored: the caller asks again where it may wait
         except Exception as err:  # slow, locked or unreachable: Slack must send it again
             metrics.INBOX.labels(kind=kind, outcome="refused").inc()
             if isinstance(err, exc.DBAPIError):

@@ -34,12 +34,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
+from contextlib import nullcontext
 
 from prometheus_client import CollectorRegistry
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from desk.clock import wall_seconds
+from desk.db.engine import WouldWait
 from desk.observability import logs, metrics
 from desk.slack.checks import BodyRefused, Examined, examine, read_body, signed
 from desk.slack.front import Front
@@ -153,7 +155,8 @@ class DeskWsgi:
             body, refused = b"", err
         else:
             refused = None
-            if self._signed(environ, body):  # only now is anything of the body read, and only once
+            if self._signed(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""), environ.get("HTTP_X_SLACK_SIGNATURE", ""),
+                            body):  # only now is anything of the body read, and only once
                 seen = examine(body, environ.get("CONTENT_TYPE", ""))
                 kind, slack_id = seen.kind, seen.slack_id
         with logs.bind(request_id=slack_id or _request_id(environ.get("HTTP_X_REQUEST_ID", ""))):
@@ -163,21 +166,46 @@ class DeskWsgi:
                                 {"ok": False, "error": REFUSALS.get(refused.status, "bad_request")})
             else:
                 result, acked = self._check_and_handle(environ, recording_start_response, body, seen)
-            elapsed = time.perf_counter() - started
-            code = status[-1] if status else 500
-            outcome = metrics.outcome_of(code)
-            metrics.REQUESTS.labels(type=kind, outcome=outcome).inc()
-            if acked:
-                metrics.ACK_SECONDS.labels(type=kind).observe(elapsed)
-            retry = environ.get("HTTP_X_SLACK_RETRY_NUM")
-            log.info("%s %s %s in %.1f ms%s", kind, code, outcome, elapsed * 1000,
-                     f" (Slack retry {str(retry)[:8]})" if retry else "")
+            _counted(kind, status[-1] if status else 500, started, acked, environ.get("HTTP_X_SLACK_RETRY_NUM"))
         return result
 
-    def _signed(self, environ: dict, body: bytes) -> bool:
-        assert self.secret is not None  # _slack is reached only over HTTP
-        return signed(self.secret, body, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
-                      environ.get("HTTP_X_SLACK_SIGNATURE", ""), now=self.wall())
+    def front_door(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
+                   port: int | None) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        """The answer to a request the server's loop read whole, given there, without a thread
+        (desk.http_worker.BufferingWorker); None: it is served by `__call__` on a thread, as if this had
+        never seen it, for nothing was written, counted or logged here.
+
+        Only the common case is answered here, with the same answer, count and log line as `__call__`
+        would give: Slack's endpoint, a signed and well-formed request that the front acks without Bolt
+        (`Front.take`: an event stored in the inbox at once, with no other writer under way; a slash
+        command, a button, a shortcut), while the database is not known to be unreachable. The rest
+        (refusals, Bolt's answers, an event whose store would wait, a Slack retry) goes to a thread."""
+        if (method != "POST" or target != EVENTS_PATH or self.secret is None or self.front is None
+                or (self.ops_port is not None and port in (None, self.ops_port))):
+            return None
+        started = time.perf_counter()
+        if not self._signed(headers.get("x-slack-request-timestamp", ""), headers.get("x-slack-signature", ""), body):
+            return None
+        seen = examine(body, headers.get("content-type", ""))
+        if seen.problem or seen.request is None or (self.database is not None and self.database() is not None):
+            return None
+        retry = headers.get("x-slack-retry-num")
+        with self.turns.answering() if self.turns is not None else nullcontext(), \
+                logs.bind(request_id=seen.slack_id or _request_id(headers.get("x-request-id", ""))):
+            try:
+                taken = self.front.take(seen.request, body, retry, at_once=True)
+            except WouldWait:
+                return None
+            if taken is None:
+                return None
+            answer = _wire(taken)
+            _counted(seen.kind, taken.status, started, taken.status == 200, retry)
+            metrics.LOOP_ACKS.labels(type=seen.kind).inc()
+        return answer
+
+    def _signed(self, timestamp: str, signature: str, body: bytes) -> bool:
+        assert self.secret is not None  # reached only over HTTP
+        return signed(self.secret, body, timestamp, signature, now=self.wall())
 
     def _check_and_handle(self, environ: dict, start_response: Callable, body: bytes,
                           seen: Examined | None) -> tuple[Iterable[bytes], bool]:
@@ -220,13 +248,29 @@ class DeskWsgi:
         return _reply(start_response, 200, found.answer or {"ok": True})
 
 
-def _answer(start_response: Callable, response: BoltResponse) -> list[bytes]:
-    """A Bolt response given without Bolt's adapter: an ack made in front of it."""
+def _counted(kind: str, code: int, started: float, acked: bool, retry: str | None) -> None:
+    """A Slack request's count, its ack's time (when it was acked) and its one log line."""
+    elapsed = time.perf_counter() - started
+    outcome = metrics.outcome_of(code)
+    metrics.REQUESTS.labels(type=kind, outcome=outcome).inc()
+    if acked:
+        metrics.ACK_SECONDS.labels(type=kind).observe(elapsed)
+    log.info("%s %s %s in %.1f ms%s", kind, code, outcome, elapsed * 1000,
+             f" (Slack retry {str(retry)[:8]})" if retry else "")
+
+
+def _wire(response: BoltResponse) -> tuple[str, list[tuple[str, str]], bytes]:
+    """A Bolt response as HTTP sends it: status line, headers (its length among them), body."""
     body = response.body.encode()
     headers = [(name, value) for name, values in response.headers.items() if name.lower() != "content-length"
                for value in values]
-    start_response(f"{response.status} {REASONS.get(response.status, 'Error')}",
-                   [*headers, ("Content-Length", str(len(body)))])
+    return f"{response.status} {REASONS.get(response.status, 'Error')}", [*headers, ("Content-Length", str(len(body)))], body
+
+
+def _answer(start_response: Callable, response: BoltResponse) -> list[bytes]:
+    """A Bolt response given without Bolt's adapter: an ack made in front of it."""
+    status, headers, body = _wire(response)
+    start_response(status, headers)
     return [body]
 
 

@@ -6,11 +6,14 @@ a clock the test moves by hand (time is an argument in desk, so no patching is n
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from socketserver import ThreadingMixIn
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
@@ -69,6 +72,7 @@ class Desk:
     clock: HandClock
     wiring: Wiring
     runner: SocketModeRunner | None = None  # in Socket Mode: what holds the connection
+    app: Any = None  # over HTTP: the WSGI app the driver's server serves (desk.slack.web.DeskWsgi)
 
     def settle(self, timeout: float = 10) -> None:
         """Wait for the work started after each ack (lazy listeners) to finish."""
@@ -101,10 +105,48 @@ def desk(synced: Engine, stand_in: SlackStandIn, database_url: str) -> Iterator[
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
     try:
-        yield Desk(SlackDriver(url, SECRET, hooks_url=stand_in.hooks_url), stand_in, synced, clock, wiring)
+        yield Desk(SlackDriver(url, SECRET, hooks_url=stand_in.hooks_url), stand_in, synced, clock, wiring, app=app)
     finally:
         server.shutdown()
         wiring.listener_executor.shutdown(wait=True)
+
+
+class DoorFirst:
+    """A WSGI app that offers each request to `app.front_door` first, as desk's gunicorn worker does from
+    its loop with a request read whole (desk/http_worker.py), and serves it through `app` when the door
+    says None: the door's answers, in a test server."""
+
+    def __init__(self, app: Any):
+        self.app = app
+        self.answered = 0  # requests the door answered
+
+    def __call__(self, environ: dict, start_response: Any) -> list[bytes]:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        headers = {name[5:].replace("_", "-").lower(): value for name, value in environ.items()
+                   if name.startswith("HTTP_")}
+        headers.update({"content-type": environ.get("CONTENT_TYPE", ""), "content-length": str(len(body))})
+        answer = self.app.front_door(environ["REQUEST_METHOD"], environ["PATH_INFO"], headers, body, None)
+        if answer is None:
+            environ["wsgi.input"] = io.BytesIO(body)
+            return self.app(environ, start_response)
+        self.answered += 1
+        status, fields, content = answer
+        start_response(status, fields)
+        return [content]
+
+
+@contextmanager
+def door_first(desk: Desk) -> Iterator[tuple[SlackDriver, DoorFirst]]:
+    """A second server for `desk`'s app, door first (`DoorFirst`), and a driver for it."""
+    served = DoorFirst(desk.app)
+    server = make_server("127.0.0.1", 0, served, server_class=_Server, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
+        yield SlackDriver(url, SECRET, hooks_url=desk.slack.hooks_url), served
+    finally:
+        server.shutdown()
 
 
 @pytest.fixture

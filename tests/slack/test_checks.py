@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desk.http_worker import Refusal, request_state
+from desk.http_worker import Refusal, request_state, whole_request
 from desk.sandbox.driver import signature
 from desk.slack import checks
 from desk.slack.checks import BodyRefused, malformed, read_body, signed
@@ -129,6 +129,32 @@ def test_a_request_is_whole_only_with_its_headers_and_announced_body() -> None:
     assert request_state(head("\u00b2"), max_body=100).status == 400  # type: ignore[union-attr]
     assert request_state(head(5, "Content-Length: 6"), max_body=100).status == 400  # type: ignore[union-attr]
     assert request_state(b"x" * 40_000, max_body=100).status == 431  # type: ignore[union-attr]
+
+
+def test_only_a_plain_http_1_1_request_is_read_at_the_front_door() -> None:
+    plain = head(5, "Content-Type: application/json", "X-Slack-Signature:  v0=abc ") + b"abcde" + b"GET / HTTP/1.1"
+    method, target, headers, body, size = whole_request(plain)  # type: ignore[misc]
+    assert (method, target, body) == ("POST", "/slack/events", b"abcde")
+    assert headers == {"host": "x", "content-length": "5", "content-type": "application/json",
+                       "x-slack-signature": "v0=abc"}
+    assert plain[size:] == b"GET / HTTP/1.1"  # what follows is the next request's
+    assert whole_request(head(5, "Connection: Keep-Alive") + b"abcde") is not None
+    assert whole_request(head(5, "Connection: close") + b"abcde") is not None  # the worker keeps it from the door
+    for odd in (head(5).replace(b"HTTP/1.1", b"HTTP/1.0") + b"abcde",  # another version
+                head(5).replace(b"POST /slack", b"POST  /slack") + b"abcde",  # four parts to the request line
+                head(5).replace(b"POST /slack", b"POST slack") + b"abcde",  # not a path
+                head(5).replace(b"POST", b"PO(T") + b"abcde",  # not a token
+                head(5, "Content-Length: 5") + b"abcde",  # a header twice
+                head(5, " folded") + b"abcde",  # an obsolete line folding
+                head(5, "Bad Name: 1") + b"abcde",
+                head(5, "X-Thing: a\x01b") + b"abcde",  # a control character in a value
+                head(5, "Transfer-Encoding: identity") + b"abcde",
+                head(5, "Expect: 100-continue") + b"abcde",
+                head(5, "Upgrade: h2c", "Connection: Upgrade") + b"abcde",
+                head(5, "Connection: keep-alive, Upgrade") + b"abcde",
+                head(9) + b"abcde",  # not whole
+                head("+5") + b"abcde"):
+        assert whole_request(odd) is None, odd
 
 
 # pieces of forms, well and badly made: escapes whole, cut short, not hex, of bytes that are not UTF-8
