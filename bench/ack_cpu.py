@@ -2,7 +2,9 @@
 
 `desk serve --http` and the ceiling (bench/servers.py) each get one cell of signed requests of one kind at
 one concurrency (a settled warm-up, then the rounds), and the user and system time of the server's
-processes (from /proc/PID/stat) is read before and after the cell: CPU per request, beside req/s. Throughput
+processes (from /proc/PID/stat) is read by the load generator just before its first round and just after
+its last: CPU per request, beside req/s. (Read around the load generator's whole process, as before, it
+also counted the work after the acks that starts in the quiet while that process exits.) Throughput
 on a shared machine swings with what else runs; CPU per request says where the server's time goes. Not a
 target (bench/README.md, ingress, fifth pass).
 
@@ -13,7 +15,6 @@ target (bench/README.md, ingress, fifth pass).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -27,20 +28,6 @@ from seeding import fresh_database
 from servers import KINDS, desk_env, prepare_database, serving, stand_in
 
 from desk.db.engine import make_engine
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: list[int]) -> tuple[float, float]:
-    """User and system seconds of these processes (every thread), as /proc/PID/stat counts them."""
-    user = system = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        user, system = user + int(fields[11]), system + int(fields[12])
-    return user / TICKS, system / TICKS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,15 +56,12 @@ def main(argv: list[str] | None = None) -> int:
                         load = replace(load, refs=ticket_refs(engine))
                     run_load(replace(load, rounds=0, tag=f"{load.tag}/warm-up"))
                     settle(slack, engine, 0 if args.kind == "command" else load.warmup)  # tickets opened by now
-                    pids = served.pids()
-                    before = cpu_seconds(pids)
-                    result = run_load(replace(load, warmup=0))
-                    after = cpu_seconds(pids)
+                    result = run_load(replace(load, warmup=0, watch=served.pids()))
                     sent = len(result.latencies_ms)
                     rps = statistics.median(r.per_second for r in result.rounds)
+                    user, system = result.cpu
                     print(f"{server:8} {args.kind} at {args.concurrency}: {rps:6.0f} req/s; per request: user "
-                          f"{1000 * (after[0] - before[0]) / sent:.2f} ms, system "
-                          f"{1000 * (after[1] - before[1]) / sent:.2f} ms")
+                          f"{1000 * user / sent:.2f} ms, system {1000 * system / sent:.2f} ms")
                 if engine is not None:
                     engine.dispose()
     finally:

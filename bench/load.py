@@ -39,6 +39,7 @@ class Load:
     refs: list[str] = field(default_factory=list)  # tickets to claim (kind "claim")
     offset: int = 0  # claims made before this cell: each claim moves its ticket to the other engineer
     tag: str = ""  # makes message texts distinct between cells
+    watch: list[int] = field(default_factory=list)  # server pids whose CPU time the rounds are read against
 
 
 @dataclass
@@ -63,6 +64,8 @@ class Result:
 
     rounds: list[Round]
     warmup_errors: int
+    cpu: list[float] = field(default_factory=list)  # user, system seconds of `Load.watch` during the rounds
+
 
     @property
     def errors(self) -> int:
@@ -196,12 +199,29 @@ async def _phase(port: int, concurrency: int, batch: list[bytes]) -> Round:
     return Round(latencies, errors, time.perf_counter() - began, statuses)
 
 
+def cpu_seconds(pids: list[int]) -> tuple[float, float]:
+    """User and system seconds of these processes (every thread), as /proc/PID/stat counts them."""
+    import os
+
+    user = system = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        user, system = user + int(fields[11]), system + int(fields[12])
+    ticks = os.sysconf("SC_CLK_TCK")
+    return user / ticks, system / ticks
+
+
 async def _run(load: Load, requests: list[bytes]) -> Result:
     warm = await _phase(load.port, load.concurrency, requests[:load.warmup])
     rounds = []
+    before = cpu_seconds(load.watch)  # just before the first round and after the last: nothing of the gaps
     for start in range(load.warmup, len(requests), load.count):
         rounds.append(await _phase(load.port, load.concurrency, requests[start:start + load.count]))
-    return Result(rounds, warm.errors)
+    after = cpu_seconds(load.watch)
+    return Result(rounds, warm.errors, [after[0] - before[0], after[1] - before[1]] if load.watch else [])
 
 
 def run_load(load: Load) -> Result:
@@ -215,7 +235,7 @@ def run_load(load: Load) -> Result:
     if done.returncode != 0:
         raise RuntimeError(f"the load generator failed:\n{done.stderr}")
     document = json.loads(done.stdout)
-    return Result([Round(**r) for r in document["rounds"]], document["warmup_errors"])
+    return Result([Round(**r) for r in document["rounds"]], document["warmup_errors"], document["cpu"])
 
 
 def _load_main(path: str) -> None:

@@ -7,7 +7,9 @@ Three servers, each a separate gunicorn process tree with desk's own gunicorn se
 - `bolt-default`: the same desk app built with Bolt's default listener mode (`process_before_response=False`:
   each ack runs on the listener executor while the request polls for it every 10 ms), same server;
 - `ceiling`: a bare WSGI app doing only the signature check desk's front does (slack_sdk's
-  `SignatureVerifier`, same secret, same bodies) and answering 200: the floor under any Slack app.
+  `SignatureVerifier`, same secret, same bodies) and answering 200: the floor under any Slack app;
+- `ceiling-loop`: the same check under desk's own worker class, answered from its front door in the
+  server's loop (desk/http_worker.py), as desk answers its acks: the floor under desk's own server.
 
 The load generator is `load.py`. Run as a script, this file serves `ceiling` and `bolt-default`.
 """
@@ -37,7 +39,8 @@ if TYPE_CHECKING:
 
 # desk and tests/ are imported where they are used: a server started as this script imports only what it runs.
 
-SERVERS = ("desk", "bolt-default", "ceiling")
+SERVERS = ("desk", "bolt-default", "ceiling", "ceiling-loop")
+CEILINGS = ("ceiling", "ceiling-loop")  # servers without desk's app, database or Slack client
 KINDS = ("message", "claim", "command")
 
 
@@ -128,7 +131,7 @@ def serving(name: str, env: dict[str, str], log_dir: Path, *args: str) -> Iterat
         command = ["-m", "desk", "serve", "--host", "127.0.0.1", "--port", str(port)]
     elif name == "worker":
         command = ["-m", "desk", "worker"]
-    elif name == "ceiling":  # gunicorn's options from here: the floor process imports nothing of desk
+    elif name in CEILINGS:  # gunicorn's options from here: the floor process imports nothing of desk's app
         from desk.server import gunicorn_options
 
         workers, threads = serve_defaults()
@@ -179,11 +182,28 @@ class Ceiling:
         return [b""]
 
 
-def serve_ceiling(options: dict[str, Any]) -> None:
-    """The Ceiling app under gunicorn with desk's options (`desk.server.gunicorn_options`, given as JSON)."""
+class LoopCeiling(Ceiling):
+    """The ceiling's check, offered first to desk's worker's front door: answered in the server's loop."""
+
+    def front_door(self, method: str, target: str, headers: dict[str, str], body: bytes,
+                   port: int | None) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        if method != "POST" or target != "/slack/events":
+            return None
+        if not self.verifier.is_valid_request(body, headers):
+            return "401 Unauthorized", [("Content-Length", "0")], b""
+        return "200 OK", [("Content-Type", "text/plain;charset=utf-8"), ("Content-Length", "0")], b""
+
+
+def serve_ceiling(options: dict[str, Any], *, loop: bool = False) -> None:
+    """The Ceiling app under gunicorn with desk's options (`desk.server.gunicorn_options`, given as JSON);
+    `loop`: under desk's worker class, answered at its front door (LoopCeiling)."""
     from gunicorn.app.base import BaseApplication
 
-    app = Ceiling(os.environ["SLACK_SIGNING_SECRET"])
+    app = (LoopCeiling if loop else Ceiling)(os.environ["SLACK_SIGNING_SECRET"])
+    if loop:
+        from desk.http_worker import worker_class
+
+        options = {**options, "worker_class": worker_class(request_timeout=10.0)}
 
     class CeilingServer(BaseApplication):
         def load_config(self) -> None:
@@ -248,12 +268,12 @@ def resident_kb(pids: Sequence[int]) -> tuple[int, int]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="a benchmark server (bench/servers.py)")
-    parser.add_argument("what", choices=("ceiling", "bolt-default"))
+    parser.add_argument("what", choices=(*CEILINGS, "bolt-default"))
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--options", help="ceiling: gunicorn's options, as JSON")
     args = parser.parse_args(argv)
-    if args.what == "ceiling":
-        serve_ceiling(json.loads(args.options))
+    if args.what in CEILINGS:
+        serve_ceiling(json.loads(args.options), loop=args.what == "ceiling-loop")
     else:
         serve_bolt_default(args.port)
 
