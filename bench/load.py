@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -65,7 +66,6 @@ class Result:
     rounds: list[Round]
     warmup_errors: int
     cpu: list[float] = field(default_factory=list)  # user, system seconds of `Load.watch` during the rounds
-
 
     @property
     def errors(self) -> int:
@@ -201,8 +201,6 @@ async def _phase(port: int, concurrency: int, batch: list[bytes]) -> Round:
 
 def cpu_seconds(pids: list[int]) -> tuple[float, float]:
     """User and system seconds of these processes (every thread), as /proc/PID/stat counts them."""
-    import os
-
     user = system = 0
     for pid in pids:
         try:

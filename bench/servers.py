@@ -1,6 +1,6 @@
 """Servers and load for bench_ingress.py and bench_memory.py: real processes, a lean load generator.
 
-Three servers, each a separate gunicorn process tree with desk's own gunicorn settings
+Four servers, each a separate gunicorn process tree with desk's own gunicorn settings
 (`desk.server.gunicorn_options`, `desk serve`'s default workers and threads):
 
 - `desk`: `desk serve --http`, exactly as operators run it;
@@ -11,7 +11,7 @@ Three servers, each a separate gunicorn process tree with desk's own gunicorn se
 - `ceiling-loop`: the same check under desk's own worker class, answered from its front door in the
   server's loop (desk/http_worker.py), as desk answers its acks: the floor under desk's own server.
 
-The load generator is `load.py`. Run as a script, this file serves `ceiling` and `bolt-default`.
+The load generator is `load.py`. Run as a script, this file serves the two ceilings and `bolt-default`.
 """
 
 from __future__ import annotations
